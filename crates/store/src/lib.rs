@@ -1,1 +1,191 @@
+//! Shelfkeeper's embedded store: SQLite through sqlx, in WAL mode, with the
+//! schema in `migrations/` applied on open.
+//!
+//! This is the only crate that writes SQL. Every command runs in one
+//! transaction: it loads what the domain rules need, asks them, and writes
+//! the outcome. Writes go through [`WriteTx`], which ticks the hybrid
+//! logical clock; the schema's triggers stamp each replicated row with that
+//! clock and append a change-log row, and refuse any write made outside a
+//! [`WriteTx`] — no write path can skip the change log.
 
+mod accounts;
+mod backup;
+mod catalogue;
+mod circulation;
+mod db;
+pub mod generate;
+mod members;
+mod reviews;
+mod rows;
+mod search;
+
+pub use backup::{BackupReport, verify_backup};
+pub use circulation::{CheckinReceipt, CirculationEvent, CheckoutReceipt, HoldNotice, RenewReceipt};
+pub use db::StoreStats;
+pub use generate::{GenerateSpec, Progress};
+
+use shelfkeeper_domain::clock::Hlc;
+use shelfkeeper_domain::ids::SiteId;
+use shelfkeeper_domain::model::StoreMode;
+use shelfkeeper_domain::{Error, Result};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, Transaction};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+/// An open store file.
+#[derive(Clone)]
+pub struct Store {
+    /// Readers: WAL lets them run beside the writer.
+    read: SqlitePool,
+    /// One connection: SQLite has one writer at a time anyway, and queueing
+    /// here is cheaper and fairer than retrying on SQLITE_BUSY.
+    write: SqlitePool,
+    path: PathBuf,
+    site_id: SiteId,
+    mode: StoreMode,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).field("mode", &self.mode).finish()
+    }
+}
+
+pub(crate) fn db_err(e: sqlx::Error) -> Error {
+    if let sqlx::Error::Database(d) = &e {
+        let msg = d.message();
+        if msg.contains("database is locked") || msg.contains("database is busy") {
+            return Error::StoreBusy;
+        }
+    }
+    Error::Storage(e.to_string())
+}
+
+fn connect_options(path: &Path, create: bool) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(create)
+        .journal_mode(SqliteJournalMode::Wal)
+        // NORMAL in WAL mode: a power cut can lose the last transactions but
+        // never corrupts the file; FULL would fsync every scan at the desk.
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10))
+        .pragma("cache_size", "-65536")
+        .pragma("temp_store", "memory")
+        .pragma("mmap_size", "268435456")
+}
+
+impl Store {
+    /// Creates a new store file (refusing to overwrite one) in `mode`.
+    pub async fn create(path: impl AsRef<Path>, mode: StoreMode) -> Result<Store> {
+        let path = path.as_ref();
+        if path.exists() {
+            return Err(Error::StoreOpen { path: path.display().to_string(), reason: "a file already exists there".into() });
+        }
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| Error::StoreOpen { path: path.display().to_string(), reason: e.to_string() })?;
+        }
+        Self::open_inner(path, Some(mode)).await
+    }
+
+    /// Opens an existing store, applying any migrations it lacks.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Store> {
+        let path = path.as_ref();
+        if !path.exists() {
+            return Err(Error::StoreOpen { path: path.display().to_string(), reason: "no such file".into() });
+        }
+        Self::open_inner(path, None).await
+    }
+
+    async fn open_inner(path: &Path, create: Option<StoreMode>) -> Result<Store> {
+        let open_err = |reason: String| Error::StoreOpen { path: path.display().to_string(), reason };
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(connect_options(path, create.is_some()))
+            .await
+            .map_err(|e| open_err(e.to_string()))?;
+        match MIGRATOR.run(&write).await {
+            Ok(()) => {}
+            Err(sqlx::migrate::MigrateError::VersionMissing(found)) => {
+                let known = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+                return Err(Error::StoreTooNew { found, known });
+            }
+            Err(e) => return Err(open_err(format!("migration failed: {e}"))),
+        }
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(connect_options(path, false).read_only(true))
+            .await
+            .map_err(|e| open_err(e.to_string()))?;
+        let (site_id, mode) = db::init_meta(&write, create).await?;
+        Ok(Store { read, write, path: path.to_path_buf(), site_id, mode })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn site_id(&self) -> SiteId {
+        self.site_id
+    }
+
+    pub fn mode(&self) -> StoreMode {
+        self.mode
+    }
+
+    /// Closes both pools, checkpointing the WAL.
+    pub async fn close(self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+
+    /// Begins the only kind of transaction that may write: `BEGIN IMMEDIATE`
+    /// (takes the write lock up front, so it never fails half-way with
+    /// SQLITE_BUSY) and ticks the clock.
+    pub(crate) async fn write_tx(&self) -> Result<WriteTx> {
+        begin_write(&self.write).await
+    }
+}
+
+pub(crate) async fn begin_write(pool: &SqlitePool) -> Result<WriteTx> {
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        let now = chrono::Utc::now();
+        let last: i64 = sqlx::query_scalar("SELECT hlc FROM clock").fetch_one(&mut *tx).await.map_err(db_err)?;
+        let hlc = Hlc::tick(Hlc::from_i64(last), now.timestamp_millis().max(0) as u64);
+        sqlx::query("UPDATE clock SET hlc = ?, in_write = 1, origin = 0")
+            .bind(hlc.as_i64())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        Ok(WriteTx { tx, hlc, now })
+}
+
+/// A write transaction with its clock tick. Dropping it rolls back.
+pub(crate) struct WriteTx {
+    pub tx: Transaction<'static, Sqlite>,
+    pub hlc: Hlc,
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+impl WriteTx {
+    pub fn conn(&mut self) -> &mut sqlx::SqliteConnection {
+        &mut self.tx
+    }
+
+    pub fn now_text(&self) -> String {
+        rows::ts(self.now)
+    }
+
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.now.date_naive()
+    }
+
+    pub async fn commit(mut self) -> Result<()> {
+        sqlx::query("UPDATE clock SET in_write = 0").execute(&mut *self.tx).await.map_err(db_err)?;
+        self.tx.commit().await.map_err(db_err)
+    }
+}

@@ -1,0 +1,325 @@
+//! Titles and copies.
+
+use crate::rows::{RowExt, date};
+use crate::{Store, WriteTx, db_err};
+use shelfkeeper_domain::access::{Action, Actor};
+use shelfkeeper_domain::ids::{CopyId, TitleId};
+use shelfkeeper_domain::isbn::Isbn;
+use shelfkeeper_domain::model::{Copy, CopyDraft, CopyStatus, Title, TitleDraft, ValidTitle};
+use shelfkeeper_domain::{Error, Result};
+use sqlx::SqliteConnection;
+use sqlx::sqlite::SqliteRow;
+
+pub(crate) const TITLE_COLUMNS: &str = "id, title, subtitle, contributors, subjects, tags, series, series_number, language, publisher, \
+     published, pages, isbn13, lccn, call_number, notes, cover_ref, copy_count, available_count, created_at, updated_at";
+
+pub(crate) fn title_from_row(r: &SqliteRow) -> Result<Title> {
+    let isbn13 = r.opt_text("isbn13")?;
+    let isbn10 = isbn13.as_deref().and_then(|i| Isbn::parse(i).ok()).and_then(|i| i.isbn10());
+    Ok(Title {
+        id: TitleId(r.uuid("id")?),
+        title: r.text("title")?,
+        subtitle: r.opt_text("subtitle")?,
+        contributors: r.json("contributors")?,
+        subjects: r.json("subjects")?,
+        tags: r.json("tags")?,
+        series: r.opt_text("series")?,
+        series_number: r.opt_text("series_number")?,
+        language: r.opt_text("language")?,
+        publisher: r.opt_text("publisher")?,
+        published: r.opt_text("published")?,
+        pages: r.opt_int("pages")?,
+        isbn13,
+        isbn10,
+        lccn: r.opt_text("lccn")?,
+        call_number: r.opt_text("call_number")?,
+        notes: r.opt_text("notes")?,
+        cover_ref: r.opt_text("cover_ref")?,
+        copy_count: r.int("copy_count")?,
+        available_count: r.int("available_count")?,
+        created_at: r.instant("created_at")?,
+        updated_at: r.instant("updated_at")?,
+    })
+}
+
+pub(crate) const COPY_COLUMNS: &str = "id, title_id, barcode, location, shelf, condition, acquired_on, price_cents, currency, \
+     provenance, notes, status, created_at, updated_at";
+
+pub(crate) fn copy_from_row(r: &SqliteRow) -> Result<Copy> {
+    let status = r.text("status")?;
+    Ok(Copy {
+        id: CopyId(r.uuid("id")?),
+        title_id: TitleId(r.uuid("title_id")?),
+        barcode: r.text("barcode")?,
+        location: r.opt_text("location")?,
+        shelf: r.opt_text("shelf")?,
+        condition: r.opt_text("condition")?,
+        acquired_on: r.opt_day("acquired_on")?,
+        price_cents: r.opt_int("price_cents")?,
+        currency: r.opt_text("currency")?,
+        provenance: r.opt_text("provenance")?,
+        notes: r.opt_text("notes")?,
+        status: CopyStatus::parse(&status).ok_or_else(|| Error::Storage(format!("bad copy status '{status}'")))?,
+        created_at: r.instant("created_at")?,
+        updated_at: r.instant("updated_at")?,
+    })
+}
+
+fn json(v: &impl serde::Serialize) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+pub(crate) async fn title_by_id(conn: &mut SqliteConnection, id: TitleId) -> Result<Title> {
+    let sql = format!("SELECT {TITLE_COLUMNS} FROM titles WHERE id = ?");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.0).fetch_optional(conn).await.map_err(db_err)?;
+    row.as_ref().map(title_from_row).transpose()?.ok_or_else(|| Error::TitleNotFound(id.to_string()))
+}
+
+pub(crate) async fn copy_by_barcode(conn: &mut SqliteConnection, barcode: &str) -> Result<Copy> {
+    let barcode = shelfkeeper_domain::text::barcode("barcode", barcode)?;
+    let sql = format!("SELECT {COPY_COLUMNS} FROM copies WHERE barcode = ?");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&barcode).fetch_optional(conn).await.map_err(db_err)?;
+    row.as_ref().map(copy_from_row).transpose()?.ok_or(Error::CopyNotFound(barcode))
+}
+
+async fn refuse_duplicate_isbn(conn: &mut SqliteConnection, v: &ValidTitle, except: Option<TitleId>) -> Result<()> {
+    let Some(isbn) = &v.isbn else { return Ok(()) };
+    let existing: Option<(uuid::Uuid, String)> = sqlx::query_as("SELECT id, title FROM titles WHERE isbn13 = ? LIMIT 1")
+        .bind(isbn.as_str())
+        .fetch_optional(conn)
+        .await
+        .map_err(db_err)?;
+    match existing {
+        Some((id, title)) if Some(TitleId(id)) != except => Err(Error::DuplicateIsbn { isbn: isbn.to_string(), title }),
+        _ => Ok(()),
+    }
+}
+
+async fn refuse_duplicate_barcode(conn: &mut SqliteConnection, barcode: &str, except: Option<CopyId>) -> Result<()> {
+    let existing: Option<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM copies WHERE barcode = ?")
+        .bind(barcode)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_err)?;
+    match existing {
+        Some(id) if Some(CopyId(id)) != except => Err(Error::DuplicateBarcode(barcode.into())),
+        _ => Ok(()),
+    }
+}
+
+impl Store {
+    /// Adds a title. An ISBN already in the catalogue is refused: the book
+    /// is there, add a copy to it.
+    pub async fn add_title(&self, actor: &Actor, draft: &TitleDraft) -> Result<Title> {
+        actor.require(Action::ManageCatalogue)?;
+        let v = draft.validate()?;
+        let mut w = self.write_tx().await?;
+        refuse_duplicate_isbn(w.conn(), &v, None).await?;
+        let id = TitleId::new();
+        insert_title(&mut w, id, &v).await?;
+        let title = title_by_id(w.conn(), id).await?;
+        w.commit().await?;
+        Ok(title)
+    }
+
+    pub async fn update_title(&self, actor: &Actor, id: TitleId, draft: &TitleDraft) -> Result<Title> {
+        actor.require(Action::ManageCatalogue)?;
+        let v = draft.validate()?;
+        let mut w = self.write_tx().await?;
+        title_by_id(w.conn(), id).await?;
+        refuse_duplicate_isbn(w.conn(), &v, Some(id)).await?;
+        let now = w.now_text();
+        sqlx::query(
+            "UPDATE titles SET title = ?, subtitle = ?, sort_title = ?, contributors = ?, author_sort = ?, subjects = ?, tags = ?,
+                series = ?, series_number = ?, language = ?, publisher = ?, published = ?, pub_year = ?, pages = ?, isbn13 = ?,
+                lccn = ?, call_number = ?, notes = ?, cover_ref = ?, updated_at = ?
+             WHERE id = ?",
+        )
+        .bind(&v.title)
+        .bind(&v.subtitle)
+        .bind(&v.sort_title)
+        .bind(json(&v.contributors))
+        .bind(v.author_sort().unwrap_or_default())
+        .bind(json(&v.subjects))
+        .bind(json(&v.tags))
+        .bind(&v.series)
+        .bind(&v.series_number)
+        .bind(&v.language)
+        .bind(&v.publisher)
+        .bind(&v.published)
+        .bind(v.pub_year)
+        .bind(v.pages)
+        .bind(v.isbn.as_ref().map(|i| i.to_string()))
+        .bind(&v.lccn)
+        .bind(&v.call_number)
+        .bind(&v.notes)
+        .bind(&v.cover_ref)
+        .bind(now)
+        .bind(id.0)
+        .execute(w.conn())
+        .await
+        .map_err(db_err)?;
+        let title = title_by_id(w.conn(), id).await?;
+        w.commit().await?;
+        Ok(title)
+    }
+
+    /// Deletes a title with no copies (its reviews and reading status go
+    /// with it). A title with copies is refused: the copies are real books.
+    pub async fn delete_title(&self, actor: &Actor, id: TitleId) -> Result<()> {
+        actor.require(Action::ManageCatalogue)?;
+        let mut w = self.write_tx().await?;
+        let title = title_by_id(w.conn(), id).await?;
+        if title.copy_count > 0 {
+            return Err(Error::TitleHasCopies { title: title.title, copies: title.copy_count as u32 });
+        }
+        sqlx::query("DELETE FROM reviews WHERE title_id = ?").bind(id.0).execute(w.conn()).await.map_err(db_err)?;
+        sqlx::query("DELETE FROM reading_status WHERE id = ?").bind(id.0).execute(w.conn()).await.map_err(db_err)?;
+        sqlx::query("DELETE FROM titles WHERE id = ?").bind(id.0).execute(w.conn()).await.map_err(db_err)?;
+        w.commit().await
+    }
+
+    pub async fn title(&self, id: TitleId) -> Result<Title> {
+        let mut conn = self.read.acquire().await.map_err(db_err)?;
+        title_by_id(&mut conn, id).await
+    }
+
+    /// The title with this ISBN (10 or 13 digits, any spelling), if catalogued.
+    pub async fn title_by_isbn(&self, isbn: &str) -> Result<Option<Title>> {
+        let isbn = Isbn::parse(isbn)?;
+        let sql = format!("SELECT {TITLE_COLUMNS} FROM titles WHERE isbn13 = ? LIMIT 1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(isbn.as_str()).fetch_optional(&self.read).await.map_err(db_err)?;
+        row.as_ref().map(title_from_row).transpose()
+    }
+
+    pub async fn add_copy(&self, actor: &Actor, title_id: TitleId, draft: &CopyDraft) -> Result<Copy> {
+        actor.require(Action::ManageCatalogue)?;
+        let d = draft.validate()?;
+        let mut w = self.write_tx().await?;
+        title_by_id(w.conn(), title_id).await?;
+        refuse_duplicate_barcode(w.conn(), &d.barcode, None).await?;
+        let id = CopyId::new();
+        insert_copy(&mut w, id, title_id, &d).await?;
+        let copy = copy_by_barcode(w.conn(), &d.barcode).await?;
+        w.commit().await?;
+        Ok(copy)
+    }
+
+    pub async fn update_copy(&self, actor: &Actor, id: CopyId, draft: &CopyDraft) -> Result<Copy> {
+        actor.require(Action::ManageCatalogue)?;
+        let d = draft.validate()?;
+        let mut w = self.write_tx().await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT seq FROM copies WHERE id = ?").bind(id.0).fetch_optional(w.conn()).await.map_err(db_err)?;
+        if exists.is_none() {
+            return Err(Error::CopyNotFound(id.to_string()));
+        }
+        refuse_duplicate_barcode(w.conn(), &d.barcode, Some(id)).await?;
+        let now = w.now_text();
+        sqlx::query(
+            "UPDATE copies SET barcode = ?, location = ?, shelf = ?, condition = ?, acquired_on = ?, price_cents = ?, currency = ?,
+                provenance = ?, notes = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(&d.barcode)
+        .bind(&d.location)
+        .bind(&d.shelf)
+        .bind(&d.condition)
+        .bind(d.acquired_on.map(date))
+        .bind(d.price_cents)
+        .bind(&d.currency)
+        .bind(&d.provenance)
+        .bind(&d.notes)
+        .bind(now)
+        .bind(id.0)
+        .execute(w.conn())
+        .await
+        .map_err(db_err)?;
+        let copy = copy_by_barcode(w.conn(), &d.barcode).await?;
+        w.commit().await?;
+        Ok(copy)
+    }
+
+    /// Deletes (withdraws) a copy that is on the shelf. Its circulation
+    /// history stays: events are facts and are never deleted.
+    pub async fn delete_copy(&self, actor: &Actor, barcode: &str) -> Result<()> {
+        actor.require(Action::ManageCatalogue)?;
+        let mut w = self.write_tx().await?;
+        let copy = copy_by_barcode(w.conn(), barcode).await?;
+        if matches!(copy.status, CopyStatus::OnLoan | CopyStatus::OnHoldShelf) {
+            return Err(Error::CopyInCirculation(copy.barcode));
+        }
+        sqlx::query("DELETE FROM copies WHERE id = ?").bind(copy.id.0).execute(w.conn()).await.map_err(db_err)?;
+        w.commit().await
+    }
+
+    pub async fn copy(&self, barcode: &str) -> Result<Copy> {
+        let mut conn = self.read.acquire().await.map_err(db_err)?;
+        copy_by_barcode(&mut conn, barcode).await
+    }
+
+    pub async fn copies_of(&self, title_id: TitleId) -> Result<Vec<Copy>> {
+        let sql = format!("SELECT {COPY_COLUMNS} FROM copies WHERE title_id = ? ORDER BY barcode");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(title_id.0).fetch_all(&self.read).await.map_err(db_err)?;
+        rows.iter().map(copy_from_row).collect()
+    }
+}
+
+pub(crate) async fn insert_title(w: &mut WriteTx, id: TitleId, v: &ValidTitle) -> Result<()> {
+    let now = w.now_text();
+    sqlx::query(
+        "INSERT INTO titles (id, title, subtitle, sort_title, contributors, author_sort, subjects, tags, series, series_number,
+            language, publisher, published, pub_year, pages, isbn13, lccn, call_number, notes, cover_ref, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id.0)
+    .bind(&v.title)
+    .bind(&v.subtitle)
+    .bind(&v.sort_title)
+    .bind(json(&v.contributors))
+    .bind(v.author_sort().unwrap_or_default())
+    .bind(json(&v.subjects))
+    .bind(json(&v.tags))
+    .bind(&v.series)
+    .bind(&v.series_number)
+    .bind(&v.language)
+    .bind(&v.publisher)
+    .bind(&v.published)
+    .bind(v.pub_year)
+    .bind(v.pages)
+    .bind(v.isbn.as_ref().map(|i| i.to_string()))
+    .bind(&v.lccn)
+    .bind(&v.call_number)
+    .bind(&v.notes)
+    .bind(&v.cover_ref)
+    .bind(&now)
+    .bind(&now)
+    .execute(w.conn())
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+pub(crate) async fn insert_copy(w: &mut WriteTx, id: CopyId, title_id: TitleId, d: &CopyDraft) -> Result<()> {
+    let now = w.now_text();
+    sqlx::query(
+        "INSERT INTO copies (id, title_id, barcode, location, shelf, condition, acquired_on, price_cents, currency, provenance,
+            notes, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id.0)
+    .bind(title_id.0)
+    .bind(&d.barcode)
+    .bind(&d.location)
+    .bind(&d.shelf)
+    .bind(&d.condition)
+    .bind(d.acquired_on.map(date))
+    .bind(d.price_cents)
+    .bind(&d.currency)
+    .bind(&d.provenance)
+    .bind(&d.notes)
+    .bind(&now)
+    .bind(&now)
+    .execute(w.conn())
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}

@@ -1,0 +1,1 @@
+pub struct GenerateSpec; pub struct Progress;

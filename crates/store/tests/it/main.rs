@@ -1,0 +1,11 @@
+//! Integration tests of the store, on real SQLite files on disk. One test
+//! binary (see ripgrep): modules share the helpers below.
+
+mod accounts;
+mod bad_input;
+mod catalogue;
+mod change_log;
+mod circulation;
+mod helpers;
+mod properties;
+mod search;
