@@ -26,8 +26,12 @@ CREATE TABLE sites (
 --  hlc:      the last HLC issued (advanced by every write transaction)
 --  in_write: 1 only inside a write transaction (uncommitted, so only the
 --            writing connection ever sees 1)
---  origin:   0 local write (stamp rows, log changes); 1 applying changes
---            received by sync (rows carry their own stamps; nothing logged)
+--  origin:   0 local write: triggers stamp rows and log changes;
+--            1 applying changes received by sync: rows carry their own
+--              stamps, nothing is logged, derived data is maintained;
+--            2 bulk load (generate, import): the writer stamps rows itself
+--              and logs and indexes each batch set-wise before commit
+--              (per-row triggers cost more than the rows themselves).
 CREATE TABLE clock (
     singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
     hlc       INTEGER NOT NULL,
@@ -494,41 +498,42 @@ END;
 
 ------------------------------------------------------- derived: search --
 
+-- The text each title contributes to the index, defined once for the
+-- triggers and for bulk loads.
+CREATE VIEW title_search_doc AS
+SELECT seq,
+       (min(length(title), 255) << 40) | seq AS key,
+       title || coalesce(' ' || subtitle, '') AS title,
+       (SELECT group_concat(value ->> '$.name', ' ') FROM json_each(contributors)) AS people,
+       coalesce(series, '') AS series,
+       (SELECT group_concat(value, ' ') FROM (SELECT value FROM json_each(subjects)
+                                              UNION ALL SELECT value FROM json_each(tags))) AS subjects,
+       concat_ws(' ', publisher, isbn13, lccn, call_number, notes) AS other
+FROM titles;
+
+CREATE VIEW title_terms_doc AS
+SELECT 'subject' AS kind, j.value AS value, t.seq AS title_seq FROM titles t, json_each(t.subjects) j
+UNION ALL
+SELECT 'tag', j.value, t.seq FROM titles t, json_each(t.tags) j;
+
 CREATE TRIGGER titles_index_insert AFTER INSERT ON titles
+WHEN (SELECT origin FROM clock) <> 2
 BEGIN
-    INSERT INTO title_fts(rowid, title, people, series, subjects, other) VALUES (
-        (min(length(NEW.title), 255) << 40) | NEW.seq,
-        NEW.title || coalesce(' ' || NEW.subtitle, ''),
-        (SELECT group_concat(value ->> '$.name', ' ') FROM json_each(NEW.contributors)),
-        coalesce(NEW.series, ''),
-        (SELECT group_concat(value, ' ') FROM (SELECT value FROM json_each(NEW.subjects)
-                                               UNION ALL SELECT value FROM json_each(NEW.tags))),
-        concat_ws(' ', NEW.publisher, NEW.isbn13, NEW.lccn, NEW.call_number, NEW.notes)
-    );
+    INSERT INTO title_fts(rowid, title, people, series, subjects, other)
+        SELECT key, title, people, series, subjects, other FROM title_search_doc WHERE seq = NEW.seq;
     INSERT OR IGNORE INTO title_terms(kind, value, title_seq)
-        SELECT 'subject', value, NEW.seq FROM json_each(NEW.subjects);
-    INSERT OR IGNORE INTO title_terms(kind, value, title_seq)
-        SELECT 'tag', value, NEW.seq FROM json_each(NEW.tags);
+        SELECT kind, value, title_seq FROM title_terms_doc WHERE title_seq = NEW.seq;
 END;
 
 CREATE TRIGGER titles_index_update
 AFTER UPDATE OF title, subtitle, contributors, series, subjects, tags, publisher, isbn13, lccn, call_number, notes ON titles
 BEGIN
     DELETE FROM title_fts WHERE rowid = (min(length(OLD.title), 255) << 40) | OLD.seq;
-    INSERT INTO title_fts(rowid, title, people, series, subjects, other) VALUES (
-        (min(length(NEW.title), 255) << 40) | NEW.seq,
-        NEW.title || coalesce(' ' || NEW.subtitle, ''),
-        (SELECT group_concat(value ->> '$.name', ' ') FROM json_each(NEW.contributors)),
-        coalesce(NEW.series, ''),
-        (SELECT group_concat(value, ' ') FROM (SELECT value FROM json_each(NEW.subjects)
-                                               UNION ALL SELECT value FROM json_each(NEW.tags))),
-        concat_ws(' ', NEW.publisher, NEW.isbn13, NEW.lccn, NEW.call_number, NEW.notes)
-    );
+    INSERT INTO title_fts(rowid, title, people, series, subjects, other)
+        SELECT key, title, people, series, subjects, other FROM title_search_doc WHERE seq = NEW.seq;
     DELETE FROM title_terms WHERE title_seq = OLD.seq;
     INSERT OR IGNORE INTO title_terms(kind, value, title_seq)
-        SELECT 'subject', value, NEW.seq FROM json_each(NEW.subjects);
-    INSERT OR IGNORE INTO title_terms(kind, value, title_seq)
-        SELECT 'tag', value, NEW.seq FROM json_each(NEW.tags);
+        SELECT kind, value, title_seq FROM title_terms_doc WHERE title_seq = NEW.seq;
 END;
 
 CREATE TRIGGER titles_index_delete AFTER DELETE ON titles
@@ -540,6 +545,7 @@ END;
 ----------------------------------------------------- derived: counters --
 
 CREATE TRIGGER copies_count_insert AFTER INSERT ON copies
+WHEN (SELECT origin FROM clock) <> 2
 BEGIN
     UPDATE titles SET copy_count = copy_count + 1,
                       available_count = available_count + (NEW.status = 'available')
@@ -547,6 +553,7 @@ BEGIN
 END;
 
 CREATE TRIGGER copies_count_delete AFTER DELETE ON copies
+WHEN (SELECT origin FROM clock) <> 2
 BEGIN
     UPDATE titles SET copy_count = copy_count - 1,
                       available_count = available_count - (OLD.status = 'available')
@@ -554,6 +561,7 @@ BEGIN
 END;
 
 CREATE TRIGGER copies_count_update AFTER UPDATE OF status, title_id ON copies
+WHEN (SELECT origin FROM clock) <> 2
 BEGIN
     UPDATE titles SET copy_count = copy_count - 1,
                       available_count = available_count - (OLD.status = 'available')

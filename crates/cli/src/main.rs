@@ -1,1 +1,419 @@
-fn main(){}
+//! `shelfkeeper`: the command-line tool for Shelfkeeper stores. A thin
+//! adapter like the desktop shell: it parses arguments, calls the store and
+//! prints the result or the error's code and message.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use shelfkeeper_domain::access::Actor;
+use shelfkeeper_domain::ids::TitleId;
+use shelfkeeper_domain::model::{Contributor, CopyDraft, MemberDraft, Role, StoreMode, TitleDraft};
+use shelfkeeper_domain::search::{Filters, SearchRequest, SortOrder};
+use shelfkeeper_domain::{Error, Result};
+use shelfkeeper_store::{GenerateSpec, Store};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+#[derive(Parser)]
+#[command(name = "shelfkeeper", version, about = "Shelfkeeper library stores from the command line")]
+struct Cli {
+    /// The store file.
+    #[arg(long, short, env = "SHELFKEEPER_STORE", global = true, default_value = "shelfkeeper.sqlite3")]
+    store: PathBuf,
+    /// Print results as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a new store file.
+    Init {
+        /// A library (staff, members, circulation) rather than a personal collection.
+        #[arg(long)]
+        library: bool,
+    },
+    /// Counts and file size.
+    Info,
+    /// Add a title (and optionally copies of it).
+    AddTitle(AddTitle),
+    /// Show a title by id or ISBN, with its copies.
+    Show { id_or_isbn: String },
+    /// Search the catalogue.
+    Find(Find),
+    /// Add a copy of a title.
+    AddCopy {
+        title_id: TitleId,
+        barcode: String,
+        #[arg(long)]
+        location: Option<String>,
+        #[arg(long)]
+        shelf: Option<String>,
+    },
+    /// Add a member.
+    AddMember {
+        card: String,
+        name: String,
+        #[arg(long = "type", default_value = "adult")]
+        member_type: String,
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Lend a copy to a member.
+    Checkout { card: String, barcode: String },
+    /// Return a copy.
+    Checkin { barcode: String },
+    /// Renew a loan.
+    Renew { barcode: String },
+    /// Place a hold on a title for a member.
+    Hold { card: String, title_id: TitleId },
+    /// Open loans (or only overdue ones).
+    Loans {
+        #[arg(long)]
+        overdue: bool,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// A member's loan history.
+    History { card: String },
+    /// Add an account; the password is read from SHELFKEEPER_PASSWORD.
+    AddAccount {
+        username: String,
+        #[arg(long, value_enum, default_value = "librarian")]
+        role: RoleArg,
+        #[arg(long, env = "SHELFKEEPER_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// Write a verified online backup to a new file.
+    Backup { dest: PathBuf },
+    /// Check that a backup file is a whole, healthy store.
+    Verify { file: PathBuf },
+    /// Fill a new store with a synthetic collection (benchmarks, demos).
+    Generate(Generate),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Admin,
+    Librarian,
+    Member,
+}
+
+#[derive(Args)]
+struct AddTitle {
+    #[arg(long)]
+    title: String,
+    #[arg(long)]
+    subtitle: Option<String>,
+    /// Repeat for several authors.
+    #[arg(long = "author")]
+    authors: Vec<String>,
+    #[arg(long)]
+    isbn: Option<String>,
+    #[arg(long)]
+    published: Option<String>,
+    #[arg(long)]
+    language: Option<String>,
+    #[arg(long = "subject")]
+    subjects: Vec<String>,
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    #[arg(long)]
+    notes: Option<String>,
+    /// Barcode of a copy to add with the title; repeat for several.
+    #[arg(long = "copy")]
+    copies: Vec<String>,
+    #[arg(long)]
+    location: Option<String>,
+}
+
+#[derive(Args)]
+struct Find {
+    text: Vec<String>,
+    #[arg(long, default_value_t = 20)]
+    limit: u32,
+    #[arg(long, value_enum, default_value = "relevance")]
+    sort: SortArg,
+    #[arg(long)]
+    subject: Option<String>,
+    #[arg(long)]
+    tag: Option<String>,
+    #[arg(long)]
+    language: Option<String>,
+    #[arg(long)]
+    year_from: Option<i32>,
+    #[arg(long)]
+    year_to: Option<i32>,
+    #[arg(long)]
+    available: bool,
+    #[arg(long)]
+    location: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SortArg {
+    Relevance,
+    Title,
+    Author,
+    Newest,
+    Oldest,
+    Added,
+}
+
+#[derive(Args)]
+struct Generate {
+    #[arg(long, default_value_t = 500_000)]
+    titles: u64,
+    #[arg(long)]
+    copies: Option<u64>,
+    #[arg(long)]
+    members: Option<u64>,
+    #[arg(long)]
+    past_loans: Option<u64>,
+    #[arg(long)]
+    open_loans: Option<u64>,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+fn print<T: serde::Serialize>(json: bool, value: &T, human: impl FnOnce(&T) -> String) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+    } else {
+        println!("{}", human(value));
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let me = &Actor::OWNER;
+    let json = cli.json;
+    if let Command::Init { library } = cli.command {
+        let mode = if library { StoreMode::Library } else { StoreMode::Collection };
+        let store = Store::create(&cli.store, mode).await?;
+        println!("Created {} ({}) at {}", mode.as_str(), store.site_id(), cli.store.display());
+        return Ok(());
+    }
+    let store = Store::open(&cli.store).await?;
+    match cli.command {
+        Command::Init { .. } => unreachable!("handled above"),
+        Command::Info => {
+            let s = store.stats().await?;
+            print(json, &s, |s| {
+                format!(
+                    "{} ({})\n{} titles, {} copies, {} members, {} accounts\n{} open loans ({} overdue), {} loans ever, {} events, {} active holds\n{} changes not yet synced\n{:.1} MiB on disk",
+                    store.path().display(),
+                    store.mode().as_str(),
+                    s.titles, s.copies, s.members, s.accounts, s.open_loans, s.overdue_loans, s.loans_ever, s.events, s.active_holds,
+                    s.pending_changes,
+                    s.file_bytes as f64 / 1048576.0
+                )
+            });
+        }
+        Command::AddTitle(a) => {
+            let draft = TitleDraft {
+                title: a.title,
+                subtitle: a.subtitle,
+                contributors: a.authors.into_iter().map(Contributor::author).collect(),
+                isbn: a.isbn,
+                published: a.published,
+                language: a.language,
+                subjects: a.subjects,
+                tags: a.tags,
+                notes: a.notes,
+                ..Default::default()
+            };
+            let title = store.add_title(me, &draft).await?;
+            for b in &a.copies {
+                store.add_copy(me, title.id, &CopyDraft { barcode: b.clone(), location: a.location.clone(), ..Default::default() }).await?;
+            }
+            let title = store.title(title.id).await?;
+            print(json, &title, |t| format!("Added '{}' ({}) with {} copies", t.title, t.id, t.copy_count));
+        }
+        Command::Show { id_or_isbn } => {
+            let title = match id_or_isbn.parse::<TitleId>() {
+                Ok(id) => store.title(id).await?,
+                Err(_) => store.title_by_isbn(&id_or_isbn).await?.ok_or_else(|| Error::TitleNotFound(id_or_isbn.clone()))?,
+            };
+            let copies = store.copies_of(title.id).await?;
+            print(json, &(&title, &copies), |(t, copies)| {
+                let mut s = format!("{}{}\n", t.title, t.subtitle.as_ref().map(|x| format!(": {x}")).unwrap_or_default());
+                let names: Vec<&str> = t.contributors.iter().map(|c| c.name.as_str()).collect();
+                s += &format!("  by {}\n  id {}  ISBN {}\n", names.join(", "), t.id, t.isbn13.as_deref().unwrap_or("-"));
+                for c in copies.iter() {
+                    s += &format!("  copy {} [{}] {}\n", c.barcode, c.status.as_str(), c.location.as_deref().unwrap_or(""));
+                }
+                s
+            });
+        }
+        Command::Find(f) => {
+            let req = SearchRequest {
+                text: f.text.join(" "),
+                filters: Filters {
+                    subject: f.subject,
+                    tag: f.tag,
+                    language: f.language,
+                    year_from: f.year_from,
+                    year_to: f.year_to,
+                    available: f.available,
+                    location: f.location,
+                },
+                sort: match f.sort {
+                    SortArg::Relevance => SortOrder::Relevance,
+                    SortArg::Title => SortOrder::Title,
+                    SortArg::Author => SortOrder::Author,
+                    SortArg::Newest => SortOrder::YearNewest,
+                    SortArg::Oldest => SortOrder::YearOldest,
+                    SortArg::Added => SortOrder::RecentlyAdded,
+                },
+                cursor: None,
+                limit: Some(f.limit),
+            };
+            let page = store.search(&req).await?;
+            print(json, &page, |p| {
+                let mut s = format!("{}{} matches\n", p.total.value, if p.total.exact { "" } else { "+" });
+                for h in &p.hits {
+                    s += &format!(
+                        "{}  {} — {} ({})  {}/{} available\n",
+                        h.id,
+                        h.title,
+                        h.authors.join(", "),
+                        h.year.map(|y| y.to_string()).unwrap_or_default(),
+                        h.available_count,
+                        h.copy_count
+                    );
+                }
+                s
+            });
+        }
+        Command::AddCopy { title_id, barcode, location, shelf } => {
+            let copy = store.add_copy(me, title_id, &CopyDraft { barcode, location, shelf, ..Default::default() }).await?;
+            print(json, &copy, |c| format!("Added copy {}", c.barcode));
+        }
+        Command::AddMember { card, name, member_type, email } => {
+            let m = store.add_member(me, &MemberDraft { card, name, member_type, email, ..Default::default() }).await?;
+            print(json, &m, |m| format!("Added member {} {}", m.card, m.name));
+        }
+        Command::Checkout { card, barcode } => {
+            let r = store.check_out(me, &card, &barcode).await?;
+            print(json, &r, |r| format!("Lent '{}' to {}, due {}", r.loan.title, r.loan.member_name, r.loan.due_on));
+        }
+        Command::Checkin { barcode } => {
+            let r = store.check_in(me, &barcode).await?;
+            print(json, &r, |r| {
+                let mut s = format!("Returned '{}'", r.title);
+                if r.days_overdue > 0 {
+                    s += &format!(" ({} days overdue)", r.days_overdue);
+                }
+                if r.found {
+                    s += " (it had been marked lost)";
+                }
+                if let Some(h) = &r.hold {
+                    s += &format!(" — hold waiting for {} ({}): put it on the hold shelf until {}", h.member_name, h.card, h.expires_on);
+                }
+                s
+            });
+        }
+        Command::Renew { barcode } => {
+            let r = store.renew(me, &barcode).await?;
+            print(json, &r, |r| format!("Renewed '{}' for {}, now due {}", r.loan.title, r.loan.member_name, r.loan.due_on));
+        }
+        Command::Hold { card, title_id } => {
+            let h = store.place_hold(me, &card, title_id).await?;
+            print(json, &h, |h| format!("{} is number {} in the queue for '{}'", h.member_name, h.position.unwrap_or(0), h.title));
+        }
+        Command::Loans { overdue, limit } => {
+            let today = chrono::Utc::now().date_naive();
+            let loans = store.open_loans(overdue, today, limit).await?;
+            print(json, &loans, |ls| {
+                ls.iter()
+                    .map(|l| {
+                        let late = l.days_overdue(today);
+                        format!("{}  {}  {} ({})  due {}{}", l.barcode, l.title, l.member_name, l.card, l.due_on, if late > 0 { format!("  {late} days overdue") } else { String::new() })
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        Command::History { card } => {
+            let m = store.member(&card).await?;
+            let loans = store.loans_of_member(m.id, true).await?;
+            print(json, &loans, |ls| {
+                ls.iter()
+                    .map(|l| format!("{}  {}  out {}  {}", l.barcode, l.title, l.out_at.date_naive(), l.returned_at.map(|r| format!("returned {}", r.date_naive())).unwrap_or_else(|| format!("due {}", l.due_on))))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        Command::AddAccount { username, role, password } => {
+            let role = match role {
+                RoleArg::Admin => Role::Admin,
+                RoleArg::Librarian => Role::Librarian,
+                RoleArg::Member => Role::Member,
+            };
+            let a = store.create_account(Some(me), &username, &password, role, None).await?;
+            print(json, &a, |a| format!("Added account {} ({})", a.username, a.role.as_str()));
+        }
+        Command::Backup { dest } => {
+            let r = store.backup_to(&dest).await?;
+            print(json, &r, |r| format!("Backed up to {} ({:.1} MiB): {} titles, {} copies, {} members, {} events — verified", r.path, r.bytes as f64 / 1048576.0, r.titles, r.copies, r.members, r.events));
+        }
+        Command::Verify { file } => {
+            let r = shelfkeeper_store::verify_backup(&file).await?;
+            print(json, &r, |r| format!("{} is a healthy store: {} titles, {} copies, {} members, {} events", r.path, r.titles, r.copies, r.members, r.events));
+        }
+        Command::Generate(g) => {
+            let base = GenerateSpec::scaled(g.titles);
+            let spec = GenerateSpec {
+                titles: g.titles,
+                copies: g.copies.unwrap_or(base.copies),
+                members: g.members.unwrap_or(base.members),
+                past_loans: g.past_loans.unwrap_or(base.past_loans),
+                open_loans: g.open_loans.unwrap_or(base.open_loans),
+                seed: g.seed,
+            };
+            let cancel = Arc::new(AtomicBool::new(false));
+            let flag = cancel.clone();
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    flag.store(true, Ordering::Relaxed);
+                }
+            });
+            let report = store
+                .generate(&spec, |p| {
+                    if !json {
+                        eprint!("\r{}: {}/{}   ", p.phase, p.done, p.total);
+                    }
+                }, &cancel)
+                .await?;
+            if !json {
+                eprintln!();
+            }
+            print(json, &report, |r| {
+                format!(
+                    "Generated {} titles, {} copies, {} members, {} loans ({} events) in {:.1} s: {:.0} titles/s, {:.0} rows/s",
+                    r.titles, r.copies, r.members, r.loans, r.events, r.seconds, r.titles_per_second, r.rows_per_second
+                )
+            });
+        }
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.json;
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if json {
+                eprintln!("{}", serde_json::to_string(&e.to_payload()).unwrap_or_default());
+            } else {
+                eprintln!("error[{}]: {e}", e.code());
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -10,6 +10,7 @@
 
 mod accounts;
 mod backup;
+mod bulk;
 mod catalogue;
 mod circulation;
 mod db;
@@ -22,7 +23,7 @@ mod search;
 pub use backup::{BackupReport, verify_backup};
 pub use circulation::{CheckinReceipt, CirculationEvent, CheckoutReceipt, HoldNotice, RenewReceipt};
 pub use db::StoreStats;
-pub use generate::{GenerateSpec, Progress};
+pub use generate::{GenerateReport, GenerateSpec, Progress};
 
 use shelfkeeper_domain::clock::Hlc;
 use shelfkeeper_domain::ids::SiteId;
@@ -185,7 +186,7 @@ impl WriteTx {
     }
 
     pub async fn commit(mut self) -> Result<()> {
-        sqlx::query("UPDATE clock SET in_write = 0").execute(&mut *self.tx).await.map_err(db_err)?;
+        sqlx::query("UPDATE clock SET in_write = 0, origin = 0").execute(&mut *self.tx).await.map_err(db_err)?;
         self.tx.commit().await.map_err(db_err)
     }
 }

@@ -45,41 +45,16 @@ async fn every_write_is_logged_with_the_clock_of_its_transaction() {
     let t = library().await;
     exercise_every_command(&t).await;
 
+    assert_store_invariants(&t).await;
     let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", t.path().display())).await.unwrap();
-    // Every replicated row carries a stamp that matches a change-log row for it.
-    for table in ["titles", "copies", "members", "member_types", "accounts", "circulation_events", "reviews", "reading_status"] {
-        let sql = format!(
-            "SELECT count(*) FROM {table} r WHERE r.hlc = 0 OR NOT EXISTS
-               (SELECT 1 FROM change_log c WHERE c.entity_id = r.id AND c.hlc = r.hlc AND c.site_no = r.site_no)"
-        );
-        let unlogged: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&mut conn).await.unwrap();
-        assert_eq!(unlogged, 0, "{table} has rows without a matching change-log entry");
-        let rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}"))).fetch_one(&mut conn).await.unwrap();
-        assert!(rows > 0, "{table} was not exercised");
-    }
     // Deletes are logged and leave tombstones.
     let deletes: i64 = sqlx::query_scalar("SELECT count(*) FROM change_log WHERE op = 'delete'").fetch_one(&mut conn).await.unwrap();
     let tombstones: i64 = sqlx::query_scalar("SELECT count(*) FROM tombstones").fetch_one(&mut conn).await.unwrap();
     assert!(deletes >= 3 && tombstones >= 3, "deletes {deletes}, tombstones {tombstones}");
-    // Every event is logged once; events were never updated.
-    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM circulation_events").fetch_one(&mut conn).await.unwrap();
-    let logged: i64 = sqlx::query_scalar("SELECT count(*) FROM change_log WHERE entity = 'event'").fetch_one(&mut conn).await.unwrap();
-    assert_eq!(events, logged);
-    // Clocks only move forward along the log.
-    let backwards: i64 = sqlx::query_scalar("SELECT count(*) FROM change_log a JOIN change_log b ON b.seq = a.seq + 1 WHERE b.hlc < a.hlc")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(backwards, 0);
-    // Each event chains to the previous one on its stream.
-    let broken: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM circulation_events e WHERE e.prev_event_id IS NOT
-           (SELECT p.id FROM circulation_events p WHERE p.stream_id = e.stream_id AND p.seq < e.seq ORDER BY p.seq DESC LIMIT 1)",
-    )
-    .fetch_one(&mut conn)
-    .await
-    .unwrap();
-    assert_eq!(broken, 0);
+    for table in ["titles", "copies", "members", "member_types", "accounts", "circulation_events", "reviews", "reading_status"] {
+        let rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}"))).fetch_one(&mut conn).await.unwrap();
+        assert!(rows > 0, "{table} was not exercised");
+    }
 }
 
 #[tokio::test]

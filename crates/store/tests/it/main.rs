@@ -6,6 +6,7 @@ mod bad_input;
 mod catalogue;
 mod change_log;
 mod circulation;
+mod generate;
 mod helpers;
 mod properties;
 mod search;
