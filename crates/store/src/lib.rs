@@ -47,6 +47,8 @@ pub struct Store {
     path: PathBuf,
     site_id: SiteId,
     mode: StoreMode,
+    /// Keeps the background checkpointer alive while any clone is.
+    _alive: std::sync::Arc<()>,
 }
 
 impl std::fmt::Debug for Store {
@@ -78,6 +80,30 @@ fn connect_options(path: &Path, create: bool) -> SqliteConnectOptions {
         .pragma("cache_size", "-65536")
         .pragma("temp_store", "memory")
         .pragma("mmap_size", "268435456")
+        // Checkpoints run in the background (see `spawn_checkpointer`), not
+        // in whichever commit happens to cross the threshold: that commit
+        // would take ten times longer than the others.
+        .pragma("wal_autocheckpoint", "0")
+}
+
+/// How often the WAL is copied back into the main file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(1500);
+
+/// Checkpoints the WAL from its own connection until the store is dropped.
+/// PASSIVE never blocks the writer or readers.
+fn spawn_checkpointer(path: &Path, alive: std::sync::Weak<()>) {
+    let options = connect_options(path, false);
+    tokio::spawn(async move {
+        let Ok(pool) = SqlitePoolOptions::new().max_connections(1).connect_with(options).await else { return };
+        loop {
+            tokio::time::sleep(CHECKPOINT_EVERY).await;
+            if alive.upgrade().is_none() || pool.is_closed() {
+                break;
+            }
+            let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await;
+        }
+        pool.close().await;
+    });
 }
 
 impl Store {
@@ -123,7 +149,9 @@ impl Store {
             .await
             .map_err(|e| open_err(e.to_string()))?;
         let (site_id, mode) = db::init_meta(&write, create).await?;
-        Ok(Store { read, write, path: path.to_path_buf(), site_id, mode })
+        let alive = std::sync::Arc::new(());
+        spawn_checkpointer(path, std::sync::Arc::downgrade(&alive));
+        Ok(Store { read, write, path: path.to_path_buf(), site_id, mode, _alive: alive })
     }
 
     pub fn path(&self) -> &Path {
@@ -138,8 +166,9 @@ impl Store {
         self.mode
     }
 
-    /// Closes both pools, checkpointing the WAL.
+    /// Checkpoints the WAL and closes both pools.
     pub async fn close(self) {
+        let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.write).await;
         self.read.close().await;
         self.write.close().await;
     }
