@@ -205,7 +205,15 @@ async fn run(cli: Cli) -> Result<()> {
                     "{} ({})\n{} titles, {} copies, {} members, {} accounts\n{} open loans ({} overdue), {} loans ever, {} events, {} active holds\n{} changes not yet synced\n{:.1} MiB on disk",
                     store.path().display(),
                     store.mode().as_str(),
-                    s.titles, s.copies, s.members, s.accounts, s.open_loans, s.overdue_loans, s.loans_ever, s.events, s.active_holds,
+                    s.titles,
+                    s.copies,
+                    s.members,
+                    s.accounts,
+                    s.open_loans,
+                    s.overdue_loans,
+                    s.loans_ever,
+                    s.events,
+                    s.active_holds,
                     s.pending_changes,
                     s.file_bytes as f64 / 1048576.0
                 )
@@ -330,7 +338,15 @@ async fn run(cli: Cli) -> Result<()> {
                 ls.iter()
                     .map(|l| {
                         let late = l.days_overdue(today);
-                        format!("{}  {}  {} ({})  due {}{}", l.barcode, l.title, l.member_name, l.card, l.due_on, if late > 0 { format!("  {late} days overdue") } else { String::new() })
+                        format!(
+                            "{}  {}  {} ({})  due {}{}",
+                            l.barcode,
+                            l.title,
+                            l.member_name,
+                            l.card,
+                            l.due_on,
+                            if late > 0 { format!("  {late} days overdue") } else { String::new() }
+                        )
                     })
                     .collect::<Vec<_>>()
                     .join("\n")
@@ -341,7 +357,15 @@ async fn run(cli: Cli) -> Result<()> {
             let loans = store.loans_of_member(m.id, true).await?;
             print(json, &loans, |ls| {
                 ls.iter()
-                    .map(|l| format!("{}  {}  out {}  {}", l.barcode, l.title, l.out_at.date_naive(), l.returned_at.map(|r| format!("returned {}", r.date_naive())).unwrap_or_else(|| format!("due {}", l.due_on))))
+                    .map(|l| {
+                        format!(
+                            "{}  {}  out {}  {}",
+                            l.barcode,
+                            l.title,
+                            l.out_at.date_naive(),
+                            l.returned_at.map(|r| format!("returned {}", r.date_naive())).unwrap_or_else(|| format!("due {}", l.due_on))
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             });
@@ -357,11 +381,26 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Backup { dest } => {
             let r = store.backup_to(&dest).await?;
-            print(json, &r, |r| format!("Backed up to {} ({:.1} MiB): {} titles, {} copies, {} members, {} events — verified", r.path, r.bytes as f64 / 1048576.0, r.titles, r.copies, r.members, r.events));
+            print(json, &r, |r| {
+                format!(
+                    "Backed up to {} ({:.1} MiB): {} titles, {} copies, {} members, {} events — verified",
+                    r.path,
+                    r.bytes as f64 / 1048576.0,
+                    r.titles,
+                    r.copies,
+                    r.members,
+                    r.events
+                )
+            });
         }
         Command::Verify { file } => {
             let r = shelfkeeper_store::verify_backup(&file).await?;
-            print(json, &r, |r| format!("{} is a healthy store: {} titles, {} copies, {} members, {} events", r.path, r.titles, r.copies, r.members, r.events));
+            print(json, &r, |r| {
+                format!(
+                    "{} is a healthy store: {} titles, {} copies, {} members, {} events",
+                    r.path, r.titles, r.copies, r.members, r.events
+                )
+            });
         }
         Command::Generate(g) => {
             let base = GenerateSpec::scaled(g.titles);
@@ -381,11 +420,15 @@ async fn run(cli: Cli) -> Result<()> {
                 }
             });
             let report = store
-                .generate(&spec, |p| {
-                    if !json {
-                        eprint!("\r{}: {}/{}   ", p.phase, p.done, p.total);
-                    }
-                }, &cancel)
+                .generate(
+                    &spec,
+                    |p| {
+                        if !json {
+                            eprint!("\r{}: {}/{}   ", p.phase, p.done, p.total);
+                        }
+                    },
+                    &cancel,
+                )
                 .await?;
             if !json {
                 eprintln!();

@@ -226,13 +226,7 @@ pub fn check_out(
 /// May the open loan be renewed? Returns the new due date. Renewal counts
 /// from today (a renewal of an overdue item does not backdate), never
 /// shortens a loan, and is refused while others wait for the title.
-pub fn renew(
-    barcode: &str,
-    state: &CopyState,
-    borrower: &Borrower<'_>,
-    others_waiting: u32,
-    today: NaiveDate,
-) -> Result<NaiveDate> {
+pub fn renew(barcode: &str, state: &CopyState, borrower: &Borrower<'_>, others_waiting: u32, today: NaiveDate) -> Result<NaiveDate> {
     let loan = state.loan.as_ref().ok_or_else(|| Error::CopyNotOnLoan(barcode.into()))?;
     member_in_good_standing(borrower.member, today)?;
     if loan.renewals >= borrower.policy.max_renewals {
@@ -255,11 +249,9 @@ pub struct CheckinDecision {
 
 pub fn check_in(barcode: &str, state: &CopyState, today: NaiveDate) -> Result<CheckinDecision> {
     match (&state.loan, state.lost) {
-        (Some(loan), _) => Ok(CheckinDecision {
-            days_overdue: (today - loan.due_on).num_days().max(0),
-            closes_loan: Some(loan.clone()),
-            found: false,
-        }),
+        (Some(loan), _) => {
+            Ok(CheckinDecision { days_overdue: (today - loan.due_on).num_days().max(0), closes_loan: Some(loan.clone()), found: false })
+        }
         (None, true) => Ok(CheckinDecision { closes_loan: None, found: true, days_overdue: 0 }),
         (None, false) => Err(Error::CopyNotOnLoan(barcode.into())),
     }
@@ -295,7 +287,15 @@ mod tests {
     }
 
     fn policy() -> MemberType {
-        MemberType { id: MemberTypeId::new(), code: "adult".into(), name: "Adult".into(), loan_days: 21, max_renewals: 1, max_loans: 2, hold_pickup_days: 7 }
+        MemberType {
+            id: MemberTypeId::new(),
+            code: "adult".into(),
+            name: "Adult".into(),
+            loan_days: 21,
+            max_renewals: 1,
+            max_loans: 2,
+            hold_pickup_days: 7,
+        }
     }
 
     fn d(s: &str) -> NaiveDate {
@@ -311,7 +311,10 @@ mod tests {
         let ok = check_out("B1", &free, &b, d("2026-11-22"), |_| "?".into()).unwrap();
         assert_eq!(ok.due_on, d("2026-12-13"));
 
-        let lent = CopyState { loan: Some(OpenLoan { loan_id: EventId::new(), member_id: MemberId::new(), due_on: d("2026-12-01"), renewals: 0 }), ..Default::default() };
+        let lent = CopyState {
+            loan: Some(OpenLoan { loan_id: EventId::new(), member_id: MemberId::new(), due_on: d("2026-12-01"), renewals: 0 }),
+            ..Default::default()
+        };
         let err = check_out("B00123", &lent, &b, d("2026-11-22"), |_| "M0042".into()).unwrap_err();
         assert_eq!(err.to_string(), "copy B00123 is already on loan to member M0042 until 2026-12-01");
 
@@ -331,9 +334,13 @@ mod tests {
         let p = policy();
         let b = Borrower { member: &m, policy: &p, open_loans: 0 };
         let hold = HoldId::new();
-        let mine = CopyState { trapped: Some(TrappedHold { hold_id: hold, member_id: m.id, expires_on: d("2026-12-01") }), ..Default::default() };
+        let mine =
+            CopyState { trapped: Some(TrappedHold { hold_id: hold, member_id: m.id, expires_on: d("2026-12-01") }), ..Default::default() };
         assert_eq!(check_out("B1", &mine, &b, d("2026-11-22"), |_| "?".into()).unwrap().fulfils_hold, Some(hold));
-        let theirs = CopyState { trapped: Some(TrappedHold { hold_id: hold, member_id: MemberId::new(), expires_on: d("2026-12-01") }), ..Default::default() };
+        let theirs = CopyState {
+            trapped: Some(TrappedHold { hold_id: hold, member_id: MemberId::new(), expires_on: d("2026-12-01") }),
+            ..Default::default()
+        };
         assert!(matches!(check_out("B1", &theirs, &b, d("2026-11-22"), |_| "M9".into()), Err(Error::CopyReservedForAnother { .. })));
     }
 
@@ -342,7 +349,10 @@ mod tests {
         let m = member(false, None);
         let p = policy();
         let b = Borrower { member: &m, policy: &p, open_loans: 1 };
-        let mut s = CopyState { loan: Some(OpenLoan { loan_id: EventId::new(), member_id: m.id, due_on: d("2026-11-30"), renewals: 0 }), ..Default::default() };
+        let mut s = CopyState {
+            loan: Some(OpenLoan { loan_id: EventId::new(), member_id: m.id, due_on: d("2026-11-30"), renewals: 0 }),
+            ..Default::default()
+        };
         assert_eq!(renew("B1", &s, &b, 0, d("2026-11-22")).unwrap(), d("2026-12-13"));
         assert!(matches!(renew("B1", &s, &b, 1, d("2026-11-22")), Err(Error::RenewalBlockedByHold(_))));
         s.loan.as_mut().unwrap().renewals = 1;
@@ -355,10 +365,7 @@ mod tests {
         let m = MemberId::new();
         let out = EventId::new();
         let ev = |id, kind, due: Option<&str>| CopyEvent { id, kind, member_id: Some(m), hold_id: Some(HoldId::new()), due_on: due.map(d) };
-        let events = vec![
-            ev(out, EventKind::CheckedOut, Some("2026-12-01")),
-            ev(EventId::new(), EventKind::Renewed, Some("2026-12-20")),
-        ];
+        let events = vec![ev(out, EventKind::CheckedOut, Some("2026-12-01")), ev(EventId::new(), EventKind::Renewed, Some("2026-12-20"))];
         let s = fold_copy(&events);
         assert_eq!(s.status(), CopyStatus::OnLoan);
         let loan = s.loan.unwrap();

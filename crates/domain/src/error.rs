@@ -233,11 +233,7 @@ mod tests {
 
     #[test]
     fn codes_are_snake_case_and_messages_name_the_facts() {
-        let e = Error::CopyOnLoan {
-            barcode: "B00123".into(),
-            card: "M0042".into(),
-            due: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
-        };
+        let e = Error::CopyOnLoan { barcode: "B00123".into(), card: "M0042".into(), due: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap() };
         assert_eq!(e.code().to_string(), "copy_on_loan");
         assert_eq!(e.to_string(), "copy B00123 is already on loan to member M0042 until 2026-12-01");
         let json = serde_json::to_string(&e.to_payload()).unwrap();

@@ -189,10 +189,10 @@ impl TitleDraft {
         };
         let published = clean(self.published.as_deref());
         let pub_year = published.as_deref().map(parse_published).transpose()?;
-        if let Some(p) = self.pages {
-            if !(1..=100_000).contains(&p) {
-                return Err(Error::invalid("pages", format!("{p} is not a page count")));
-            }
+        if let Some(p) = self.pages
+            && !(1..=100_000).contains(&p)
+        {
+            return Err(Error::invalid("pages", format!("{p} is not a page count")));
         }
         Ok(ValidTitle {
             sort_title: crate::text::sort_key(&title),
@@ -286,20 +286,20 @@ pub struct CopyDraft {
 impl CopyDraft {
     pub fn validate(&self) -> Result<CopyDraft> {
         let barcode = crate::text::barcode("barcode", &self.barcode)?;
-        if let Some(p) = self.price_cents {
-            if p < 0 {
-                return Err(Error::invalid("price", "cannot be negative"));
-            }
+        if let Some(p) = self.price_cents
+            && p < 0
+        {
+            return Err(Error::invalid("price", "cannot be negative"));
         }
         let currency = match clean(self.currency.as_deref()) {
             Some(c) if c.len() == 3 && c.chars().all(|x| x.is_ascii_alphabetic()) => Some(c.to_uppercase()),
             Some(c) => return Err(Error::invalid("currency", format!("'{c}' is not a currency code like EUR or USD"))),
             None => None,
         };
-        if let Some(d) = self.acquired_on {
-            if d > Utc::now().date_naive() + chrono::Days::new(1) {
-                return Err(Error::invalid("acquired_on", "is in the future"));
-            }
+        if let Some(d) = self.acquired_on
+            && d > Utc::now().date_naive() + chrono::Days::new(1)
+        {
+            return Err(Error::invalid("acquired_on", "is in the future"));
         }
         Ok(CopyDraft {
             barcode,
@@ -393,7 +393,9 @@ impl MemberDraft {
         let email = clean(self.email.as_deref());
         if let Some(e) = &email {
             let ok = e.len() <= 254
-                && e.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.'))
+                && e.split_once('@').is_some_and(|(local, domain)| {
+                    !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+                })
                 && !e.chars().any(char::is_whitespace);
             if !ok {
                 return Err(Error::invalid("email", format!("'{e}' is not an email address")));
@@ -720,7 +722,13 @@ mod tests {
 
     #[test]
     fn member_validation() {
-        let m = MemberDraft { card: " m0042 ".into(), name: "Ada".into(), member_type: "Adult".into(), email: Some("ada@example.org".into()), ..Default::default() };
+        let m = MemberDraft {
+            card: " m0042 ".into(),
+            name: "Ada".into(),
+            member_type: "Adult".into(),
+            email: Some("ada@example.org".into()),
+            ..Default::default()
+        };
         let v = m.validate().unwrap();
         assert_eq!((v.card.as_str(), v.member_type.as_str()), ("M0042", "adult"));
         let bad = MemberDraft { email: Some("not-an-email".into()), ..m };

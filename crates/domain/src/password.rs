@@ -40,10 +40,7 @@ pub fn check_policy(password: &str, username: &str) -> Result<()> {
 
 /// Hashes with a fresh random salt; returns a PHC string.
 pub fn hash(password: &str) -> Result<String> {
-    hasher()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| Error::Storage(format!("password hashing failed: {e}")))
+    hasher().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| Error::Storage(format!("password hashing failed: {e}")))
 }
 
 /// Verifies in constant time. A malformed stored hash verifies as false.

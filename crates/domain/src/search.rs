@@ -130,12 +130,8 @@ impl TextQuery {
     /// Splits on anything that is not a letter or digit, like FTS5's
     /// unicode61 tokenizer, so no FTS5 syntax from the input survives.
     pub fn parse(text: &str) -> Option<TextQuery> {
-        let words: Vec<String> = text
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(|w| w.to_lowercase())
-            .take(16)
-            .collect();
+        let words: Vec<String> =
+            text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(|w| w.to_lowercase()).take(16).collect();
         if words.is_empty() {
             return None;
         }

@@ -12,10 +12,10 @@ pub fn clean(value: Option<&str>) -> Option<String> {
 pub fn sort_key(title: &str) -> String {
     let lower = title.trim().to_lowercase();
     for article in ["the ", "a ", "an "] {
-        if let Some(rest) = lower.strip_prefix(article) {
-            if !rest.trim().is_empty() {
-                return rest.trim_start().to_string();
-            }
+        if let Some(rest) = lower.strip_prefix(article)
+            && !rest.trim().is_empty()
+        {
+            return rest.trim_start().to_string();
         }
     }
     lower

@@ -95,14 +95,18 @@ async fn main() {
     if !o.store.exists() {
         let store = Store::create(&o.store, StoreMode::Library).await.unwrap();
         let spec = GenerateSpec::scaled(o.titles);
-        let report = store
-            .generate(&spec, |p| eprint!("\r{} {}/{}   ", p.phase, p.done, p.total), &AtomicBool::new(false))
-            .await
-            .unwrap();
+        let report = store.generate(&spec, |p| eprint!("\r{} {}/{}   ", p.phase, p.done, p.total), &AtomicBool::new(false)).await.unwrap();
         eprintln!();
         println!(
             "Generation: {} titles, {} copies, {} members, {} loans, {} events in {:.1} s = **{:.0} titles/s**, {:.0} rows/s (every row with FTS, indexes and change log)\n",
-            report.titles, report.copies, report.members, report.loans, report.events, report.seconds, report.titles_per_second, report.rows_per_second
+            report.titles,
+            report.copies,
+            report.members,
+            report.loans,
+            report.events,
+            report.seconds,
+            report.titles_per_second,
+            report.rows_per_second
         );
         store.close().await;
     }
@@ -137,7 +141,8 @@ async fn main() {
     };
     let common_share = count(&mut conn, "\"the\"").await as f64 / stats.titles as f64;
     let rare: String = {
-        let candidates: Vec<String> = sqlx::query_scalar("SELECT title FROM titles WHERE seq % 997 = 0 LIMIT 200").fetch_all(&mut conn).await.unwrap();
+        let candidates: Vec<String> =
+            sqlx::query_scalar("SELECT title FROM titles WHERE seq % 997 = 0 LIMIT 200").fetch_all(&mut conn).await.unwrap();
         let mut pick = None;
         for t in candidates {
             for w in t.split_whitespace() {
@@ -155,21 +160,44 @@ async fn main() {
         pick.expect("a rare word")
     };
     let rare_n = count(&mut conn, &format!("\"{rare}\"")).await;
-    let isbns: Vec<String> = sqlx::query_scalar("SELECT isbn13 FROM titles WHERE seq % 1009 = 0 LIMIT 50").fetch_all(&mut conn).await.unwrap();
+    let isbns: Vec<String> =
+        sqlx::query_scalar("SELECT isbn13 FROM titles WHERE seq % 1009 = 0 LIMIT 50").fetch_all(&mut conn).await.unwrap();
 
     let n = o.iterations;
     let mut rows = vec![
-        time_searches(&store, &format!("rare word '{rare}' ({rare_n} titles)"), SearchRequest { text: rare.clone(), ..Default::default() }, n).await,
-        time_searches(&store, &format!("common word 'the' ({:.0}% of titles)", common_share * 100.0), SearchRequest { text: "the".into(), ..Default::default() }, n).await,
+        time_searches(
+            &store,
+            &format!("rare word '{rare}' ({rare_n} titles)"),
+            SearchRequest { text: rare.clone(), ..Default::default() },
+            n,
+        )
+        .await,
+        time_searches(
+            &store,
+            &format!("common word 'the' ({:.0}% of titles)", common_share * 100.0),
+            SearchRequest { text: "the".into(), ..Default::default() },
+            n,
+        )
+        .await,
         time_searches(&store, "prefix 'hist' (as typed)", SearchRequest { text: "hist".into(), ..Default::default() }, n).await,
         time_searches(
             &store,
             "two words + filter 'war history', language en, available",
-            SearchRequest { text: "war history".into(), filters: Filters { language: Some("en".into()), available: true, ..Default::default() }, ..Default::default() },
+            SearchRequest {
+                text: "war history".into(),
+                filters: Filters { language: Some("en".into()), available: true, ..Default::default() },
+                ..Default::default()
+            },
             n,
         )
         .await,
-        time_searches(&store, "common word sorted by title", SearchRequest { text: "the".into(), sort: SortOrder::Title, ..Default::default() }, n).await,
+        time_searches(
+            &store,
+            "common word sorted by title",
+            SearchRequest { text: "the".into(), sort: SortOrder::Title, ..Default::default() },
+            n,
+        )
+        .await,
         time_searches(&store, "browse all, newest first", SearchRequest::default(), n).await,
     ];
     // ISBNs: a different one each time.
@@ -184,7 +212,15 @@ async fn main() {
     rows.push(Row { name: "ISBN (a different one each time)".into(), samples, note: "1 hit".into() });
     // Second page of a common word (keyset).
     let first = store.search(&SearchRequest { text: "the".into(), ..Default::default() }).await.unwrap();
-    rows.push(time_searches(&store, "common word, page 2 (cursor)", SearchRequest { text: "the".into(), cursor: first.next_cursor, ..Default::default() }, n).await);
+    rows.push(
+        time_searches(
+            &store,
+            "common word, page 2 (cursor)",
+            SearchRequest { text: "the".into(), cursor: first.next_cursor, ..Default::default() },
+            n,
+        )
+        .await,
+    );
     // Facets.
     let mut samples = Vec::new();
     for _ in 0..(n / 5).max(20) {
@@ -233,7 +269,9 @@ async fn main() {
         store.check_in(me, barcode).await.unwrap();
         ins.push(t.elapsed());
     }
-    println!("\n## Circulation desk (ms, each one transaction committed to disk)\n\n| operation | runs | p50 | p95 | p99 | |\n|---|---|---|---|---|---|");
+    println!(
+        "\n## Circulation desk (ms, each one transaction committed to disk)\n\n| operation | runs | p50 | p95 | p99 | |\n|---|---|---|---|---|---|"
+    );
     for (name, samples) in [("check out", outs), ("renew", renews), ("check in", ins)] {
         println!("{}", Row { name: name.into(), samples, note: String::new() }.line());
     }

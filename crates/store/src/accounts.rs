@@ -46,7 +46,14 @@ impl Store {
     /// Creates an account. On a store with no accounts, anyone may create
     /// the first one and it is always an admin (`actor` is ignored); after
     /// that only an admin may add accounts.
-    pub async fn create_account(&self, actor: Option<&Actor>, username: &str, password: &str, role: Role, member_card: Option<&str>) -> Result<Account> {
+    pub async fn create_account(
+        &self,
+        actor: Option<&Actor>,
+        username: &str,
+        password: &str,
+        role: Role,
+        member_card: Option<&str>,
+    ) -> Result<Account> {
         let username = validate_username(username)?;
         password::check_policy(password, &username)?;
         let hash = hash_off_thread(password.to_string()).await?;
@@ -61,7 +68,11 @@ impl Store {
             }
             role
         };
-        let taken: i64 = sqlx::query_scalar("SELECT count(*) FROM accounts WHERE username = ?").bind(&username).fetch_one(w.conn()).await.map_err(db_err)?;
+        let taken: i64 = sqlx::query_scalar("SELECT count(*) FROM accounts WHERE username = ?")
+            .bind(&username)
+            .fetch_one(w.conn())
+            .await
+            .map_err(db_err)?;
         if taken > 0 {
             return Err(Error::DuplicateUsername(username));
         }
@@ -71,17 +82,19 @@ impl Store {
         };
         let id = AccountId::new();
         let now = w.now_text();
-        sqlx::query("INSERT INTO accounts (id, username, password_hash, role, member_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            .bind(id.0)
-            .bind(&username)
-            .bind(hash)
-            .bind(role.as_str())
-            .bind(member_id.map(|m| m.0))
-            .bind(&now)
-            .bind(&now)
-            .execute(w.conn())
-            .await
-            .map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO accounts (id, username, password_hash, role, member_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id.0)
+        .bind(&username)
+        .bind(hash)
+        .bind(role.as_str())
+        .bind(member_id.map(|m| m.0))
+        .bind(&now)
+        .bind(&now)
+        .execute(w.conn())
+        .await
+        .map_err(db_err)?;
         let row = sqlx::query("SELECT * FROM accounts WHERE id = ?").bind(id.0).fetch_one(w.conn()).await.map_err(db_err)?;
         let account = account_from_row(&row)?;
         w.commit().await?;
@@ -93,7 +106,8 @@ impl Store {
     /// usernames exist.
     pub async fn authenticate(&self, username: &str, password: &str) -> Result<Account> {
         let username = username.trim().to_lowercase();
-        let row = sqlx::query("SELECT * FROM accounts WHERE username = ?").bind(&username).fetch_optional(&self.read).await.map_err(db_err)?;
+        let row =
+            sqlx::query("SELECT * FROM accounts WHERE username = ?").bind(&username).fetch_optional(&self.read).await.map_err(db_err)?;
         let (account, phc) = match &row {
             Some(r) => (Some(account_from_row(r)?), Some(r.text("password_hash")?)),
             None => (None, None),
@@ -136,7 +150,8 @@ impl Store {
         actor.require(Action::ManageAccounts)?;
         let username = username.trim().to_lowercase();
         let mut w = self.write_tx().await?;
-        let row = sqlx::query("SELECT * FROM accounts WHERE username = ?").bind(&username).fetch_optional(w.conn()).await.map_err(db_err)?;
+        let row =
+            sqlx::query("SELECT * FROM accounts WHERE username = ?").bind(&username).fetch_optional(w.conn()).await.map_err(db_err)?;
         let current = row.as_ref().map(account_from_row).transpose()?.ok_or_else(|| Error::AccountNotFound(username.clone()))?;
         if current.role == Role::Admin && !current.disabled && (role != Role::Admin || disabled) {
             let admins: i64 = sqlx::query_scalar("SELECT count(*) FROM accounts WHERE role = 'admin' AND disabled = 0")
@@ -164,7 +179,8 @@ impl Store {
 
     pub async fn account(&self, username: &str) -> Result<Account> {
         let username = username.trim().to_lowercase();
-        let row = sqlx::query("SELECT * FROM accounts WHERE username = ?").bind(&username).fetch_optional(&self.read).await.map_err(db_err)?;
+        let row =
+            sqlx::query("SELECT * FROM accounts WHERE username = ?").bind(&username).fetch_optional(&self.read).await.map_err(db_err)?;
         row.as_ref().map(account_from_row).transpose()?.ok_or(Error::AccountNotFound(username))
     }
 

@@ -45,7 +45,8 @@ impl Store {
 /// Shelfkeeper store. Used after writing a backup and before restoring one.
 pub async fn verify_backup(path: &Path) -> Result<BackupReport> {
     let opts = SqliteConnectOptions::new().filename(path).read_only(true);
-    let mut conn = sqlx::SqliteConnection::connect_with(&opts).await.map_err(|e| Error::Backup(format!("cannot open {}: {e}", path.display())))?;
+    let mut conn =
+        sqlx::SqliteConnection::connect_with(&opts).await.map_err(|e| Error::Backup(format!("cannot open {}: {e}", path.display())))?;
     let check: String = sqlx::query_scalar("PRAGMA integrity_check")
         .fetch_one(&mut conn)
         .await

@@ -96,11 +96,8 @@ async fn refuse_duplicate_isbn(conn: &mut SqliteConnection, v: &ValidTitle, exce
 }
 
 async fn refuse_duplicate_barcode(conn: &mut SqliteConnection, barcode: &str, except: Option<CopyId>) -> Result<()> {
-    let existing: Option<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM copies WHERE barcode = ?")
-        .bind(barcode)
-        .fetch_optional(conn)
-        .await
-        .map_err(db_err)?;
+    let existing: Option<uuid::Uuid> =
+        sqlx::query_scalar("SELECT id FROM copies WHERE barcode = ?").bind(barcode).fetch_optional(conn).await.map_err(db_err)?;
     match existing {
         Some(id) if Some(CopyId(id)) != except => Err(Error::DuplicateBarcode(barcode.into())),
         _ => Ok(()),
@@ -209,7 +206,8 @@ impl Store {
         actor.require(Action::ManageCatalogue)?;
         let d = draft.validate()?;
         let mut w = self.write_tx().await?;
-        let exists: Option<i64> = sqlx::query_scalar("SELECT seq FROM copies WHERE id = ?").bind(id.0).fetch_optional(w.conn()).await.map_err(db_err)?;
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT seq FROM copies WHERE id = ?").bind(id.0).fetch_optional(w.conn()).await.map_err(db_err)?;
         if exists.is_none() {
             return Err(Error::CopyNotFound(id.to_string()));
         }

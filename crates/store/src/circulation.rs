@@ -109,7 +109,12 @@ pub(crate) async fn project(conn: &mut SqliteConnection, e: &NewEvent) -> Result
                 .await
                 .map_err(db_err)?;
             if let Some(h) = e.hold_id {
-                q("UPDATE holds SET status = 'fulfilled', closed_at = ? WHERE id = ?").bind(&at).bind(h.0).execute(&mut *conn).await.map_err(db_err)?;
+                q("UPDATE holds SET status = 'fulfilled', closed_at = ? WHERE id = ?")
+                    .bind(&at)
+                    .bind(h.0)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
             }
             set_copy_status(conn, e, CopyStatus::OnLoan).await
         }
@@ -195,11 +200,12 @@ async fn set_copy_status(conn: &mut SqliteConnection, e: &NewEvent, status: Copy
 
 /// The copy's circulation state, from the projections.
 async fn copy_state(conn: &mut SqliteConnection, copy: &Copy) -> Result<CopyState> {
-    let loan = sqlx::query("SELECT id, member_id, due_on, renewals FROM loans WHERE copy_id = ? AND returned_at IS NULL AND lost_at IS NULL")
-        .bind(copy.id.0)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err)?;
+    let loan =
+        sqlx::query("SELECT id, member_id, due_on, renewals FROM loans WHERE copy_id = ? AND returned_at IS NULL AND lost_at IS NULL")
+            .bind(copy.id.0)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?;
     let loan = match loan {
         Some(r) => Some(OpenLoan {
             loan_id: EventId(r.uuid("id")?),
@@ -215,7 +221,11 @@ async fn copy_state(conn: &mut SqliteConnection, copy: &Copy) -> Result<CopyStat
         .await
         .map_err(db_err)?;
     let trapped = match trapped {
-        Some(r) => Some(TrappedHold { hold_id: HoldId(r.uuid("id")?), member_id: MemberId(r.uuid("member_id")?), expires_on: r.day("expires_on")? }),
+        Some(r) => Some(TrappedHold {
+            hold_id: HoldId(r.uuid("id")?),
+            member_id: MemberId(r.uuid("member_id")?),
+            expires_on: r.day("expires_on")?,
+        }),
         None => None,
     };
     Ok(CopyState { loan, trapped, lost: copy.status == CopyStatus::Lost })
@@ -255,7 +265,8 @@ async fn route_returned_copy(w: &mut WriteTx, actor: &Actor, copy: &Copy, releas
             let member = member_by_id(w.conn(), MemberId(r.uuid("member_id")?)).await?;
             let policy = member_type_by_code(w.conn(), &member.member_type).await?;
             let expires_on = rules::hold_expires_on(w.today(), &policy);
-            let e = NewEvent::new(EventKind::TrappedForHold, copy.title_id, at).copy(copy.id).member(member.id).hold(hold_id).due(expires_on);
+            let e =
+                NewEvent::new(EventKind::TrappedForHold, copy.title_id, at).copy(copy.id).member(member.id).hold(hold_id).due(expires_on);
             append(w, actor, e).await?;
             Ok(Some(HoldNotice { hold_id, card: member.card, member_name: member.name, expires_on }))
         }
@@ -454,12 +465,13 @@ impl Store {
         actor.require(Action::ActAsMember(loan.member_id))?;
         let member = member_by_id(w.conn(), loan.member_id).await?;
         let policy = member_type_by_code(w.conn(), &member.member_type).await?;
-        let others_waiting: i64 = sqlx::query_scalar("SELECT count(*) FROM holds WHERE title_id = ? AND status = 'waiting' AND member_id <> ?")
-            .bind(copy.title_id.0)
-            .bind(member.id.0)
-            .fetch_one(w.conn())
-            .await
-            .map_err(db_err)?;
+        let others_waiting: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM holds WHERE title_id = ? AND status = 'waiting' AND member_id <> ?")
+                .bind(copy.title_id.0)
+                .bind(member.id.0)
+                .fetch_one(w.conn())
+                .await
+                .map_err(db_err)?;
         let open_loans = open_loan_count(w.conn(), member.id).await?;
         let borrower = Borrower { member: &member, policy: &policy, open_loans };
         let due = rules::renew(&copy.barcode, &state, &borrower, others_waiting as u32, w.today())?;
@@ -498,21 +510,24 @@ impl Store {
         if title.copy_count == 0 {
             return Err(Error::HoldOnTitleWithoutCopies(title.title));
         }
-        let active: i64 = sqlx::query_scalar("SELECT count(*) FROM holds WHERE title_id = ? AND member_id = ? AND status IN ('waiting', 'ready')")
-            .bind(title_id.0)
-            .bind(member.id.0)
-            .fetch_one(w.conn())
-            .await
-            .map_err(db_err)?;
+        let active: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM holds WHERE title_id = ? AND member_id = ? AND status IN ('waiting', 'ready')")
+                .bind(title_id.0)
+                .bind(member.id.0)
+                .fetch_one(w.conn())
+                .await
+                .map_err(db_err)?;
         if active > 0 {
             return Err(Error::HoldAlreadyPlaced { card: member.card, title: title.title });
         }
-        let borrowed: i64 = sqlx::query_scalar("SELECT count(*) FROM loans WHERE title_id = ? AND member_id = ? AND returned_at IS NULL AND lost_at IS NULL")
-            .bind(title_id.0)
-            .bind(member.id.0)
-            .fetch_one(w.conn())
-            .await
-            .map_err(db_err)?;
+        let borrowed: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM loans WHERE title_id = ? AND member_id = ? AND returned_at IS NULL AND lost_at IS NULL",
+        )
+        .bind(title_id.0)
+        .bind(member.id.0)
+        .fetch_one(w.conn())
+        .await
+        .map_err(db_err)?;
         if borrowed > 0 {
             return Err(Error::HoldOnTitleAlreadyBorrowed { card: member.card, title: title.title });
         }
@@ -597,7 +612,8 @@ impl Store {
     /// Every loan of any copy of a title, newest first.
     pub async fn loans_of_title(&self, title: TitleId, limit: u32) -> Result<Vec<Loan>> {
         let sql = format!("{LOAN_SELECT} WHERE l.title_id = ? ORDER BY l.out_at DESC, l.seq DESC LIMIT ?");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(title.0).bind(i64::from(limit)).fetch_all(&self.read).await.map_err(db_err)?;
+        let rows =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(title.0).bind(i64::from(limit)).fetch_all(&self.read).await.map_err(db_err)?;
         rows.iter().map(loan_from_row).collect()
     }
 
@@ -606,13 +622,18 @@ impl Store {
     pub async fn open_loans(&self, overdue_only: bool, today: NaiveDate, limit: u32) -> Result<Vec<Loan>> {
         let filter = if overdue_only { " AND l.due_on < ?1" } else { " AND ?1 IS NOT NULL" };
         let sql = format!("{LOAN_SELECT} WHERE l.returned_at IS NULL AND l.lost_at IS NULL{filter} ORDER BY l.due_on, l.seq LIMIT ?2");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(date(today)).bind(i64::from(limit)).fetch_all(&self.read).await.map_err(db_err)?;
+        let rows =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(date(today)).bind(i64::from(limit)).fetch_all(&self.read).await.map_err(db_err)?;
         rows.iter().map(loan_from_row).collect()
     }
 
     /// The raw event log of a copy, in order (for history views and audits).
     pub async fn copy_events(&self, copy: CopyId) -> Result<Vec<CirculationEvent>> {
-        let rows = sqlx::query("SELECT * FROM circulation_events WHERE stream_id = ? ORDER BY seq").bind(copy.0).fetch_all(&self.read).await.map_err(db_err)?;
+        let rows = sqlx::query("SELECT * FROM circulation_events WHERE stream_id = ? ORDER BY seq")
+            .bind(copy.0)
+            .fetch_all(&self.read)
+            .await
+            .map_err(db_err)?;
         rows.iter().map(event_from_row).collect()
     }
 }

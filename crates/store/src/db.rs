@@ -12,16 +12,12 @@ use uuid::Uuid;
 /// later opens, reads them back.
 pub(crate) async fn init_meta(write: &SqlitePool, create: Option<StoreMode>) -> Result<(SiteId, StoreMode)> {
     let mut tx = write.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
-    let site: Option<String> = sqlx::query_scalar("SELECT value FROM store_meta WHERE key = 'site_id'")
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
+    let site: Option<String> =
+        sqlx::query_scalar("SELECT value FROM store_meta WHERE key = 'site_id'").fetch_optional(&mut *tx).await.map_err(db_err)?;
     let result = match site {
         Some(site) => {
-            let mode: String = sqlx::query_scalar("SELECT value FROM store_meta WHERE key = 'mode'")
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_err)?;
+            let mode: String =
+                sqlx::query_scalar("SELECT value FROM store_meta WHERE key = 'mode'").fetch_one(&mut *tx).await.map_err(db_err)?;
             let site_id = Uuid::parse_str(&site).map_err(|e| Error::Storage(format!("bad site id: {e}")))?;
             let mode = StoreMode::parse(&mode).ok_or_else(|| Error::Storage(format!("bad store mode '{mode}'")))?;
             // A crash can never leave in_write committed (it is reset before
@@ -35,7 +31,9 @@ pub(crate) async fn init_meta(write: &SqlitePool, create: Option<StoreMode>) -> 
         None => {
             let mode = create.unwrap_or(StoreMode::Collection);
             let site_id = SiteId::new();
-            for (k, v) in [("site_id", site_id.to_string()), ("mode", mode.as_str().to_string()), ("created_at", crate::rows::ts(chrono::Utc::now()))] {
+            for (k, v) in
+                [("site_id", site_id.to_string()), ("mode", mode.as_str().to_string()), ("created_at", crate::rows::ts(chrono::Utc::now()))]
+            {
                 sqlx::query("INSERT INTO store_meta(key, value) VALUES (?, ?)").bind(k).bind(v).execute(&mut *tx).await.map_err(db_err)?;
             }
             sqlx::query("INSERT INTO sites(no, id) VALUES (1, ?)").bind(site_id.0).execute(&mut *tx).await.map_err(db_err)?;

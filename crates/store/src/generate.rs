@@ -33,7 +33,14 @@ pub struct GenerateSpec {
 impl GenerateSpec {
     /// The benchmark collection of the foundation issue, scaled by `titles`.
     pub fn scaled(titles: u64) -> Self {
-        GenerateSpec { titles, copies: titles * 2, members: (titles / 25).max(10), past_loans: titles * 4, open_loans: titles / 10, seed: 42 }
+        GenerateSpec {
+            titles,
+            copies: titles * 2,
+            members: (titles / 25).max(10),
+            past_loans: titles * 4,
+            open_loans: titles / 10,
+            seed: 42,
+        }
     }
 }
 
@@ -85,13 +92,101 @@ impl Rng {
 }
 
 const HEAD_WORDS: &[&str] = &[
-    "history", "world", "life", "war", "love", "new", "art", "guide", "science", "story", "time", "house", "city", "night", "man", "woman",
-    "children", "book", "garden", "music", "water", "light", "secret", "journey", "king", "queen", "sea", "river", "mountain", "dark",
-    "little", "great", "last", "first", "old", "black", "white", "red", "green", "blue", "death", "dream", "road", "home", "family",
-    "mind", "power", "empire", "island", "stars", "winter", "summer", "spring", "autumn", "fire", "stone", "shadow", "silver", "golden",
-    "lost", "hidden", "modern", "ancient", "introduction", "handbook", "cooking", "philosophy", "poems", "letters", "travels", "murder",
-    "mystery", "economics", "politics", "religion", "nature", "animals", "birds", "forest", "ocean", "desert", "machine", "computer",
-    "language", "mathematics", "physics", "chemistry", "biology", "medicine", "law", "france", "england", "america", "china", "india",
+    "history",
+    "world",
+    "life",
+    "war",
+    "love",
+    "new",
+    "art",
+    "guide",
+    "science",
+    "story",
+    "time",
+    "house",
+    "city",
+    "night",
+    "man",
+    "woman",
+    "children",
+    "book",
+    "garden",
+    "music",
+    "water",
+    "light",
+    "secret",
+    "journey",
+    "king",
+    "queen",
+    "sea",
+    "river",
+    "mountain",
+    "dark",
+    "little",
+    "great",
+    "last",
+    "first",
+    "old",
+    "black",
+    "white",
+    "red",
+    "green",
+    "blue",
+    "death",
+    "dream",
+    "road",
+    "home",
+    "family",
+    "mind",
+    "power",
+    "empire",
+    "island",
+    "stars",
+    "winter",
+    "summer",
+    "spring",
+    "autumn",
+    "fire",
+    "stone",
+    "shadow",
+    "silver",
+    "golden",
+    "lost",
+    "hidden",
+    "modern",
+    "ancient",
+    "introduction",
+    "handbook",
+    "cooking",
+    "philosophy",
+    "poems",
+    "letters",
+    "travels",
+    "murder",
+    "mystery",
+    "economics",
+    "politics",
+    "religion",
+    "nature",
+    "animals",
+    "birds",
+    "forest",
+    "ocean",
+    "desert",
+    "machine",
+    "computer",
+    "language",
+    "mathematics",
+    "physics",
+    "chemistry",
+    "biology",
+    "medicine",
+    "law",
+    "france",
+    "england",
+    "america",
+    "china",
+    "india",
 ];
 const SYLLABLES: &[&str] = &[
     "ka", "lo", "mi", "ra", "ten", "vor", "sel", "an", "tri", "po", "zu", "mer", "dal", "qui", "nor", "bel", "har", "ost", "lin", "ve",
@@ -103,17 +198,91 @@ const FIRST: &[&str] = &[
     "Orhan", "Kazuo", "Zadie", "Hilary", "Colson", "Ted", "Sally", "Terry", "Neil", "Iain", "Lois",
 ];
 const LAST: &[&str] = &[
-    "Lovelace", "Turing", "Hopper", "Le Guin", "Herbert", "Butler", "Asimov", "Shelley", "Verne", "Austen", "Tolstoy", "Karenina",
-    "Proust", "Woolf", "Joyce", "Morrison", "Marquez", "Achebe", "Murakami", "Ferrante", "Calvino", "Borges", "Lispector", "Szymborska",
-    "Mahfouz", "Lagerlof", "Lindgren", "Jansson", "Laxness", "Pamuk", "Ishiguro", "Smith", "Mantel", "Whitehead", "Chiang", "Rooney",
-    "Pratchett", "Gaiman", "Banks", "Bujold", "Okafor", "Jemisin", "Liu", "Tchaikovsky", "Wells", "Clarke", "Dick", "Atwood",
+    "Lovelace",
+    "Turing",
+    "Hopper",
+    "Le Guin",
+    "Herbert",
+    "Butler",
+    "Asimov",
+    "Shelley",
+    "Verne",
+    "Austen",
+    "Tolstoy",
+    "Karenina",
+    "Proust",
+    "Woolf",
+    "Joyce",
+    "Morrison",
+    "Marquez",
+    "Achebe",
+    "Murakami",
+    "Ferrante",
+    "Calvino",
+    "Borges",
+    "Lispector",
+    "Szymborska",
+    "Mahfouz",
+    "Lagerlof",
+    "Lindgren",
+    "Jansson",
+    "Laxness",
+    "Pamuk",
+    "Ishiguro",
+    "Smith",
+    "Mantel",
+    "Whitehead",
+    "Chiang",
+    "Rooney",
+    "Pratchett",
+    "Gaiman",
+    "Banks",
+    "Bujold",
+    "Okafor",
+    "Jemisin",
+    "Liu",
+    "Tchaikovsky",
+    "Wells",
+    "Clarke",
+    "Dick",
+    "Atwood",
 ];
 const SUBJECTS: &[&str] = &[
-    "Fiction", "Science fiction", "Fantasy", "Mystery", "History", "Biography", "Poetry", "Drama", "Philosophy", "Religion", "Science",
-    "Mathematics", "Computers", "Medicine", "Cooking", "Gardening", "Travel", "Art", "Music", "Children's books", "Young adult",
-    "Economics", "Politics", "Law", "Education", "Sports", "Nature", "Animals", "Psychology", "Sociology", "Languages", "Reference",
+    "Fiction",
+    "Science fiction",
+    "Fantasy",
+    "Mystery",
+    "History",
+    "Biography",
+    "Poetry",
+    "Drama",
+    "Philosophy",
+    "Religion",
+    "Science",
+    "Mathematics",
+    "Computers",
+    "Medicine",
+    "Cooking",
+    "Gardening",
+    "Travel",
+    "Art",
+    "Music",
+    "Children's books",
+    "Young adult",
+    "Economics",
+    "Politics",
+    "Law",
+    "Education",
+    "Sports",
+    "Nature",
+    "Animals",
+    "Psychology",
+    "Sociology",
+    "Languages",
+    "Reference",
 ];
-const TAGS: &[&str] = &["favourite", "signed", "first edition", "to read", "gift", "book club", "classic", "award winner", "illustrated", "large print"];
+const TAGS: &[&str] =
+    &["favourite", "signed", "first edition", "to read", "gift", "book club", "classic", "award winner", "illustrated", "large print"];
 const LANGUAGES: &[(&str, f64)] = &[("en", 0.7), ("fr", 0.08), ("de", 0.07), ("es", 0.06), ("it", 0.04), ("nl", 0.03), ("ja", 0.02)];
 const LOCATIONS: &[&str] = &["Main", "North Branch", "South Branch", "Stack"];
 const PUBLISHERS: &[&str] = &["Penguin", "Gollancz", "Ace", "Vintage", "Faber", "Picador", "Tor", "Orbit", "Gallimard", "Suhrkamp"];
@@ -202,16 +371,54 @@ impl Batch {
 }
 
 const TITLE_COLS: &[&str] = &[
-    "id", "title", "subtitle", "sort_title", "contributors", "author_sort", "subjects", "tags", "series", "series_number", "language",
-    "publisher", "published", "pub_year", "pages", "isbn13", "notes", "created_at", "updated_at", "hlc",
+    "id",
+    "title",
+    "subtitle",
+    "sort_title",
+    "contributors",
+    "author_sort",
+    "subjects",
+    "tags",
+    "series",
+    "series_number",
+    "language",
+    "publisher",
+    "published",
+    "pub_year",
+    "pages",
+    "isbn13",
+    "notes",
+    "created_at",
+    "updated_at",
+    "hlc",
     "site_no",
 ];
-const COPY_COLS: &[&str] = &["id", "title_id", "barcode", "location", "shelf", "acquired_on", "price_cents", "currency", "created_at", "updated_at", "status", "last_event_id", "hlc", "site_no"];
-const MEMBER_COLS: &[&str] = &["id", "card", "name", "sort_name", "email", "member_type", "expires_on", "created_at", "updated_at", "hlc", "site_no"];
-const EVENT_COLS: &[&str] = &["id", "stream_id", "kind", "title_id", "copy_id", "member_id", "due_on", "prev_event_id", "occurred_at", "hlc", "site_no"];
+const COPY_COLS: &[&str] = &[
+    "id",
+    "title_id",
+    "barcode",
+    "location",
+    "shelf",
+    "acquired_on",
+    "price_cents",
+    "currency",
+    "created_at",
+    "updated_at",
+    "status",
+    "last_event_id",
+    "hlc",
+    "site_no",
+];
+const MEMBER_COLS: &[&str] =
+    &["id", "card", "name", "sort_name", "email", "member_type", "expires_on", "created_at", "updated_at", "hlc", "site_no"];
+const EVENT_COLS: &[&str] =
+    &["id", "stream_id", "kind", "title_id", "copy_id", "member_id", "due_on", "prev_event_id", "occurred_at", "hlc", "site_no"];
 const LOAN_COLS: &[&str] = &["id", "copy_id", "title_id", "member_id", "out_at", "due_on", "renewals", "returned_at"];
 
 const TITLES_PER_TX: u64 = 5_000;
+
+/// (out, due, returned, member) of one generated loan.
+type PastLoan = (DateTime<Utc>, NaiveDate, Option<DateTime<Utc>>, Uuid);
 
 fn ts(t: DateTime<Utc>) -> String {
     crate::rows::ts(t)
@@ -289,16 +496,22 @@ impl Store {
                 let subtitle = rng.chance(0.2).then(|| format!("A {} of {}", word(&mut rng), word(&mut rng)));
                 let n_authors = 1 + usize::from(rng.chance(0.15));
                 let authors: Vec<String> = (0..n_authors).map(|_| format!("{} {}", rng.pick(FIRST), rng.pick(LAST))).collect();
-                let contributors = serde_json::json!(authors.iter().map(|a| serde_json::json!({"name": a, "role": "author"})).collect::<Vec<_>>());
-                let subjects: Vec<&str> = (0..1 + rng.below(2)).map(|_| *rng.pick(SUBJECTS)).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+                let contributors =
+                    serde_json::json!(authors.iter().map(|a| serde_json::json!({"name": a, "role": "author"})).collect::<Vec<_>>());
+                let subjects: Vec<&str> =
+                    (0..1 + rng.below(2)).map(|_| *rng.pick(SUBJECTS)).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
                 let tags: Vec<&str> = if rng.chance(0.3) { vec![*rng.pick(TAGS)] } else { vec![] };
                 let year = 2026 - rng.zipf(200) as i64;
                 let lang = {
                     let mut x = (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
-                    LANGUAGES.iter().find(|(_, p)| {
-                        x -= p;
-                        x < 0.0
-                    }).map(|(l, _)| *l).unwrap_or("en")
+                    LANGUAGES
+                        .iter()
+                        .find(|(_, p)| {
+                            x -= p;
+                            x < 0.0
+                        })
+                        .map(|(l, _)| *l)
+                        .unwrap_or("en")
                 };
                 let notes = rng.chance(0.3).then(|| (0..8 + rng.below(12)).map(|_| word(&mut rng)).collect::<Vec<_>>().join(" "));
                 let series = rng.chance(0.1).then(|| format!("The {} Cycle", capitalise(&word(&mut rng))));
@@ -328,7 +541,11 @@ impl Store {
                 // Copies of this title, and each copy's loan history.
                 let titles_left = spec.titles - i;
                 let copies_left = spec.copies.saturating_sub(copy_no);
-                let n_copies = if titles_left == 1 { copies_left } else { (copies_left / titles_left + u64::from(rng.below(titles_left) < copies_left % titles_left)).max(1).min(copies_left) };
+                let n_copies = if titles_left == 1 {
+                    copies_left
+                } else {
+                    (copies_left / titles_left + u64::from(rng.below(titles_left) < copies_left % titles_left)).max(1).min(copies_left)
+                };
                 for _ in 0..n_copies {
                     let copy_id = Uuid::now_v7();
                     copy_no += 1;
@@ -341,7 +558,7 @@ impl Store {
                     }
                     // Walk back from today: the open loan (if any), then past loans.
                     let mut t = now - Duration::days(if is_open { rng.below(40) as i64 } else { 0 });
-                    let mut history: Vec<(DateTime<Utc>, NaiveDate, Option<DateTime<Utc>>, Uuid)> = Vec::new();
+                    let mut history: Vec<PastLoan> = Vec::new();
                     if is_open {
                         let due = t.date_naive() + Days::new(21);
                         history.push((t, due, None, member_ids[rng.below(member_ids.len() as u64) as usize]));
@@ -351,14 +568,21 @@ impl Store {
                         let length = Duration::days(3 + rng.below(30) as i64);
                         let returned = t - gap;
                         let out = returned - length;
-                        history.push((out, out.date_naive() + Days::new(21), Some(returned), member_ids[rng.below(member_ids.len() as u64) as usize]));
+                        history.push((
+                            out,
+                            out.date_naive() + Days::new(21),
+                            Some(returned),
+                            member_ids[rng.below(member_ids.len() as u64) as usize],
+                        ));
                         t = out;
                     }
                     history.reverse();
                     let mut prev: Option<Uuid> = None;
                     for (out, due, returned, member) in &history {
                         let out_id = Uuid::now_v7();
-                        for (id, kind, at, due_on) in std::iter::once((out_id, "checked_out", *out, Some(*due))).chain(returned.map(|r| (Uuid::now_v7(), "checked_in", r, None))) {
+                        for (id, kind, at, due_on) in std::iter::once((out_id, "checked_out", *out, Some(*due)))
+                            .chain(returned.map(|r| (Uuid::now_v7(), "checked_in", r, None)))
+                        {
                             events.push(id);
                             events.push(copy_id);
                             events.push(kind);
@@ -388,7 +612,12 @@ impl Store {
                     copies.push(title_id);
                     copies.push(format!("C{copy_no:08}"));
                     copies.push(*rng.pick(LOCATIONS));
-                    copies.push(format!("{:03}.{} {}", rng.below(1000), rng.below(100), &authors[0].split(' ').next_back().unwrap_or("").to_uppercase().chars().take(3).collect::<String>()));
+                    copies.push(format!(
+                        "{:03}.{} {}",
+                        rng.below(1000),
+                        rng.below(100),
+                        &authors[0].split(' ').next_back().unwrap_or("").to_uppercase().chars().take(3).collect::<String>()
+                    ));
                     copies.push(crate::rows::date(acquired));
                     copies.push(500 + rng.below(4000) as i64);
                     copies.push("EUR");

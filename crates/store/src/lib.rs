@@ -21,7 +21,7 @@ mod rows;
 mod search;
 
 pub use backup::{BackupReport, verify_backup};
-pub use circulation::{CheckinReceipt, CirculationEvent, CheckoutReceipt, HoldNotice, RenewReceipt};
+pub use circulation::{CheckinReceipt, CheckoutReceipt, CirculationEvent, HoldNotice, RenewReceipt};
 pub use db::StoreStats;
 pub use generate::{GenerateReport, GenerateSpec, Progress};
 
@@ -182,16 +182,12 @@ impl Store {
 }
 
 pub(crate) async fn begin_write(pool: &SqlitePool) -> Result<WriteTx> {
-        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
-        let now = chrono::Utc::now();
-        let last: i64 = sqlx::query_scalar("SELECT hlc FROM clock").fetch_one(&mut *tx).await.map_err(db_err)?;
-        let hlc = Hlc::tick(Hlc::from_i64(last), now.timestamp_millis().max(0) as u64);
-        sqlx::query("UPDATE clock SET hlc = ?, in_write = 1, origin = 0")
-            .bind(hlc.as_i64())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        Ok(WriteTx { tx, hlc, now })
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+    let now = chrono::Utc::now();
+    let last: i64 = sqlx::query_scalar("SELECT hlc FROM clock").fetch_one(&mut *tx).await.map_err(db_err)?;
+    let hlc = Hlc::tick(Hlc::from_i64(last), now.timestamp_millis().max(0) as u64);
+    sqlx::query("UPDATE clock SET hlc = ?, in_write = 1, origin = 0").bind(hlc.as_i64()).execute(&mut *tx).await.map_err(db_err)?;
+    Ok(WriteTx { tx, hlc, now })
 }
 
 /// A write transaction with its clock tick. Dropping it rolls back.

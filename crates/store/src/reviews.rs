@@ -61,17 +61,19 @@ impl Store {
             }
             None => {
                 let id = ReviewId::new().0;
-                sqlx::query("INSERT INTO reviews (id, title_id, member_id, rating, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                    .bind(id)
-                    .bind(title.0)
-                    .bind(member.map(|m| m.0))
-                    .bind(i64::from(rating))
-                    .bind(&body)
-                    .bind(&now)
-                    .bind(&now)
-                    .execute(w.conn())
-                    .await
-                    .map_err(db_err)?;
+                sqlx::query(
+                    "INSERT INTO reviews (id, title_id, member_id, rating, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(id)
+                .bind(title.0)
+                .bind(member.map(|m| m.0))
+                .bind(i64::from(rating))
+                .bind(&body)
+                .bind(&now)
+                .bind(&now)
+                .execute(w.conn())
+                .await
+                .map_err(db_err)?;
                 id
             }
         };
@@ -94,19 +96,22 @@ impl Store {
     }
 
     pub async fn reviews_of(&self, title: TitleId) -> Result<Vec<Review>> {
-        let rows = sqlx::query("SELECT * FROM reviews WHERE title_id = ? ORDER BY updated_at DESC").bind(title.0).fetch_all(&self.read).await.map_err(db_err)?;
+        let rows = sqlx::query("SELECT * FROM reviews WHERE title_id = ? ORDER BY updated_at DESC")
+            .bind(title.0)
+            .fetch_all(&self.read)
+            .await
+            .map_err(db_err)?;
         rows.iter().map(review_from_row).collect()
     }
 
     /// Sets the owner's reading status of a title; `None` clears it.
     pub async fn set_reading_status(&self, actor: &Actor, status: Option<&ReadingStatus>, title: TitleId) -> Result<()> {
         actor.require(Action::ActAsOwner)?;
-        if let Some(s) = status {
-            if let (Some(a), Some(b)) = (s.started_on, s.finished_on) {
-                if b < a {
-                    return Err(Error::invalid("finished_on", "is before the start date"));
-                }
-            }
+        if let Some(s) = status
+            && let (Some(a), Some(b)) = (s.started_on, s.finished_on)
+            && b < a
+        {
+            return Err(Error::invalid("finished_on", "is before the start date"));
         }
         let mut w = self.write_tx().await?;
         crate::catalogue::title_by_id(w.conn(), title).await?;
@@ -132,7 +137,8 @@ impl Store {
     }
 
     pub async fn reading_status(&self, title: TitleId) -> Result<Option<ReadingStatus>> {
-        let row = sqlx::query("SELECT * FROM reading_status WHERE id = ?").bind(title.0).fetch_optional(&self.read).await.map_err(db_err)?;
+        let row =
+            sqlx::query("SELECT * FROM reading_status WHERE id = ?").bind(title.0).fetch_optional(&self.read).await.map_err(db_err)?;
         match row {
             Some(r) => {
                 let state = r.text("state")?;

@@ -5,8 +5,9 @@
 //! "shortest title first". A query is answered tier by tier:
 //!   0. every word in the title (or subtitle),
 //!   1. every word in title/people/series/subjects/tags, not tier 0,
-//!   2. every word anywhere (notes, publisher, identifiers), not tier 1,
-//! each tier read in key order with `LIMIT`, so the cost is the page size,
+//!   2. every word anywhere (notes, publisher, identifiers), not tier 1.
+//!
+//! Each tier is read in key order with `LIMIT`, so the cost is the page size,
 //! not the number of matches — "the" matching half the collection costs the
 //! same as a rare word. Keyset cursors are (tier, key): exact and stable.
 //!
@@ -158,10 +159,10 @@ impl Store {
             return Err(Error::invalid("year_to", format!("{} is before {}", y.1, y.0)));
         }
         let text = req.text.trim();
-        if Isbn::looks_like_isbn(text) {
-            if let Ok(isbn) = Isbn::parse(text) {
-                return self.search_isbn(&isbn, &filters).await;
-            }
+        if Isbn::looks_like_isbn(text)
+            && let Ok(isbn) = Isbn::parse(text)
+        {
+            return self.search_isbn(&isbn, &filters).await;
         }
         match TextQuery::parse(text) {
             None => self.browse(req.sort, &filters, cursor, limit).await,
@@ -261,7 +262,14 @@ impl Store {
     }
 
     /// Text with a sort other than relevance.
-    async fn search_sorted(&self, q: &TextQuery, sort: SortOrder, filters: &FilterSql, cursor: Option<Cursor>, limit: i64) -> Result<SearchPage> {
+    async fn search_sorted(
+        &self,
+        q: &TextQuery,
+        sort: SortOrder,
+        filters: &FilterSql,
+        cursor: Option<Cursor>,
+        limit: i64,
+    ) -> Result<SearchPage> {
         let expr = q.fts_expression();
         let first = cursor.is_none();
         let plan = SortPlan::of(sort);
@@ -337,7 +345,10 @@ impl Store {
             let n = r.int("n")?.max(0) as u64;
             let value = || -> Result<String> {
                 use sqlx::Row;
-                let v: Option<String> = r.try_get::<Option<String>, _>("value").or_else(|_| r.try_get::<Option<i64>, _>("value").map(|o| o.map(|i| i.to_string()))).map_err(|e| Error::Storage(e.to_string()))?;
+                let v: Option<String> = r
+                    .try_get::<Option<String>, _>("value")
+                    .or_else(|_| r.try_get::<Option<i64>, _>("value").map(|o| o.map(|i| i.to_string())))
+                    .map_err(|e| Error::Storage(e.to_string()))?;
                 Ok(v.unwrap_or_default())
             };
             let fv = |v: String| FacetValue { value: v, count: n };
@@ -410,8 +421,12 @@ impl SortPlan {
             (_, None) => (String::new(), vec![]),
             (SortKind::SeqDesc, Some(Cursor::I { seq, .. })) => (" AND t.seq < ?".into(), vec![Int(seq)]),
             (SortKind::Text { col }, Some(Cursor::S { v, seq })) => (format!(" AND (t.{col}, t.seq) > (?, ?)"), vec![Text(v), Int(seq)]),
-            (SortKind::YearDesc, Some(Cursor::I { v, seq })) => (" AND (ifnull(t.pub_year, 0), t.seq) < (?, ?)".into(), vec![Int(v), Int(seq)]),
-            (SortKind::YearAsc, Some(Cursor::I { v, seq })) => (" AND (ifnull(t.pub_year, 0), t.seq) > (?, ?)".into(), vec![Int(v), Int(seq)]),
+            (SortKind::YearDesc, Some(Cursor::I { v, seq })) => {
+                (" AND (ifnull(t.pub_year, 0), t.seq) < (?, ?)".into(), vec![Int(v), Int(seq)])
+            }
+            (SortKind::YearAsc, Some(Cursor::I { v, seq })) => {
+                (" AND (ifnull(t.pub_year, 0), t.seq) > (?, ?)".into(), vec![Int(v), Int(seq)])
+            }
             _ => return Err(Error::invalid("cursor", "belongs to another sort order")),
         })
     }

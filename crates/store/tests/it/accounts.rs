@@ -13,8 +13,14 @@ async fn the_first_account_is_the_admin_and_later_ones_need_an_admin() {
     let admin = Actor::account(first.id, first.role, None);
     let desk = t.create_account(Some(&admin), "desk", "long enough phrase", Role::Librarian, None).await.unwrap();
     let as_desk = Actor::account(desk.id, desk.role, None);
-    assert!(matches!(t.create_account(Some(&as_desk), "xy", "long enough phrase", Role::Member, None).await, Err(Error::PermissionDenied { .. })));
-    assert!(matches!(t.create_account(Some(&admin), "DESK", "long enough phrase", Role::Member, None).await, Err(Error::DuplicateUsername(_))));
+    assert!(matches!(
+        t.create_account(Some(&as_desk), "xy", "long enough phrase", Role::Member, None).await,
+        Err(Error::PermissionDenied { .. })
+    ));
+    assert!(matches!(
+        t.create_account(Some(&admin), "DESK", "long enough phrase", Role::Member, None).await,
+        Err(Error::DuplicateUsername(_))
+    ));
     assert!(matches!(t.create_account(Some(&admin), "weak", "password123", Role::Member, None).await, Err(Error::WeakPassword(_))));
 }
 

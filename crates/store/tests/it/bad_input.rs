@@ -43,21 +43,58 @@ async fn invalid_input_changes_nothing() {
     refused!(t, ErrorCode::TitleNotFound, t.add_copy(OWNER, missing, &CopyDraft { barcode: "N1".into(), ..Default::default() }));
     refused!(t, ErrorCode::Invalid, t.add_copy(OWNER, dune.id, &CopyDraft { barcode: "  ".into(), ..Default::default() }));
     refused!(t, ErrorCode::Invalid, t.add_copy(OWNER, dune.id, &CopyDraft { barcode: "B 9".into(), ..Default::default() }));
-    refused!(t, ErrorCode::Invalid, t.add_copy(OWNER, dune.id, &CopyDraft { barcode: "B9".into(), price_cents: Some(-1), ..Default::default() }));
-    refused!(t, ErrorCode::Invalid, t.add_copy(OWNER, dune.id, &CopyDraft { barcode: "B9".into(), currency: Some("euros".into()), ..Default::default() }));
+    refused!(
+        t,
+        ErrorCode::Invalid,
+        t.add_copy(OWNER, dune.id, &CopyDraft { barcode: "B9".into(), price_cents: Some(-1), ..Default::default() })
+    );
+    refused!(
+        t,
+        ErrorCode::Invalid,
+        t.add_copy(OWNER, dune.id, &CopyDraft { barcode: "B9".into(), currency: Some("euros".into()), ..Default::default() })
+    );
     refused!(t, ErrorCode::DuplicateBarcode, t.add_copy(OWNER, dune.id, &CopyDraft { barcode: "b2".into(), ..Default::default() }));
     refused!(t, ErrorCode::CopyInCirculation, t.delete_copy(OWNER, "B1"));
     refused!(t, ErrorCode::CopyNotFound, t.delete_copy(OWNER, "NOPE"));
 
     // Members
-    refused!(t, ErrorCode::Invalid, t.add_member(OWNER, &MemberDraft { card: "M9".into(), name: "".into(), member_type: "adult".into(), ..Default::default() }));
-    refused!(t, ErrorCode::Invalid, t.add_member(OWNER, &MemberDraft { card: "M9".into(), name: "X".into(), member_type: "adult".into(), email: Some("x@".into()), ..Default::default() }));
-    refused!(t, ErrorCode::MemberTypeNotFound, t.add_member(OWNER, &MemberDraft { card: "M9".into(), name: "X".into(), member_type: "alien".into(), ..Default::default() }));
-    refused!(t, ErrorCode::DuplicateCard, t.add_member(OWNER, &MemberDraft { card: "m1".into(), name: "X".into(), member_type: "adult".into(), ..Default::default() }));
+    refused!(
+        t,
+        ErrorCode::Invalid,
+        t.add_member(OWNER, &MemberDraft { card: "M9".into(), name: "".into(), member_type: "adult".into(), ..Default::default() })
+    );
+    refused!(
+        t,
+        ErrorCode::Invalid,
+        t.add_member(
+            OWNER,
+            &MemberDraft {
+                card: "M9".into(),
+                name: "X".into(),
+                member_type: "adult".into(),
+                email: Some("x@".into()),
+                ..Default::default()
+            }
+        )
+    );
+    refused!(
+        t,
+        ErrorCode::MemberTypeNotFound,
+        t.add_member(OWNER, &MemberDraft { card: "M9".into(), name: "X".into(), member_type: "alien".into(), ..Default::default() })
+    );
+    refused!(
+        t,
+        ErrorCode::DuplicateCard,
+        t.add_member(OWNER, &MemberDraft { card: "m1".into(), name: "X".into(), member_type: "adult".into(), ..Default::default() })
+    );
     refused!(t, ErrorCode::MemberNotFound, t.set_member_blocked(OWNER, "NOPE", Some("x")));
     refused!(t, ErrorCode::MemberHasLoans, t.delete_member(OWNER, "M1"));
     refused!(t, ErrorCode::Invalid, t.save_member_type(OWNER, &MemberType { loan_days: 0, ..MemberType::defaults()[0].clone() }));
-    refused!(t, ErrorCode::PermissionDenied, t.save_member_type(&Actor::account(AccountId::new(), Role::Librarian, None), &MemberType::defaults()[0]));
+    refused!(
+        t,
+        ErrorCode::PermissionDenied,
+        t.save_member_type(&Actor::account(AccountId::new(), Role::Librarian, None), &MemberType::defaults()[0])
+    );
 
     // Circulation
     refused!(t, ErrorCode::CopyNotFound, t.check_out(OWNER, "M2", "NOPE"));
@@ -78,7 +115,12 @@ async fn invalid_input_changes_nothing() {
     refused!(t, ErrorCode::RatingOutOfRange, t.review(OWNER, dune.id, None, 0, None));
     refused!(t, ErrorCode::TitleNotFound, t.review(OWNER, missing, None, 3, None));
     refused!(t, ErrorCode::MemberNotFound, t.review(OWNER, dune.id, Some("NOPE"), 3, None));
-    let backwards = ReadingStatus { title_id: dune.id, state: ReadingState::Read, started_on: Some("2026-02-01".parse().unwrap()), finished_on: Some("2026-01-01".parse().unwrap()) };
+    let backwards = ReadingStatus {
+        title_id: dune.id,
+        state: ReadingState::Read,
+        started_on: Some("2026-02-01".parse().unwrap()),
+        finished_on: Some("2026-01-01".parse().unwrap()),
+    };
     refused!(t, ErrorCode::Invalid, t.set_reading_status(OWNER, Some(&backwards), dune.id));
 
     // Accounts

@@ -20,7 +20,10 @@ async fn a_title_round_trips_through_the_file() {
     let title = t.add_title(OWNER, &d).await.unwrap();
     assert_eq!(title.isbn13.as_deref(), Some("9780441172719"));
     assert_eq!(title.isbn10.as_deref(), Some("0441172717"));
-    let copy = t.add_copy(OWNER, title.id, &CopyDraft { barcode: "b0001".into(), shelf: Some("SF HER".into()), ..Default::default() }).await.unwrap();
+    let copy = t
+        .add_copy(OWNER, title.id, &CopyDraft { barcode: "b0001".into(), shelf: Some("SF HER".into()), ..Default::default() })
+        .await
+        .unwrap();
     assert_eq!(copy.barcode, "B0001");
     assert_eq!(copy.status, CopyStatus::Available);
 

@@ -12,8 +12,25 @@ async fn exercise_every_command(t: &shelfkeeper_store::Store) {
     let grace = member(t, "M2", "Grace Hopper").await;
     t.update_title(OWNER, dune.id, &draft("Dune", "Frank Herbert")).await.unwrap();
     let copy = t.copy("B2").await.unwrap();
-    t.update_copy(OWNER, copy.id, &shelfkeeper_domain::model::CopyDraft { barcode: "B2".into(), shelf: Some("X".into()), ..Default::default() }).await.unwrap();
-    t.update_member(OWNER, ada.id, &shelfkeeper_domain::model::MemberDraft { card: "M1".into(), name: "Ada King".into(), member_type: "adult".into(), ..Default::default() }).await.unwrap();
+    t.update_copy(
+        OWNER,
+        copy.id,
+        &shelfkeeper_domain::model::CopyDraft { barcode: "B2".into(), shelf: Some("X".into()), ..Default::default() },
+    )
+    .await
+    .unwrap();
+    t.update_member(
+        OWNER,
+        ada.id,
+        &shelfkeeper_domain::model::MemberDraft {
+            card: "M1".into(),
+            name: "Ada King".into(),
+            member_type: "adult".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     t.save_member_type(OWNER, &MemberType { code: "adult".into(), loan_days: 14, ..MemberType::defaults()[0].clone() }).await.unwrap();
     t.check_out(OWNER, "M1", "B1").await.unwrap();
     t.renew(OWNER, "B1").await.unwrap();
@@ -26,7 +43,13 @@ async fn exercise_every_command(t: &shelfkeeper_store::Store) {
     t.set_member_blocked(OWNER, "M2", None).await.unwrap();
     t.review(OWNER, dune.id, Some("M1"), 5, Some("Spice!")).await.unwrap();
     t.review(OWNER, dune.id, None, 4, None).await.unwrap();
-    t.set_reading_status(OWNER, Some(&ReadingStatus { title_id: dune.id, state: ReadingState::Read, started_on: None, finished_on: None }), dune.id).await.unwrap();
+    t.set_reading_status(
+        OWNER,
+        Some(&ReadingStatus { title_id: dune.id, state: ReadingState::Read, started_on: None, finished_on: None }),
+        dune.id,
+    )
+    .await
+    .unwrap();
     t.create_account(None, "admin", "tea-kettle-harbour", Role::Admin, None).await.unwrap();
     t.create_account(Some(OWNER), "desk", "tea-kettle-harbour-2", Role::Librarian, None).await.unwrap();
     t.update_account(OWNER, "desk", Role::Librarian, true).await.unwrap();
@@ -52,7 +75,8 @@ async fn every_write_is_logged_with_the_clock_of_its_transaction() {
     let tombstones: i64 = sqlx::query_scalar("SELECT count(*) FROM tombstones").fetch_one(&mut conn).await.unwrap();
     assert!(deletes >= 3 && tombstones >= 3, "deletes {deletes}, tombstones {tombstones}");
     for table in ["titles", "copies", "members", "member_types", "accounts", "circulation_events", "reviews", "reading_status"] {
-        let rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}"))).fetch_one(&mut conn).await.unwrap();
+        let rows: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}"))).fetch_one(&mut conn).await.unwrap();
         assert!(rows > 0, "{table} was not exercised");
     }
 }

@@ -52,13 +52,26 @@ async fn blocked_expired_and_over_the_limit_members_cannot_borrow() {
     assert_eq!(err.to_string(), "member M1 is blocked: unpaid fines");
 
     let yesterday = Utc::now().date_naive() - Days::new(1);
-    t.add_member(OWNER, &MemberDraft { card: "M2".into(), name: "Old".into(), member_type: "adult".into(), expires_on: Some(yesterday), ..Default::default() })
-        .await
-        .unwrap();
+    t.add_member(
+        OWNER,
+        &MemberDraft {
+            card: "M2".into(),
+            name: "Old".into(),
+            member_type: "adult".into(),
+            expires_on: Some(yesterday),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     assert!(matches!(t.check_out(OWNER, "M2", "B1").await, Err(Error::MemberExpired { .. })));
 
-    t.save_member_type(OWNER, &MemberType { code: "tiny".into(), name: "Tiny".into(), max_loans: 1, ..MemberType::defaults()[0].clone() }).await.unwrap();
-    t.add_member(OWNER, &MemberDraft { card: "M3".into(), name: "Tiny".into(), member_type: "tiny".into(), ..Default::default() }).await.unwrap();
+    t.save_member_type(OWNER, &MemberType { code: "tiny".into(), name: "Tiny".into(), max_loans: 1, ..MemberType::defaults()[0].clone() })
+        .await
+        .unwrap();
+    t.add_member(OWNER, &MemberDraft { card: "M3".into(), name: "Tiny".into(), member_type: "tiny".into(), ..Default::default() })
+        .await
+        .unwrap();
     t.check_out(OWNER, "M3", "B1").await.unwrap();
     assert!(matches!(t.check_out(OWNER, "M3", "B2").await, Err(Error::LoanLimitReached { limit: 1, .. })));
 }

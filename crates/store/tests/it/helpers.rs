@@ -8,7 +8,8 @@ pub const OWNER: &Actor = &Actor::OWNER;
 /// A fresh store file in its own temporary directory (kept alive with it).
 pub struct TestStore {
     pub store: Store,
-    pub dir: TempDir,
+    /// Deleted (with the store file) when the test ends.
+    _dir: TempDir,
 }
 
 impl std::ops::Deref for TestStore {
@@ -21,7 +22,7 @@ impl std::ops::Deref for TestStore {
 pub async fn new_store(mode: StoreMode) -> TestStore {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::create(dir.path().join("test.sqlite3"), mode).await.unwrap();
-    TestStore { store, dir }
+    TestStore { store, _dir: dir }
 }
 
 pub async fn library() -> TestStore {
@@ -35,7 +36,10 @@ pub fn draft(title: &str, author: &str) -> TitleDraft {
 pub async fn title_with_copies(store: &Store, title: &str, barcodes: &[&str]) -> Title {
     let t = store.add_title(OWNER, &draft(title, "Frank Herbert")).await.unwrap();
     for b in barcodes {
-        store.add_copy(OWNER, t.id, &CopyDraft { barcode: (*b).into(), location: Some("Main".into()), ..Default::default() }).await.unwrap();
+        store
+            .add_copy(OWNER, t.id, &CopyDraft { barcode: (*b).into(), location: Some("Main".into()), ..Default::default() })
+            .await
+            .unwrap();
     }
     store.title(t.id).await.unwrap()
 }
@@ -60,7 +64,8 @@ pub async fn snapshot(store: &Store) -> String {
 pub async fn assert_store_invariants(store: &Store) {
     use sqlx::Connection;
     let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", store.path().display())).await.unwrap();
-    let mut scalar = async |sql: &str| -> i64 { sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(&mut conn).await.unwrap() };
+    let mut scalar =
+        async |sql: &str| -> i64 { sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(&mut conn).await.unwrap() };
     for table in ["titles", "copies", "members", "member_types", "accounts", "circulation_events", "reviews", "reading_status"] {
         let unlogged = scalar(&format!(
             "SELECT count(*) FROM {table} r WHERE r.hlc = 0 OR NOT EXISTS
@@ -86,7 +91,10 @@ pub async fn assert_store_invariants(store: &Store) {
     )
     .await;
     assert_eq!(bad_counts, 0, "copy counters match the copies");
-    let unindexed = scalar("SELECT count(*) FROM titles t WHERE NOT EXISTS (SELECT 1 FROM title_terms tt WHERE tt.title_seq = t.seq) AND t.subjects <> '[]'").await;
+    let unindexed = scalar(
+        "SELECT count(*) FROM titles t WHERE NOT EXISTS (SELECT 1 FROM title_terms tt WHERE tt.title_seq = t.seq) AND t.subjects <> '[]'",
+    )
+    .await;
     assert_eq!(unindexed, 0, "subjects are indexed");
     let open_loans_vs_status = scalar(
         "SELECT count(*) FROM copies c WHERE (c.status = 'on_loan') <>
@@ -94,8 +102,8 @@ pub async fn assert_store_invariants(store: &Store) {
     )
     .await;
     assert_eq!(open_loans_vs_status, 0, "a copy is on loan exactly when it has an open loan");
-    drop(scalar);
-    let sample: Vec<String> = sqlx::query_scalar("SELECT barcode FROM copies ORDER BY random() LIMIT 200").fetch_all(&mut conn).await.unwrap();
+    let sample: Vec<String> =
+        sqlx::query_scalar("SELECT barcode FROM copies ORDER BY random() LIMIT 200").fetch_all(&mut conn).await.unwrap();
     for barcode in sample {
         let copy = store.copy(&barcode).await.unwrap();
         let events = store.copy_events(copy.id).await.unwrap();

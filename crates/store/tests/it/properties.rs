@@ -85,7 +85,11 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             prop_assert!(events.iter().any(|e| e.id == l.id));
         }
         // A copy on the hold shelf has exactly one ready hold pointing at it.
-        let ready: i64 = sqlx::query_scalar("SELECT count(*) FROM holds WHERE copy_id = ? AND status = 'ready'").bind(copy.id.0).fetch_one(&mut conn).await.unwrap();
+        let ready: i64 = sqlx::query_scalar("SELECT count(*) FROM holds WHERE copy_id = ? AND status = 'ready'")
+            .bind(copy.id.0)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
         prop_assert_eq!(ready == 1, copy.status == CopyStatus::OnHoldShelf);
         prop_assert!(ready <= 1);
     }
@@ -98,10 +102,12 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     .unwrap();
     prop_assert_eq!(bad_counts, 0);
     // Every event and every replicated row is in the change log.
-    let unlogged: i64 = sqlx::query_scalar("SELECT count(*) FROM circulation_events e WHERE NOT EXISTS (SELECT 1 FROM change_log c WHERE c.entity_id = e.id)")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
+    let unlogged: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM circulation_events e WHERE NOT EXISTS (SELECT 1 FROM change_log c WHERE c.entity_id = e.id)",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
     prop_assert_eq!(unlogged, 0);
     Ok(())
 }

@@ -42,7 +42,13 @@ async fn pages_follow_one_another_without_gaps_or_repeats() {
     for i in 0..57 {
         let notes = if i % 3 == 0 { Some("common word".to_string()) } else { None };
         let subject = if i % 2 == 0 { vec!["common".to_string()] } else { vec![] };
-        add(&t, &format!("Book {i} {}", if i % 5 == 0 { "common" } else { "rare" }), "A. Author", TitleDraft { notes, subjects: subject, ..Default::default() }).await;
+        add(
+            &t,
+            &format!("Book {i} {}", if i % 5 == 0 { "common" } else { "rare" }),
+            "A. Author",
+            TitleDraft { notes, subjects: subject, ..Default::default() },
+        )
+        .await;
     }
     let all: HashSet<String> = titles(&t, &SearchRequest { limit: Some(200), ..req("common") }).await.into_iter().collect();
     for sort in [SortOrder::Relevance, SortOrder::Title, SortOrder::YearNewest, SortOrder::RecentlyAdded] {
@@ -68,9 +74,38 @@ async fn pages_follow_one_another_without_gaps_or_repeats() {
 #[tokio::test]
 async fn filters_narrow_and_facets_count() {
     let t = library().await;
-    let fr = add(&t, "Voyage au centre", "Jules Verne", TitleDraft { language: Some("fr".into()), published: Some("1864".into()), subjects: vec!["Adventure".into()], ..Default::default() }).await;
-    let en = add(&t, "Journey to the Centre", "Jules Verne", TitleDraft { language: Some("en".into()), published: Some("1872".into()), subjects: vec!["Adventure".into(), "Classics".into()], tags: vec!["gift".into()], ..Default::default() }).await;
-    add(&t, "Centre of Gravity", "Someone", TitleDraft { language: Some("en".into()), published: Some("1990".into()), ..Default::default() }).await;
+    let fr = add(
+        &t,
+        "Voyage au centre",
+        "Jules Verne",
+        TitleDraft {
+            language: Some("fr".into()),
+            published: Some("1864".into()),
+            subjects: vec!["Adventure".into()],
+            ..Default::default()
+        },
+    )
+    .await;
+    let en = add(
+        &t,
+        "Journey to the Centre",
+        "Jules Verne",
+        TitleDraft {
+            language: Some("en".into()),
+            published: Some("1872".into()),
+            subjects: vec!["Adventure".into(), "Classics".into()],
+            tags: vec!["gift".into()],
+            ..Default::default()
+        },
+    )
+    .await;
+    add(
+        &t,
+        "Centre of Gravity",
+        "Someone",
+        TitleDraft { language: Some("en".into()), published: Some("1990".into()), ..Default::default() },
+    )
+    .await;
     t.add_copy(OWNER, fr.id, &CopyDraft { barcode: "F1".into(), location: Some("Annex".into()), ..Default::default() }).await.unwrap();
     t.add_copy(OWNER, en.id, &CopyDraft { barcode: "E1".into(), location: Some("Main".into()), ..Default::default() }).await.unwrap();
     member(&t, "M1", "Ada").await;
@@ -80,11 +115,25 @@ async fn filters_narrow_and_facets_count() {
     assert_eq!(titles(&t, &with(Filters { language: Some("FR".into()), ..Default::default() })).await, vec!["Voyage au centre"]);
     assert_eq!(titles(&t, &with(Filters { subject: Some("classics".into()), ..Default::default() })).await, vec!["Journey to the Centre"]);
     assert_eq!(titles(&t, &with(Filters { tag: Some("gift".into()), ..Default::default() })).await, vec!["Journey to the Centre"]);
-    assert_eq!(titles(&t, &with(Filters { year_from: Some(1860), year_to: Some(1870), ..Default::default() })).await, vec!["Voyage au centre"]);
+    assert_eq!(
+        titles(&t, &with(Filters { year_from: Some(1860), year_to: Some(1870), ..Default::default() })).await,
+        vec!["Voyage au centre"]
+    );
     assert_eq!(titles(&t, &with(Filters { available: true, ..Default::default() })).await, vec!["Voyage au centre"]);
     assert_eq!(titles(&t, &with(Filters { location: Some("Main".into()), ..Default::default() })).await, vec!["Journey to the Centre"]);
     // Filters alone browse the catalogue.
-    assert_eq!(titles(&t, &SearchRequest { filters: Filters { language: Some("en".into()), ..Default::default() }, sort: SortOrder::Title, ..Default::default() }).await, vec!["Centre of Gravity", "Journey to the Centre"]);
+    assert_eq!(
+        titles(
+            &t,
+            &SearchRequest {
+                filters: Filters { language: Some("en".into()), ..Default::default() },
+                sort: SortOrder::Title,
+                ..Default::default()
+            }
+        )
+        .await,
+        vec!["Centre of Gravity", "Journey to the Centre"]
+    );
     let err = t.search(&with(Filters { year_from: Some(1900), year_to: Some(1800), ..Default::default() })).await.unwrap_err();
     assert!(matches!(err, Error::Invalid { field: "year_to", .. }));
 
