@@ -106,7 +106,7 @@ CREATE VIRTUAL TABLE title_fts USING fts5(
     content = '',
     contentless_delete = 1,
     tokenize = 'unicode61 remove_diacritics 2',
-    prefix = '2 3'
+    prefix = '2 3 4 5 6'
 );
 
 -- Subjects and tags, one row each, for filters and facet counts.

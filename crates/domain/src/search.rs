@@ -126,6 +126,13 @@ pub struct TextQuery {
 /// collection and tell the reader nothing.
 pub const MIN_PREFIX_LEN: usize = 2;
 
+/// Longest prefix the index holds ready-made (FTS5 `prefix = '2 3 4 5 6'`).
+/// A longer word being typed matches on its first six letters, a cheap
+/// stem ("historic" finds history, historical, historian): a prefix the
+/// index does not hold makes FTS5 merge the lists of every matching word,
+/// 10-25 ms for a common word at 500,000 titles, instead of streaming.
+pub const MAX_PREFIX_LEN: usize = 6;
+
 impl TextQuery {
     /// Splits on anything that is not a letter or digit, like FTS5's
     /// unicode61 tokenizer, so no FTS5 syntax from the input survives.
@@ -148,8 +155,12 @@ impl TextQuery {
             .iter()
             .enumerate()
             .map(|(i, w)| {
-                let quoted = format!("\"{}\"", w.replace('"', "\"\""));
-                if i + 1 == n && self.last_is_prefix { format!("{quoted}*") } else { quoted }
+                if i + 1 == n && self.last_is_prefix {
+                    let stem: String = w.chars().take(MAX_PREFIX_LEN).collect();
+                    format!("\"{}\"*", stem.replace('"', "\"\""))
+                } else {
+                    format!("\"{}\"", w.replace('"', "\"\""))
+                }
             })
             .collect::<Vec<_>>()
             .join(" AND ")
@@ -174,6 +185,8 @@ mod tests {
         let q = TextQuery::parse(r#"title:"x" OR NEAR(a b) *"#).unwrap();
         assert_eq!(q.fts_expression(), r#""title" AND "x" AND "or" AND "near" AND "a" AND "b""#);
         assert!(TextQuery::parse(" -- ").is_none());
+        let q = TextQuery::parse("historic").unwrap();
+        assert_eq!(q.fts_expression(), r#""histor"*"#);
         let q = TextQuery::parse("war a").unwrap();
         assert!(!q.last_is_prefix, "one-letter prefixes are not expanded");
         assert_eq!(q.fts_in_columns(&["title"]), r#"{title} : ("war" AND "a")"#);

@@ -228,7 +228,7 @@ async fn main() {
         store.facets(&SearchRequest { text: "the".into(), ..Default::default() }).await.unwrap();
         samples.push(t.elapsed());
     }
-    rows.push(Row { name: "facets for 'the' (5,000-match sample)".into(), samples, note: String::new() });
+    rows.push(Row { name: "facets for 'the' (1,000-match sample)".into(), samples, note: String::new() });
 
     println!("## Search (ms)\n\n| query | runs | p50 | p95 | p99 | result |\n|---|---|---|---|---|---|");
     for r in &mut rows {

@@ -415,7 +415,7 @@ const EVENT_COLS: &[&str] =
     &["id", "stream_id", "kind", "title_id", "copy_id", "member_id", "due_on", "prev_event_id", "occurred_at", "hlc", "site_no"];
 const LOAN_COLS: &[&str] = &["id", "copy_id", "title_id", "member_id", "out_at", "due_on", "renewals", "returned_at"];
 
-const TITLES_PER_TX: u64 = 5_000;
+const TITLES_PER_TX: u64 = 20_000;
 
 /// (out, due, returned, member) of one generated loan.
 type PastLoan = (DateTime<Utc>, NaiveDate, Option<DateTime<Utc>>, Uuid);

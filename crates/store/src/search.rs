@@ -35,7 +35,7 @@ const COUNT_BOUND: i64 = 1000;
 /// Matches a non-relevance sort will fetch and sort in memory.
 const SORT_IN_MEMORY_BOUND: i64 = 5000;
 /// Matches facets are counted over.
-const FACET_SAMPLE: i64 = 5000;
+const FACET_SAMPLE: i64 = 1000;
 
 const TIER_COLUMNS: [&[&str]; 2] = [&["title"], &["title", "people", "series", "subjects"]];
 
@@ -318,17 +318,19 @@ impl Store {
                 filters.sql
             ),
         };
+        // CROSS JOIN keeps the sample as the outer loop: otherwise SQLite may
+        // scan every subject in the catalogue and probe the sample.
         let sql = format!(
             "WITH c AS MATERIALIZED ({candidates})
-             SELECT * FROM (SELECT 'subject' AS facet, tt.value AS value, count(*) AS n FROM title_terms tt JOIN c ON tt.title_seq = c.seq
+             SELECT * FROM (SELECT 'subject' AS facet, tt.value AS value, count(*) AS n FROM c CROSS JOIN title_terms tt ON tt.title_seq = c.seq
                             WHERE tt.kind = 'subject' GROUP BY tt.value ORDER BY n DESC, value LIMIT 20)
-             UNION ALL SELECT * FROM (SELECT 'tag', tt.value, count(*) AS n FROM title_terms tt JOIN c ON tt.title_seq = c.seq
+             UNION ALL SELECT * FROM (SELECT 'tag', tt.value, count(*) AS n FROM c CROSS JOIN title_terms tt ON tt.title_seq = c.seq
                             WHERE tt.kind = 'tag' GROUP BY tt.value ORDER BY n DESC, tt.value LIMIT 20)
              UNION ALL SELECT * FROM (SELECT 'language', c.language, count(*) AS n FROM c WHERE c.language IS NOT NULL
                             GROUP BY c.language ORDER BY n DESC LIMIT 20)
              UNION ALL SELECT * FROM (SELECT 'decade', (c.pub_year / 10) * 10, count(*) AS n FROM c WHERE c.pub_year IS NOT NULL
                             GROUP BY c.pub_year / 10 ORDER BY 2 DESC LIMIT 30)
-             UNION ALL SELECT * FROM (SELECT 'location', cp.location, count(DISTINCT c.seq) AS n FROM c JOIN copies cp ON cp.title_id = c.id
+             UNION ALL SELECT * FROM (SELECT 'location', cp.location, count(DISTINCT c.seq) AS n FROM c CROSS JOIN copies cp ON cp.title_id = c.id
                             WHERE cp.location IS NOT NULL GROUP BY cp.location ORDER BY n DESC LIMIT 20)
              UNION ALL SELECT 'available', NULL, count(*) FROM c WHERE c.available_count > 0
              UNION ALL SELECT 'sample', NULL, count(*) FROM c"
