@@ -18,7 +18,8 @@ fn a_day_at_the_desk_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("branch.sqlite3");
     ok(&store, &["init", "--library"]);
-    let added = ok(&store, &["--json", "add-title", "--title", "Dune", "--author", "Frank Herbert", "--isbn", "0441172717", "--copy", "B00123"]);
+    let added =
+        ok(&store, &["--json", "add-title", "--title", "Dune", "--author", "Frank Herbert", "--isbn", "0441172717", "--copy", "B00123"]);
     let title: serde_json::Value = serde_json::from_str(&added).unwrap();
     assert_eq!(title["isbn13"], "9780441172719");
     ok(&store, &["add-member", "M0042", "Ada Lovelace"]);
