@@ -553,13 +553,14 @@ impl Store {
         Ok(next)
     }
 
-    /// Expires ready holds whose pickup date has passed (run daily, and when
-    /// the desk opens). Returns how many expired.
-    pub async fn expire_holds(&self, actor: &Actor) -> Result<u32> {
+    /// Expires ready holds whose last pickup day is before `today` (run when
+    /// the desk opens, and daily); each copy goes to the next in line or
+    /// back to the shelf. Returns how many expired.
+    pub async fn expire_holds(&self, actor: &Actor, today: NaiveDate) -> Result<u32> {
         actor.require(Action::Circulate)?;
         let mut w = self.write_tx().await?;
         let sql = format!("{HOLD_SELECT} WHERE h.status = 'ready' AND h.expires_on < ?");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(date(w.today())).fetch_all(w.conn()).await.map_err(db_err)?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(date(today)).fetch_all(w.conn()).await.map_err(db_err)?;
         let holds = rows.iter().map(hold_from_row).collect::<Result<Vec<_>>>()?;
         for hold in &holds {
             cancel_hold_in(&mut w, actor, hold, EventKind::HoldExpired).await?;

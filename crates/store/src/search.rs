@@ -15,7 +15,6 @@
 //! fetched and sorted; many are found by walking the sort index and probing
 //! the FTS index by key.
 
-use crate::catalogue::TITLE_COLUMNS;
 use crate::rows::RowExt;
 use crate::{Store, db_err};
 use serde::{Deserialize, Serialize};
@@ -369,18 +368,6 @@ impl Store {
             }
         }
         Ok(f)
-    }
-
-    /// Full title records for a list of ids (for export and detail panes).
-    pub async fn titles_by_ids(&self, ids: &[TitleId]) -> Result<Vec<shelfkeeper_domain::model::Title>> {
-        let mut out = Vec::with_capacity(ids.len());
-        let sql = format!("SELECT {TITLE_COLUMNS} FROM titles WHERE id = ?");
-        for id in ids {
-            if let Some(r) = sqlx::query(AssertSqlSafe(sql.clone())).bind(id.0).fetch_optional(&self.read).await.map_err(db_err)? {
-                out.push(crate::catalogue::title_from_row(&r)?);
-            }
-        }
-        Ok(out)
     }
 }
 

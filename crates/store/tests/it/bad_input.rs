@@ -109,6 +109,33 @@ async fn invalid_input_changes_nothing() {
     refused!(t, ErrorCode::TitleNotFound, t.place_hold(OWNER, "M2", missing));
     refused!(t, ErrorCode::HoldNotFound, t.cancel_hold(OWNER, HoldId::new()));
     refused!(t, ErrorCode::CopyNotFound, t.mark_lost(OWNER, "NOPE"));
+    refused!(t, ErrorCode::PermissionDenied, t.expire_holds(&member_actor, chrono::Utc::now().date_naive()));
+    let b2 = t.copy("B2").await.unwrap();
+    refused!(t, ErrorCode::DuplicateBarcode, t.update_copy(OWNER, b2.id, &CopyDraft { barcode: "B1".into(), ..Default::default() }));
+    refused!(
+        t,
+        ErrorCode::CopyNotFound,
+        t.update_copy(OWNER, shelfkeeper_domain::ids::CopyId::new(), &CopyDraft { barcode: "B7".into(), ..Default::default() })
+    );
+    let grace = t.member("M2").await.unwrap();
+    refused!(
+        t,
+        ErrorCode::DuplicateCard,
+        t.update_member(
+            OWNER,
+            grace.id,
+            &MemberDraft { card: "M1".into(), name: "Grace".into(), member_type: "adult".into(), ..Default::default() }
+        )
+    );
+    refused!(
+        t,
+        ErrorCode::MemberTypeNotFound,
+        t.update_member(
+            OWNER,
+            grace.id,
+            &MemberDraft { card: "M2".into(), name: "Grace".into(), member_type: "alien".into(), ..Default::default() }
+        )
+    );
 
     // Reviews, reading status
     refused!(t, ErrorCode::RatingOutOfRange, t.review(OWNER, dune.id, Some("M1"), 6, None));
@@ -131,4 +158,8 @@ async fn invalid_input_changes_nothing() {
     refused!(t, ErrorCode::MemberNotFound, t.create_account(Some(OWNER), "bob", "correct horse battery", Role::Member, Some("NOPE")));
     refused!(t, ErrorCode::AccountNotFound, t.update_account(OWNER, "nobody", Role::Member, true));
     refused!(t, ErrorCode::InvalidCredentials, t.authenticate("ada", "wrong password!"));
+    refused!(t, ErrorCode::WeakPassword, t.change_password(OWNER, "ada", None, "password"));
+    refused!(t, ErrorCode::AccountNotFound, t.change_password(OWNER, "nobody", None, "long enough phrase"));
+    refused!(t, ErrorCode::PermissionDenied, t.change_password(&member_actor, "ada", None, "long enough phrase"));
+    refused!(t, ErrorCode::Invalid, t.delete_review(OWNER, shelfkeeper_domain::ids::ReviewId::new()));
 }

@@ -65,3 +65,29 @@ async fn titles_with_copies_cannot_be_deleted_and_edits_reindex() {
     assert!(found.hits.is_empty());
     assert!(matches!(t.title(title.id).await, Err(Error::TitleNotFound(_))));
 }
+
+#[tokio::test]
+async fn members_are_found_by_name_card_or_email() {
+    let t = library().await;
+    member(&t, "M1", "Ada Lovelace").await;
+    member(&t, "M2", "Grace Hopper").await;
+    t.add_member(
+        OWNER,
+        &shelfkeeper_domain::model::MemberDraft {
+            card: "M3".into(),
+            name: "Alan Turing".into(),
+            email: Some("alan@bletchley.example".into()),
+            member_type: "adult".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let names = |v: Vec<shelfkeeper_domain::model::Member>| v.into_iter().map(|m| m.name).collect::<Vec<_>>();
+    assert_eq!(names(t.find_members("hop", 10).await.unwrap()), vec!["Grace Hopper"]);
+    assert_eq!(names(t.find_members("bletchley", 10).await.unwrap()), vec!["Alan Turing"]);
+    assert_eq!(names(t.find_members("m1", 10).await.unwrap()), vec!["Ada Lovelace"]);
+    // Sorted by surname; LIKE wildcards in the input are literal.
+    assert_eq!(names(t.find_members("", 10).await.unwrap()), vec!["Grace Hopper", "Ada Lovelace", "Alan Turing"]);
+    assert!(t.find_members("%", 10).await.unwrap().is_empty());
+}

@@ -196,3 +196,28 @@ async fn overdue_loans_are_listed_most_overdue_first() {
     assert_eq!(overdue[0].days_overdue(later), 9);
     assert_eq!(t.open_loans(false, today, 10).await.unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn uncollected_holds_expire_and_the_copy_moves_on() {
+    let t = library().await;
+    let dune = title_with_copies(&t, "Dune", &["B1"]).await;
+    for (c, n) in [("M1", "Ada"), ("M2", "Grace"), ("M3", "Alan")] {
+        member(&t, c, n).await;
+    }
+    t.check_out(OWNER, "M1", "B1").await.unwrap();
+    let h2 = t.place_hold(OWNER, "M2", dune.id).await.unwrap();
+    t.place_hold(OWNER, "M3", dune.id).await.unwrap();
+    let notice = t.check_in(OWNER, "B1").await.unwrap().hold.unwrap();
+    let today = Utc::now().date_naive();
+    assert_eq!(notice.expires_on, today + Days::new(7));
+    assert_eq!(t.expire_holds(OWNER, notice.expires_on).await.unwrap(), 0, "the last pickup day still counts");
+    assert_eq!(t.expire_holds(OWNER, notice.expires_on + Days::new(1)).await.unwrap(), 1);
+    assert_eq!(t.hold(h2.id).await.unwrap().status, HoldStatus::Expired);
+    let shelf = t.active_holds(10).await.unwrap();
+    assert_eq!((shelf[0].card.as_str(), shelf[0].status), ("M3", HoldStatus::Ready));
+    assert_eq!(t.copy("B1").await.unwrap().status, CopyStatus::OnHoldShelf);
+    // Nobody else waiting: the next expiry puts the copy back on the shelf.
+    t.expire_holds(OWNER, today + Days::new(30)).await.unwrap();
+    assert_eq!(t.copy("B1").await.unwrap().status, CopyStatus::Available);
+    assert!(t.active_holds(10).await.unwrap().is_empty());
+}
