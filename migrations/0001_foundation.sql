@@ -251,6 +251,7 @@ CREATE TABLE holds (
 CREATE INDEX holds_queue ON holds(title_id, status, seq);
 CREATE INDEX holds_member ON holds(member_id, status);
 CREATE INDEX holds_ready_expiry ON holds(expires_on) WHERE status = 'ready';
+CREATE UNIQUE INDEX holds_ready_copy ON holds(copy_id) WHERE status = 'ready';
 CREATE UNIQUE INDEX holds_one_active_per_member ON holds(title_id, member_id) WHERE status IN ('waiting', 'ready');
 
 ------------------------------------------------------- reviews, reading --

@@ -7,7 +7,7 @@
 //! by sync later.
 
 use crate::catalogue::{copy_by_barcode, title_by_id};
-use crate::members::{member_by_card, member_by_id, member_type_by_code};
+use crate::members::{member_by_card, member_by_id, member_type_by_code, member_type_from_row};
 use crate::rows::{RowExt, date, parse_ts};
 use crate::{Store, WriteTx, db_err};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -15,7 +15,7 @@ use serde::Serialize;
 use shelfkeeper_domain::access::{Action, Actor};
 use shelfkeeper_domain::circulation::{self as rules, Borrower, CopyState, EventKind, OpenLoan, TrappedHold};
 use shelfkeeper_domain::ids::{CopyId, EventId, HoldId, MemberId, TitleId};
-use shelfkeeper_domain::model::{Copy, CopyStatus, Hold, HoldStatus, Loan, Member};
+use shelfkeeper_domain::model::{Copy, CopyStatus, Hold, HoldStatus, Loan, Member, MemberType};
 use shelfkeeper_domain::{Error, Result};
 use sqlx::SqliteConnection;
 use sqlx::sqlite::SqliteRow;
@@ -200,44 +200,49 @@ async fn set_copy_status(conn: &mut SqliteConnection, e: &NewEvent, status: Copy
 
 /// The copy's circulation state, from the projections.
 async fn copy_state(conn: &mut SqliteConnection, copy: &Copy) -> Result<CopyState> {
-    let loan =
-        sqlx::query("SELECT id, member_id, due_on, renewals FROM loans WHERE copy_id = ? AND returned_at IS NULL AND lost_at IS NULL")
-            .bind(copy.id.0)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db_err)?;
-    let loan = match loan {
-        Some(r) => Some(OpenLoan {
-            loan_id: EventId(r.uuid("id")?),
-            member_id: MemberId(r.uuid("member_id")?),
+    // One round trip: the open loan and the ready hold, either may be absent.
+    let r = sqlx::query(
+        "SELECT l.id AS loan_id, l.member_id AS loan_member, l.due_on, l.renewals,
+                h.id AS hold_id, h.member_id AS hold_member, h.expires_on
+         FROM (SELECT 1)
+         LEFT JOIN loans l ON l.copy_id = ?1 AND l.returned_at IS NULL AND l.lost_at IS NULL
+         LEFT JOIN holds h ON h.copy_id = ?1 AND h.status = 'ready'",
+    )
+    .bind(copy.id.0)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let loan = match r.opt_uuid("loan_id")? {
+        Some(id) => Some(OpenLoan {
+            loan_id: EventId(id),
+            member_id: MemberId(r.uuid("loan_member")?),
             due_on: r.day("due_on")?,
             renewals: r.int("renewals")? as u32,
         }),
         None => None,
     };
-    let trapped = sqlx::query("SELECT id, member_id, expires_on FROM holds WHERE copy_id = ? AND status = 'ready'")
-        .bind(copy.id.0)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    let trapped = match trapped {
-        Some(r) => Some(TrappedHold {
-            hold_id: HoldId(r.uuid("id")?),
-            member_id: MemberId(r.uuid("member_id")?),
-            expires_on: r.day("expires_on")?,
-        }),
+    let trapped = match r.opt_uuid("hold_id")? {
+        Some(id) => {
+            Some(TrappedHold { hold_id: HoldId(id), member_id: MemberId(r.uuid("hold_member")?), expires_on: r.day("expires_on")? })
+        }
         None => None,
     };
     Ok(CopyState { loan, trapped, lost: copy.status == CopyStatus::Lost })
 }
 
-async fn open_loan_count(conn: &mut SqliteConnection, member: MemberId) -> Result<u32> {
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM loans WHERE member_id = ? AND returned_at IS NULL AND lost_at IS NULL")
-        .bind(member.0)
-        .fetch_one(conn)
-        .await
-        .map_err(db_err)?;
-    Ok(n as u32)
+/// The member's loan rules and how many loans they have open, in one round trip.
+async fn policy_and_open_loans(conn: &mut SqliteConnection, member: &Member) -> Result<(MemberType, u32)> {
+    let row = sqlx::query(
+        "SELECT mt.*, (SELECT count(*) FROM loans l WHERE l.member_id = ?1 AND l.returned_at IS NULL AND l.lost_at IS NULL) AS open_loans
+         FROM member_types mt WHERE mt.code = ?2",
+    )
+    .bind(member.id.0)
+    .bind(&member.member_type)
+    .fetch_optional(conn)
+    .await
+    .map_err(db_err)?
+    .ok_or_else(|| Error::MemberTypeNotFound(member.member_type.clone()))?;
+    Ok((member_type_from_row(&row)?, row.int("open_loans")? as u32))
 }
 
 async fn card_of(conn: &mut SqliteConnection, member: MemberId) -> String {
@@ -420,8 +425,7 @@ impl Store {
 
     async fn decide_checkout(&self, w: &mut WriteTx, member: &Member, copy: &Copy) -> Result<rules::CheckoutDecision> {
         let state = copy_state(w.conn(), copy).await?;
-        let policy = member_type_by_code(w.conn(), &member.member_type).await?;
-        let open_loans = open_loan_count(w.conn(), member.id).await?;
+        let (policy, open_loans) = policy_and_open_loans(w.conn(), member).await?;
         let other = state.loan.as_ref().map(|l| l.member_id).or(state.trapped.as_ref().map(|t| t.member_id));
         let other_card = match other {
             Some(m) => card_of(w.conn(), m).await,
@@ -464,7 +468,7 @@ impl Store {
         // Staff renew anything; a member renews their own loans.
         actor.require(Action::ActAsMember(loan.member_id))?;
         let member = member_by_id(w.conn(), loan.member_id).await?;
-        let policy = member_type_by_code(w.conn(), &member.member_type).await?;
+        let (policy, open_loans) = policy_and_open_loans(w.conn(), &member).await?;
         let others_waiting: i64 =
             sqlx::query_scalar("SELECT count(*) FROM holds WHERE title_id = ? AND status = 'waiting' AND member_id <> ?")
                 .bind(copy.title_id.0)
@@ -472,7 +476,6 @@ impl Store {
                 .fetch_one(w.conn())
                 .await
                 .map_err(db_err)?;
-        let open_loans = open_loan_count(w.conn(), member.id).await?;
         let borrower = Borrower { member: &member, policy: &policy, open_loans };
         let due = rules::renew(&copy.barcode, &state, &borrower, others_waiting as u32, w.today())?;
         let at = w.now;

@@ -79,28 +79,41 @@ fn connect_options(path: &Path, create: bool) -> SqliteConnectOptions {
         .busy_timeout(Duration::from_secs(10))
         .pragma("cache_size", "-65536")
         .pragma("temp_store", "memory")
-        .pragma("mmap_size", "268435456")
+        .pragma("mmap_size", "4294967296")
         // Checkpoints run in the background (see `spawn_checkpointer`), not
         // in whichever commit happens to cross the threshold: that commit
         // would take ten times longer than the others.
         .pragma("wal_autocheckpoint", "0")
 }
 
-/// How often the WAL is copied back into the main file.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(1500);
+/// How often the checkpointer looks at the WAL.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(1000);
+/// A checkpoint waits until no write has happened for this long, so it
+/// does not compete with a desk that is scanning...
+const CHECKPOINT_QUIET: Duration = Duration::from_millis(500);
+/// ...unless the WAL has grown this large (a bulk load, a busy day).
+const CHECKPOINT_WAL_LIMIT: u64 = 64 * 1024 * 1024;
 
 /// Checkpoints the WAL from its own connection until the store is dropped.
 /// PASSIVE never blocks the writer or readers.
 fn spawn_checkpointer(path: &Path, alive: std::sync::Weak<()>) {
     let options = connect_options(path, false);
+    let wal = PathBuf::from(format!("{}-wal", path.display()));
     tokio::spawn(async move {
         let Ok(pool) = SqlitePoolOptions::new().max_connections(1).connect_with(options).await else { return };
+        let mut checkpointed_at = None;
         loop {
             tokio::time::sleep(CHECKPOINT_EVERY).await;
             if alive.upgrade().is_none() || pool.is_closed() {
                 break;
             }
-            let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await;
+            let Ok(meta) = std::fs::metadata(&wal) else { continue };
+            let modified = meta.modified().ok();
+            let quiet = modified.and_then(|m| m.elapsed().ok()).is_some_and(|age| age >= CHECKPOINT_QUIET);
+            if modified != checkpointed_at && (quiet || meta.len() > CHECKPOINT_WAL_LIMIT) {
+                let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await;
+                checkpointed_at = modified;
+            }
         }
         pool.close().await;
     });
@@ -184,9 +197,15 @@ impl Store {
 pub(crate) async fn begin_write(pool: &SqlitePool) -> Result<WriteTx> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
     let now = chrono::Utc::now();
-    let last: i64 = sqlx::query_scalar("SELECT hlc FROM clock").fetch_one(&mut *tx).await.map_err(db_err)?;
-    let hlc = Hlc::tick(Hlc::from_i64(last), now.timestamp_millis().max(0) as u64);
-    sqlx::query("UPDATE clock SET hlc = ?, in_write = 1, origin = 0").bind(hlc.as_i64()).execute(&mut *tx).await.map_err(db_err)?;
+    // Hlc::tick in one round trip: the wall clock now, unless the last
+    // stamp is already at or past it, then one more than the last.
+    let wall = Hlc::from_parts(now.timestamp_millis().max(0) as u64, 0);
+    let hlc: i64 = sqlx::query_scalar("UPDATE clock SET hlc = max(hlc + 1, ?), in_write = 1, origin = 0 RETURNING hlc")
+        .bind(wall.as_i64())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let hlc = Hlc::from_i64(hlc);
     Ok(WriteTx { tx, hlc, now })
 }
 

@@ -30,7 +30,7 @@ pub(crate) fn member_from_row(r: &SqliteRow) -> Result<Member> {
     })
 }
 
-fn member_type_from_row(r: &SqliteRow) -> Result<MemberType> {
+pub(crate) fn member_type_from_row(r: &SqliteRow) -> Result<MemberType> {
     let n = |c: &str| -> Result<u32> { Ok(r.int(c)?.clamp(0, u32::MAX as i64) as u32) };
     Ok(MemberType {
         id: MemberTypeId(r.uuid("id")?),
