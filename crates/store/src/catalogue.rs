@@ -113,7 +113,7 @@ impl Store {
         let mut w = self.write_tx().await?;
         refuse_duplicate_isbn(w.conn(), &v, None).await?;
         let id = TitleId::new();
-        insert_title(&mut w, id, &v).await?;
+        save_title(&mut w, id, &v).await?;
         let title = title_by_id(w.conn(), id).await?;
         w.commit().await?;
         Ok(title)
@@ -125,37 +125,7 @@ impl Store {
         let mut w = self.write_tx().await?;
         title_by_id(w.conn(), id).await?;
         refuse_duplicate_isbn(w.conn(), &v, Some(id)).await?;
-        let now = w.now_text();
-        sqlx::query(
-            "UPDATE titles SET title = ?, subtitle = ?, sort_title = ?, contributors = ?, author_sort = ?, subjects = ?, tags = ?,
-                series = ?, series_number = ?, language = ?, publisher = ?, published = ?, pub_year = ?, pages = ?, isbn13 = ?,
-                lccn = ?, call_number = ?, notes = ?, cover_ref = ?, updated_at = ?
-             WHERE id = ?",
-        )
-        .bind(&v.title)
-        .bind(&v.subtitle)
-        .bind(&v.sort_title)
-        .bind(json(&v.contributors))
-        .bind(v.author_sort().unwrap_or_default())
-        .bind(json(&v.subjects))
-        .bind(json(&v.tags))
-        .bind(&v.series)
-        .bind(&v.series_number)
-        .bind(&v.language)
-        .bind(&v.publisher)
-        .bind(&v.published)
-        .bind(v.pub_year)
-        .bind(v.pages)
-        .bind(v.isbn.as_ref().map(|i| i.to_string()))
-        .bind(&v.lccn)
-        .bind(&v.call_number)
-        .bind(&v.notes)
-        .bind(&v.cover_ref)
-        .bind(now)
-        .bind(id.0)
-        .execute(w.conn())
-        .await
-        .map_err(db_err)?;
+        save_title(&mut w, id, &v).await?;
         let title = title_by_id(w.conn(), id).await?;
         w.commit().await?;
         Ok(title)
@@ -196,7 +166,7 @@ impl Store {
         title_by_id(w.conn(), title_id).await?;
         refuse_duplicate_barcode(w.conn(), &d.barcode, None).await?;
         let id = CopyId::new();
-        insert_copy(&mut w, id, title_id, &d).await?;
+        save_copy(&mut w, id, Some(title_id), &d).await?;
         let copy = copy_by_barcode(w.conn(), &d.barcode).await?;
         w.commit().await?;
         Ok(copy)
@@ -212,25 +182,7 @@ impl Store {
             return Err(Error::CopyNotFound(id.to_string()));
         }
         refuse_duplicate_barcode(w.conn(), &d.barcode, Some(id)).await?;
-        let now = w.now_text();
-        sqlx::query(
-            "UPDATE copies SET barcode = ?, location = ?, shelf = ?, condition = ?, acquired_on = ?, price_cents = ?, currency = ?,
-                provenance = ?, notes = ?, updated_at = ? WHERE id = ?",
-        )
-        .bind(&d.barcode)
-        .bind(&d.location)
-        .bind(&d.shelf)
-        .bind(&d.condition)
-        .bind(d.acquired_on.map(date))
-        .bind(d.price_cents)
-        .bind(&d.currency)
-        .bind(&d.provenance)
-        .bind(&d.notes)
-        .bind(now)
-        .bind(id.0)
-        .execute(w.conn())
-        .await
-        .map_err(db_err)?;
+        save_copy(&mut w, id, None, &d).await?;
         let copy = copy_by_barcode(w.conn(), &d.barcode).await?;
         w.commit().await?;
         Ok(copy)
@@ -261,12 +213,20 @@ impl Store {
     }
 }
 
-pub(crate) async fn insert_title(w: &mut WriteTx, id: TitleId, v: &ValidTitle) -> Result<()> {
+/// Inserts a title, or rewrites every descriptive field of an existing one
+/// (the update fires the change-log and re-indexing triggers).
+async fn save_title(w: &mut WriteTx, id: TitleId, v: &ValidTitle) -> Result<()> {
     let now = w.now_text();
     sqlx::query(
         "INSERT INTO titles (id, title, subtitle, sort_title, contributors, author_sort, subjects, tags, series, series_number,
             language, publisher, published, pub_year, pages, isbn13, lccn, call_number, notes, cover_ref, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET title = excluded.title, subtitle = excluded.subtitle, sort_title = excluded.sort_title,
+            contributors = excluded.contributors, author_sort = excluded.author_sort, subjects = excluded.subjects,
+            tags = excluded.tags, series = excluded.series, series_number = excluded.series_number, language = excluded.language,
+            publisher = excluded.publisher, published = excluded.published, pub_year = excluded.pub_year, pages = excluded.pages,
+            isbn13 = excluded.isbn13, lccn = excluded.lccn, call_number = excluded.call_number, notes = excluded.notes,
+            cover_ref = excluded.cover_ref, updated_at = excluded.updated_at",
     )
     .bind(id.0)
     .bind(&v.title)
@@ -296,15 +256,22 @@ pub(crate) async fn insert_title(w: &mut WriteTx, id: TitleId, v: &ValidTitle) -
     Ok(())
 }
 
-pub(crate) async fn insert_copy(w: &mut WriteTx, id: CopyId, title_id: TitleId, d: &CopyDraft) -> Result<()> {
+/// Inserts a copy of `title_id`, or (with `None`) rewrites the descriptive
+/// fields of an existing copy; a copy never moves to another title here.
+async fn save_copy(w: &mut WriteTx, id: CopyId, title_id: Option<TitleId>, d: &CopyDraft) -> Result<()> {
     let now = w.now_text();
     sqlx::query(
         "INSERT INTO copies (id, title_id, barcode, location, shelf, condition, acquired_on, price_cents, currency, provenance,
             notes, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET barcode = excluded.barcode, location = excluded.location, shelf = excluded.shelf,
+            condition = excluded.condition, acquired_on = excluded.acquired_on, price_cents = excluded.price_cents,
+            currency = excluded.currency, provenance = excluded.provenance, notes = excluded.notes, updated_at = excluded.updated_at",
     )
     .bind(id.0)
-    .bind(title_id.0)
+    // An update never inserts, so the title is only needed for a new copy;
+    // the placeholder keeps the NOT NULL column satisfied in the statement.
+    .bind(title_id.map(|t| t.0).unwrap_or_default())
     .bind(&d.barcode)
     .bind(&d.location)
     .bind(&d.shelf)

@@ -89,6 +89,35 @@ pub(crate) async fn seed_member_types_if_empty(pool: &SqlitePool) -> Result<()> 
     w.commit().await
 }
 
+/// Inserts a member, or rewrites the descriptive fields of an existing one
+/// (blocks are set with `set_member_blocked`).
+async fn save_member(w: &mut WriteTx, id: MemberId, d: &MemberDraft) -> Result<()> {
+    let now = w.now_text();
+    sqlx::query(
+        "INSERT INTO members (id, card, name, sort_name, email, phone, address, member_type, expires_on, notes, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET card = excluded.card, name = excluded.name, sort_name = excluded.sort_name,
+            email = excluded.email, phone = excluded.phone, address = excluded.address, member_type = excluded.member_type,
+            expires_on = excluded.expires_on, notes = excluded.notes, updated_at = excluded.updated_at",
+    )
+    .bind(id.0)
+    .bind(&d.card)
+    .bind(&d.name)
+    .bind(shelfkeeper_domain::text::person_sort_key(&d.name))
+    .bind(&d.email)
+    .bind(&d.phone)
+    .bind(&d.address)
+    .bind(&d.member_type)
+    .bind(d.expires_on.map(date))
+    .bind(&d.notes)
+    .bind(&now)
+    .bind(&now)
+    .execute(w.conn())
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
 async fn refuse_duplicate_card(conn: &mut SqliteConnection, card: &str, except: Option<MemberId>) -> Result<()> {
     let existing: Option<uuid::Uuid> =
         sqlx::query_scalar("SELECT id FROM members WHERE card = ?").bind(card).fetch_optional(conn).await.map_err(db_err)?;
@@ -142,26 +171,7 @@ impl Store {
         member_type_by_code(w.conn(), &d.member_type).await?;
         refuse_duplicate_card(w.conn(), &d.card, None).await?;
         let id = MemberId::new();
-        let now = w.now_text();
-        sqlx::query(
-            "INSERT INTO members (id, card, name, sort_name, email, phone, address, member_type, expires_on, notes, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id.0)
-        .bind(&d.card)
-        .bind(&d.name)
-        .bind(shelfkeeper_domain::text::person_sort_key(&d.name))
-        .bind(&d.email)
-        .bind(&d.phone)
-        .bind(&d.address)
-        .bind(&d.member_type)
-        .bind(d.expires_on.map(date))
-        .bind(&d.notes)
-        .bind(&now)
-        .bind(&now)
-        .execute(w.conn())
-        .await
-        .map_err(db_err)?;
+        save_member(&mut w, id, &d).await?;
         let m = member_by_id(w.conn(), id).await?;
         w.commit().await?;
         Ok(m)
@@ -174,25 +184,7 @@ impl Store {
         member_by_id(w.conn(), id).await?;
         member_type_by_code(w.conn(), &d.member_type).await?;
         refuse_duplicate_card(w.conn(), &d.card, Some(id)).await?;
-        let now = w.now_text();
-        sqlx::query(
-            "UPDATE members SET card = ?, name = ?, sort_name = ?, email = ?, phone = ?, address = ?, member_type = ?, expires_on = ?,
-                notes = ?, updated_at = ? WHERE id = ?",
-        )
-        .bind(&d.card)
-        .bind(&d.name)
-        .bind(shelfkeeper_domain::text::person_sort_key(&d.name))
-        .bind(&d.email)
-        .bind(&d.phone)
-        .bind(&d.address)
-        .bind(&d.member_type)
-        .bind(d.expires_on.map(date))
-        .bind(&d.notes)
-        .bind(now)
-        .bind(id.0)
-        .execute(w.conn())
-        .await
-        .map_err(db_err)?;
+        save_member(&mut w, id, &d).await?;
         let m = member_by_id(w.conn(), id).await?;
         w.commit().await?;
         Ok(m)
