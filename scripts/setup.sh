@@ -12,6 +12,11 @@ command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl ca-certificates)
 command -v mold >/dev/null 2>&1 || need_apt+=(mold)
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
+# The desktop shell: WebKitGTK and friends (Tauri 2 on Linux).
+for pkg in libwebkit2gtk-4.1-dev libsoup-3.0-dev libayatana-appindicator3-dev librsvg2-dev libssl-dev; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
+done
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "setup: installing ${need_apt[*]}" >&2
     sudo_if_needed apt-get update -qq
@@ -35,3 +40,10 @@ if command -v mold >/dev/null 2>&1 && [ -z "${SHELFKEEPER_NO_MOLD:-}" ]; then
         *) export RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-fuse-ld=mold" ;;
     esac
 fi
+
+# The web front end: installed from package-lock.json when it changed.
+ensure_ui_deps() {
+    if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+        (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+}

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Runs every check and test: formatting, lints, unit, integration and
-# property tests on real SQLite files. Installs what it needs first.
+# Runs every check and test: formatting, lints, UI type checks and unit
+# tests, Rust unit, integration and property tests on real SQLite files, and
+# the check that the TypeScript bindings match the Rust types. Installs what
+# it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/setup.sh
+ensure_ui_deps
 
+echo "== ui: svelte-check, vitest, build"
+(cd ui && npm run --silent check && npm run --silent test && npm run --silent build)
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"

@@ -12,7 +12,7 @@ use crate::model::{CopyStatus, Member, MemberType};
 use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// Copy stream: lent to `member_id` until `due_on` (fulfilling `hold_id` if set).

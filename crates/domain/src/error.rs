@@ -104,11 +104,19 @@ pub enum Error {
     Storage(String),
     #[error("the operation was cancelled")]
     Cancelled,
+
+    // --- desktop session ---
+    #[error("no store is open; create or open one first")]
+    NoStore,
+    #[error("log in first")]
+    NotLoggedIn,
+    #[error("{0}")]
+    Desktop(String),
 }
 
 /// The stable machine code of an [`Error`]. Serialised as snake_case; never
 /// rename a code that has shipped, only add new ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     InvalidIsbn,
@@ -152,6 +160,9 @@ pub enum ErrorCode {
     Backup,
     Storage,
     Cancelled,
+    NoStore,
+    NotLoggedIn,
+    Desktop,
 }
 
 impl std::fmt::Display for ErrorCode {
@@ -208,6 +219,9 @@ impl Error {
             Backup(_) => ErrorCode::Backup,
             Storage(_) => ErrorCode::Storage,
             Cancelled => ErrorCode::Cancelled,
+            NoStore => ErrorCode::NoStore,
+            NotLoggedIn => ErrorCode::NotLoggedIn,
+            Desktop(_) => ErrorCode::Desktop,
         }
     }
 
@@ -221,7 +235,7 @@ impl Error {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct ErrorPayload {
     pub code: ErrorCode,
     pub message: String,

@@ -17,3 +17,6 @@ pub mod search;
 pub mod text;
 
 pub use error::{Error, ErrorCode, Result};
+
+/// Re-exported so adapters use the same date types as the domain.
+pub use chrono;

@@ -10,7 +10,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A collector's own books, or a library with staff and members.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum StoreMode {
     Collection,
@@ -36,7 +36,7 @@ impl StoreMode {
 
 // ---------------------------------------------------------------- titles --
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Contributor {
     pub name: String,
     /// "author", "editor", "translator", "illustrator", "narrator", ...
@@ -55,7 +55,7 @@ impl Contributor {
 }
 
 /// A title as submitted by a person or an import.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct TitleDraft {
     pub title: String,
@@ -217,7 +217,7 @@ impl TitleDraft {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Title {
     pub id: TitleId,
     pub title: String,
@@ -268,7 +268,7 @@ impl Title {
 
 // ---------------------------------------------------------------- copies --
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct CopyDraft {
     pub barcode: String,
@@ -316,7 +316,7 @@ impl CopyDraft {
 }
 
 /// Where a copy is, derived from its circulation events.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum CopyStatus {
     Available,
@@ -346,7 +346,7 @@ impl CopyStatus {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Copy {
     pub id: CopyId,
     pub title_id: TitleId,
@@ -366,7 +366,7 @@ pub struct Copy {
 
 // --------------------------------------------------------------- members --
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct MemberDraft {
     pub card: String,
@@ -418,7 +418,7 @@ impl MemberDraft {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Member {
     pub id: MemberId,
     pub card: String,
@@ -436,7 +436,7 @@ pub struct Member {
 }
 
 /// Loan rules for one kind of member.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct MemberType {
     pub id: MemberTypeId,
     pub code: String,
@@ -490,7 +490,7 @@ impl MemberType {
 
 // -------------------------------------------------------------- accounts --
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Member,
@@ -517,7 +517,7 @@ impl Role {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Account {
     pub id: AccountId,
     pub username: String,
@@ -540,7 +540,7 @@ pub fn validate_username(raw: &str) -> Result<String> {
 
 // ----------------------------------------------------------- circulation --
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Loan {
     pub id: EventId,
     pub copy_id: CopyId,
@@ -571,7 +571,7 @@ impl Loan {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum HoldStatus {
     Waiting,
@@ -608,7 +608,7 @@ impl HoldStatus {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Hold {
     pub id: HoldId,
     pub title_id: TitleId,
@@ -627,7 +627,7 @@ pub struct Hold {
 
 // --------------------------------------------------------------- reviews --
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ReadingState {
     WantToRead,
@@ -657,7 +657,7 @@ impl ReadingState {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ReadingStatus {
     pub title_id: TitleId,
     pub state: ReadingState,
@@ -665,7 +665,7 @@ pub struct ReadingStatus {
     pub finished_on: Option<NaiveDate>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Review {
     pub id: ReviewId,
     pub title_id: TitleId,

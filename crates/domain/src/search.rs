@@ -4,7 +4,7 @@
 use crate::ids::TitleId;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct SearchRequest {
     /// Free text. Every word must match (in any field); the last word also
@@ -19,7 +19,7 @@ pub struct SearchRequest {
     pub limit: Option<u32>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct Filters {
     pub subject: Option<String>,
@@ -39,7 +39,7 @@ impl Filters {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum SortOrder {
     /// Best match first: all words in the title, then in people/series/
@@ -64,7 +64,7 @@ impl SearchRequest {
 }
 
 /// One row of a result list: enough for a list or card, not the whole record.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct TitleHit {
     pub id: TitleId,
     pub title: String,
@@ -81,20 +81,20 @@ pub struct TitleHit {
 /// How many titles matched. Counting every match of a very common word
 /// would cost more than finding the page, so past a bound the count is a
 /// floor (`exact: false`, shown as "10,000+").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct MatchCount {
     pub value: u64,
     pub exact: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SearchPage {
     pub hits: Vec<TitleHit>,
     pub next_cursor: Option<String>,
     pub total: MatchCount,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct FacetValue {
     pub value: String,
     pub count: u64,
@@ -102,7 +102,7 @@ pub struct FacetValue {
 
 /// Counts by category for the current search, to narrow it down. Computed
 /// over the best `sample` matches; `exact` when that was all of them.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Facets {
     pub subjects: Vec<FacetValue>,
     pub tags: Vec<FacetValue>,

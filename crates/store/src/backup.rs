@@ -12,7 +12,7 @@ use sqlx::Connection;
 use sqlx::sqlite::SqliteConnectOptions;
 use std::path::Path;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct BackupReport {
     pub path: String,
     pub bytes: u64,
@@ -70,4 +70,25 @@ pub async fn verify_backup(path: &Path) -> Result<BackupReport> {
         members,
         events,
     })
+}
+
+/// Puts a verified backup in place of the store file at `target`, which must
+/// be closed. The replaced file is kept beside it as
+/// `<name>.before-restore` so a wrong restore can itself be undone; a
+/// backup that fails verification changes nothing.
+pub async fn restore_backup(backup: &Path, target: &Path) -> Result<BackupReport> {
+    let report = verify_backup(backup).await?;
+    let io = |what: &str, e: std::io::Error| Error::Backup(format!("{what}: {e}"));
+    let staging = target.with_extension("restoring");
+    std::fs::copy(backup, &staging).map_err(|e| io("cannot copy the backup next to the store", e))?;
+    std::fs::File::open(&staging).and_then(|f| f.sync_all()).map_err(|e| io("cannot flush the copy", e))?;
+    if target.exists() {
+        let kept = target.with_extension("before-restore");
+        std::fs::rename(target, &kept).map_err(|e| io("cannot move the current store aside", e))?;
+        for suffix in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", target.display()));
+        }
+    }
+    std::fs::rename(&staging, target).map_err(|e| io("cannot put the backup in place", e))?;
+    Ok(report)
 }

@@ -285,7 +285,7 @@ async fn route_returned_copy(w: &mut WriteTx, actor: &Actor, copy: &Copy, releas
 }
 
 /// A copy now waits on the hold shelf for this member.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
 pub struct HoldNotice {
     pub hold_id: HoldId,
     pub card: String,
@@ -293,13 +293,13 @@ pub struct HoldNotice {
     pub expires_on: NaiveDate,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
 pub struct CheckoutReceipt {
     pub loan: Loan,
     pub fulfilled_hold: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
 pub struct CheckinReceipt {
     pub barcode: String,
     pub title: String,
@@ -311,7 +311,7 @@ pub struct CheckinReceipt {
     pub hold: Option<HoldNotice>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
 pub struct RenewReceipt {
     pub loan: Loan,
     pub previous_due_on: NaiveDate,
@@ -643,7 +643,7 @@ impl Store {
 }
 
 /// A stored circulation event.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
 pub struct CirculationEvent {
     pub id: EventId,
     pub kind: EventKind,

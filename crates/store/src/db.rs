@@ -51,7 +51,7 @@ pub(crate) async fn init_meta(write: &SqlitePool, create: Option<StoreMode>) -> 
 }
 
 /// Row counts, for `info` and the status bar.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct StoreStats {
     pub titles: i64,
     pub copies: i64,

@@ -20,7 +20,7 @@ mod reviews;
 mod rows;
 mod search;
 
-pub use backup::{BackupReport, verify_backup};
+pub use backup::{BackupReport, restore_backup, verify_backup};
 pub use circulation::{CheckinReceipt, CheckoutReceipt, CirculationEvent, HoldNotice, RenewReceipt};
 pub use db::StoreStats;
 pub use generate::{GenerateReport, GenerateSpec, Progress};

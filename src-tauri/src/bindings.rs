@@ -1,0 +1,68 @@
+//! TypeScript types for every command's arguments, results and errors,
+//! generated from the Rust types into `ui/src/lib/bindings/`. The test below
+//! fails when the checked-in files are stale; run it with
+//! `UPDATE_BINDINGS=1` to rewrite them.
+
+#[cfg(test)]
+mod tests {
+    use crate::commands::{JobProgress, MemberDetail, NewAdmin, TitleDetail};
+    use crate::state::AppStatus;
+    use shelfkeeper_domain::error::ErrorPayload;
+    use shelfkeeper_domain::model::{CopyDraft, MemberDraft, MemberType, TitleDraft};
+    use shelfkeeper_domain::search::{Facets, SearchPage, SearchRequest};
+    use shelfkeeper_store::{BackupReport, CheckinReceipt, CheckoutReceipt, RenewReceipt, StoreStats};
+    use std::path::{Path, PathBuf};
+    use ts_rs::{Config, TS};
+
+    fn export_all(dir: &Path) {
+        // serde_json writes i64 as a JSON number; the UI's numbers stay far
+        // below 2^53.
+        let cfg = Config::new().with_large_int("number").with_out_dir(dir);
+        AppStatus::export_all(&cfg).unwrap();
+        SearchRequest::export_all(&cfg).unwrap();
+        SearchPage::export_all(&cfg).unwrap();
+        Facets::export_all(&cfg).unwrap();
+        TitleDetail::export_all(&cfg).unwrap();
+        TitleDraft::export_all(&cfg).unwrap();
+        CopyDraft::export_all(&cfg).unwrap();
+        MemberDraft::export_all(&cfg).unwrap();
+        MemberDetail::export_all(&cfg).unwrap();
+        MemberType::export_all(&cfg).unwrap();
+        CheckoutReceipt::export_all(&cfg).unwrap();
+        CheckinReceipt::export_all(&cfg).unwrap();
+        RenewReceipt::export_all(&cfg).unwrap();
+        StoreStats::export_all(&cfg).unwrap();
+        BackupReport::export_all(&cfg).unwrap();
+        ErrorPayload::export_all(&cfg).unwrap();
+        JobProgress::export_all(&cfg).unwrap();
+        NewAdmin::export_all(&cfg).unwrap();
+    }
+
+    fn files(dir: &Path) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read_to_string(e.path()).unwrap_or_default()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn typescript_bindings_are_up_to_date() {
+        let checked_in = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ui/src/lib/bindings");
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            let _ = std::fs::remove_dir_all(&checked_in);
+            export_all(&checked_in);
+            return;
+        }
+        let fresh = tempfile::tempdir().unwrap();
+        export_all(fresh.path());
+        assert!(
+            files(fresh.path()) == files(&checked_in),
+            "ui/src/lib/bindings is stale: run `UPDATE_BINDINGS=1 cargo test -p shelfkeeper-desktop bindings` and commit the result"
+        );
+    }
+}

@@ -1,0 +1,68 @@
+//! The Shelfkeeper desktop shell.
+//!
+//! Only this crate knows about Tauri. Each command converts its arguments,
+//! calls the store (which applies the domain's rules) and maps errors to
+//! `{code, message}`; no SQL and no business rule lives here. Long work runs
+//! off the UI thread and reports progress with `job-progress` events.
+
+mod bindings;
+mod commands;
+mod state;
+
+use state::AppState;
+use tauri::Manager;
+
+pub fn run() {
+    tauri::Builder::default()
+        // A second launch focuses the running window instead of opening the
+        // same store twice.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.set_focus();
+            }
+        }))
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_dialog::init())
+        .setup(|app| {
+            let config_dir = app.path().app_config_dir()?;
+            let data_dir = app.path().app_data_dir()?;
+            app.manage(AppState::new(config_dir, data_dir));
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app_status,
+            commands::create_store,
+            commands::open_store,
+            commands::login,
+            commands::logout,
+            commands::search,
+            commands::facets,
+            commands::title_detail,
+            commands::save_title,
+            commands::delete_title,
+            commands::add_copy,
+            commands::update_copy,
+            commands::delete_copy,
+            commands::find_members,
+            commands::member_detail,
+            commands::save_member,
+            commands::set_member_blocked,
+            commands::member_types,
+            commands::save_member_type,
+            commands::check_out,
+            commands::check_in,
+            commands::renew,
+            commands::place_hold,
+            commands::cancel_hold,
+            commands::open_loans,
+            commands::active_holds,
+            commands::stats,
+            commands::backup_now,
+            commands::restore_backup,
+            commands::pick_save_path,
+            commands::pick_open_path,
+        ])
+        .run(tauri::generate_context!())
+        .expect("error while running Shelfkeeper");
+}

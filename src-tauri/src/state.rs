@@ -1,0 +1,148 @@
+//! What the desktop remembers: which store is open, who is logged in, and
+//! (in a small settings file) where the store lives between launches.
+
+use serde::{Deserialize, Serialize};
+use shelfkeeper_domain::access::Actor;
+use shelfkeeper_domain::ids::{AccountId, MemberId};
+use shelfkeeper_domain::model::{Account, Role, StoreMode};
+use shelfkeeper_domain::{Error, Result};
+use shelfkeeper_store::Store;
+use std::path::PathBuf;
+use tokio::sync::RwLock;
+
+/// The logged-in account (library mode only).
+#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+pub struct SessionInfo {
+    pub username: String,
+    pub role: Role,
+    pub member_id: Option<MemberId>,
+    /// The member card of a member account, for "my loans".
+    pub card: Option<String>,
+    #[serde(skip)]
+    #[ts(skip)]
+    pub account_id: Option<AccountId>,
+}
+
+impl SessionInfo {
+    pub fn of(account: &Account, card: Option<String>) -> Self {
+        SessionInfo {
+            username: account.username.clone(),
+            role: account.role,
+            member_id: account.member_id,
+            card,
+            account_id: Some(account.id),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+pub struct StoreInfo {
+    pub path: String,
+    pub mode: StoreMode,
+    pub site_id: String,
+}
+
+/// Everything the UI needs to decide which screen to show.
+#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+pub struct AppStatus {
+    pub store: Option<StoreInfo>,
+    pub default_store_path: String,
+    pub session: Option<SessionInfo>,
+    /// A library store is open and nobody is logged in.
+    pub needs_login: bool,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct Settings {
+    store_path: Option<PathBuf>,
+}
+
+pub struct AppState {
+    store: RwLock<Option<Store>>,
+    session: RwLock<Option<SessionInfo>>,
+    settings_file: PathBuf,
+    default_store: PathBuf,
+}
+
+impl AppState {
+    pub fn new(config_dir: PathBuf, data_dir: PathBuf) -> Self {
+        AppState {
+            store: RwLock::new(None),
+            session: RwLock::new(None),
+            settings_file: config_dir.join("settings.json"),
+            default_store: data_dir.join("shelfkeeper.sqlite3"),
+        }
+    }
+
+    fn settings(&self) -> Settings {
+        std::fs::read(&self.settings_file).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+    }
+
+    fn save_settings(&self, s: &Settings) -> Result<()> {
+        if let Some(dir) = self.settings_file.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::Desktop(format!("cannot write settings in {}: {e}", dir.display())))?;
+        }
+        let bytes = serde_json::to_vec_pretty(s).map_err(|e| Error::Desktop(e.to_string()))?;
+        std::fs::write(&self.settings_file, bytes)
+            .map_err(|e| Error::Desktop(format!("cannot write {}: {e}", self.settings_file.display())))
+    }
+
+    /// The open store, opening the remembered one on first use.
+    pub async fn store(&self) -> Result<Store> {
+        if let Some(s) = self.store.read().await.as_ref() {
+            return Ok(s.clone());
+        }
+        let mut slot = self.store.write().await;
+        if let Some(s) = slot.as_ref() {
+            return Ok(s.clone());
+        }
+        let path = self.settings().store_path.filter(|p| p.exists()).ok_or(Error::NoStore)?;
+        let store = Store::open(&path).await?;
+        *slot = Some(store.clone());
+        Ok(store)
+    }
+
+    /// Replaces the open store (after create, open or restore) and logs out.
+    pub async fn set_store(&self, store: Option<Store>) -> Result<()> {
+        let path = store.as_ref().map(|s| s.path().to_path_buf());
+        let old = std::mem::replace(&mut *self.store.write().await, store);
+        *self.session.write().await = None;
+        if let Some(old) = old {
+            old.close().await;
+        }
+        self.save_settings(&Settings { store_path: path })
+    }
+
+    pub async fn set_session(&self, session: Option<SessionInfo>) {
+        *self.session.write().await = session;
+    }
+
+    /// Who is acting: the owner of a collection, or the logged-in account of
+    /// a library.
+    pub async fn actor(&self) -> Result<Actor> {
+        let store = self.store().await?;
+        match store.mode() {
+            StoreMode::Collection => Ok(Actor::OWNER),
+            StoreMode::Library => match self.session.read().await.as_ref() {
+                Some(SessionInfo { account_id: Some(id), role, member_id, .. }) => Ok(Actor::account(*id, *role, *member_id)),
+                _ => Err(Error::NotLoggedIn),
+            },
+        }
+    }
+
+    pub async fn status(&self) -> AppStatus {
+        let store = self.store().await.ok();
+        let session = self.session.read().await.clone();
+        let needs_login = matches!(store.as_ref().map(|s| s.mode()), Some(StoreMode::Library)) && session.is_none();
+        AppStatus {
+            store: store.map(|s| StoreInfo { path: s.path().display().to_string(), mode: s.mode(), site_id: s.site_id().to_string() }),
+            default_store_path: self.default_store.display().to_string(),
+            session,
+            needs_login,
+        }
+    }
+
+    pub fn default_store(&self) -> PathBuf {
+        self.default_store.clone()
+    }
+}

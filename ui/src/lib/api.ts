@@ -1,0 +1,88 @@
+// The only module that talks to the Rust side. Every command has a typed
+// wrapper here; the rest of the UI imports these functions (so tests can mock
+// this one module). Errors are normalised to ErrorPayload {code, message}.
+import { invoke } from '@tauri-apps/api/core';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import { toErrorPayload } from './errors';
+import type {
+  AppStatus,
+  BackupReport,
+  CheckinReceipt,
+  CheckoutReceipt,
+  Copy,
+  CopyDraft,
+  Facets,
+  Hold,
+  HoldNotice,
+  JobProgress,
+  Loan,
+  Member,
+  MemberDetail,
+  MemberDraft,
+  MemberType,
+  NewAdmin,
+  RenewReceipt,
+  SearchPage,
+  SearchRequest,
+  StoreMode,
+  StoreStats,
+  Title,
+  TitleDetail,
+  TitleDraft,
+} from './types';
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (e) {
+    throw toErrorPayload(e);
+  }
+}
+
+// --- store and session ---
+export const appStatus = () => call<AppStatus>('app_status');
+export const createStore = (path: string | null, mode: StoreMode, admin: NewAdmin | null) =>
+  call<AppStatus>('create_store', { path, mode, admin });
+export const openStore = (path: string) => call<AppStatus>('open_store', { path });
+export const login = (username: string, password: string) => call<AppStatus>('login', { username, password });
+export const logout = () => call<AppStatus>('logout');
+
+// --- catalogue ---
+export const search = (request: SearchRequest) => call<SearchPage>('search', { request });
+export const facets = (request: SearchRequest) => call<Facets>('facets', { request });
+export const titleDetail = (id: string) => call<TitleDetail>('title_detail', { id });
+export const saveTitle = (id: string | null, draft: TitleDraft) => call<Title>('save_title', { id, draft });
+export const deleteTitle = (id: string) => call<null>('delete_title', { id });
+export const addCopy = (titleId: string, draft: CopyDraft) => call<Copy>('add_copy', { titleId, draft });
+export const updateCopy = (id: string, draft: CopyDraft) => call<Copy>('update_copy', { id, draft });
+export const deleteCopy = (barcode: string) => call<null>('delete_copy', { barcode });
+
+// --- members ---
+export const findMembers = (text: string, limit: number) => call<Member[]>('find_members', { text, limit });
+export const memberDetail = (card: string) => call<MemberDetail>('member_detail', { card });
+export const saveMember = (id: string | null, draft: MemberDraft) => call<Member>('save_member', { id, draft });
+export const setMemberBlocked = (card: string, reason: string | null) =>
+  call<Member>('set_member_blocked', { card, reason });
+export const memberTypes = () => call<MemberType[]>('member_types');
+export const saveMemberType = (memberType: MemberType) => call<MemberType>('save_member_type', { memberType });
+
+// --- circulation ---
+export const checkOut = (card: string, barcode: string) => call<CheckoutReceipt>('check_out', { card, barcode });
+export const checkIn = (barcode: string) => call<CheckinReceipt>('check_in', { barcode });
+export const renew = (barcode: string) => call<RenewReceipt>('renew', { barcode });
+export const placeHold = (card: string, titleId: string) => call<Hold>('place_hold', { card, titleId });
+export const cancelHold = (id: string) => call<HoldNotice | null>('cancel_hold', { id });
+export const openLoans = (overdueOnly: boolean, limit: number) => call<Loan[]>('open_loans', { overdueOnly, limit });
+export const activeHolds = (limit: number) => call<Hold[]>('active_holds', { limit });
+
+// --- store upkeep ---
+export const stats = () => call<StoreStats>('stats');
+export const backupNow = (dest: string) => call<BackupReport>('backup_now', { dest });
+export const restoreBackup = (src: string) => call<AppStatus>('restore_backup', { src });
+export const pickSavePath = (suggestedName: string) => call<string | null>('pick_save_path', { suggestedName });
+export const pickOpenPath = () => call<string | null>('pick_open_path');
+
+// --- events ---
+export function onJobProgress(handler: (p: JobProgress) => void): Promise<UnlistenFn> {
+  return listen<JobProgress>('job-progress', (event) => handler(event.payload));
+}

@@ -1,0 +1,172 @@
+// Search as you type: debounce keystrokes, run the newest request only, drop
+// answers that arrive after a newer request was made, page on with the
+// cursor, and ask for facets once the first page is in. Framework-free: the
+// component subscribes with `onChange` (tests in __tests__/search.test.ts).
+import type { Facets, Filters, SearchPage, SearchRequest, SortOrder, TitleHit } from './types';
+import { toErrorPayload } from './errors';
+
+export type Query = { text: string; filters: Filters; sort: SortOrder };
+
+export const emptyFilters = (): Filters => ({
+  subject: null,
+  tag: null,
+  language: null,
+  year_from: null,
+  year_to: null,
+  available: false,
+  location: null,
+});
+
+export function hasFilters(f: Filters): boolean {
+  return (
+    f.subject !== null ||
+    f.tag !== null ||
+    f.language !== null ||
+    f.year_from !== null ||
+    f.year_to !== null ||
+    f.available ||
+    f.location !== null
+  );
+}
+
+export type SearchState = {
+  query: Query;
+  hits: TitleHit[];
+  total: { value: number; exact: boolean } | null;
+  nextCursor: string | null;
+  /** The first page of the current query is on its way. */
+  loading: boolean;
+  loadingMore: boolean;
+  error: string | null;
+  facets: Facets | null;
+  /** Increases with each new query: lets a list reset its scroll and selection. */
+  generation: number;
+};
+
+export type SearchDeps = {
+  search: (r: SearchRequest) => Promise<SearchPage>;
+  facets?: (r: SearchRequest) => Promise<Facets>;
+  delay?: number;
+  pageSize?: number;
+  setTimer?: (fn: () => void, ms: number) => unknown;
+  clearTimer?: (handle: unknown) => void;
+};
+
+export class SearchController {
+  private deps: Required<Omit<SearchDeps, 'facets'>> & Pick<SearchDeps, 'facets'>;
+  private timer: unknown = null;
+  private seq = 0; // id of the newest first-page request
+  private listeners = new Set<(s: SearchState) => void>();
+  state: SearchState;
+
+  constructor(deps: SearchDeps, initial: Query) {
+    this.deps = {
+      delay: 120,
+      pageSize: 100,
+      setTimer: (fn, ms) => setTimeout(fn, ms),
+      clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+      ...deps,
+    };
+    this.state = {
+      query: initial,
+      hits: [],
+      total: null,
+      nextCursor: null,
+      loading: false,
+      loadingMore: false,
+      error: null,
+      facets: null,
+      generation: 0,
+    };
+  }
+
+  onChange(fn: (s: SearchState) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private set(patch: Partial<SearchState>) {
+    this.state = { ...this.state, ...patch };
+    for (const fn of this.listeners) fn(this.state);
+  }
+
+  private request(q: Query, cursor: string | null): SearchRequest {
+    return { text: q.text, filters: q.filters, sort: q.sort, cursor, limit: this.deps.pageSize };
+  }
+
+  /** A new query (typing): runs after the debounce delay, unless another comes first. */
+  schedule(q: Query) {
+    this.cancelTimer();
+    this.set({ query: q });
+    this.timer = this.deps.setTimer(() => {
+      this.timer = null;
+      void this.run(q);
+    }, this.deps.delay);
+  }
+
+  /** Run a query now (filters, sort, refresh after an edit). */
+  now(q: Query = this.state.query) {
+    this.cancelTimer();
+    this.set({ query: q });
+    return this.run(q);
+  }
+
+  private cancelTimer() {
+    if (this.timer !== null) {
+      this.deps.clearTimer(this.timer);
+      this.timer = null;
+    }
+  }
+
+  private async run(q: Query) {
+    const id = ++this.seq;
+    this.set({ loading: true, loadingMore: false, error: null });
+    let page: SearchPage;
+    try {
+      page = await this.deps.search(this.request(q, null));
+    } catch (e) {
+      if (id !== this.seq) return;
+      this.set({ loading: false, error: toErrorPayload(e).message, hits: [], total: null, nextCursor: null, facets: null, generation: this.state.generation + 1 });
+      return;
+    }
+    if (id !== this.seq) return; // a newer query was made meanwhile
+    this.set({
+      loading: false,
+      hits: page.hits,
+      total: page.total,
+      nextCursor: page.next_cursor,
+      generation: this.state.generation + 1,
+    });
+    if (this.deps.facets) {
+      try {
+        const f = await this.deps.facets(this.request(q, null));
+        if (id === this.seq) this.set({ facets: f });
+      } catch {
+        // Facets are a help, not the answer: keep the last ones.
+      }
+    }
+  }
+
+  /** Fetch the next page (the list scrolled near its end). Ignored while one is on its way. */
+  async loadMore() {
+    const cursor = this.state.nextCursor;
+    if (cursor === null || this.state.loadingMore || this.state.loading) return;
+    const id = this.seq;
+    const q = this.state.query;
+    this.set({ loadingMore: true });
+    try {
+      const page = await this.deps.search(this.request(q, cursor));
+      if (id !== this.seq) return;
+      this.set({ hits: this.state.hits.concat(page.hits), nextCursor: page.next_cursor, loadingMore: false });
+    } catch (e) {
+      if (id !== this.seq) return;
+      this.set({ loadingMore: false, error: toErrorPayload(e).message });
+    }
+  }
+
+  dispose() {
+    this.cancelTimer();
+    this.seq++;
+    this.listeners.clear();
+  }
+}
