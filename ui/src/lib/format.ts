@@ -3,9 +3,22 @@
 
 export function userLocale(): string {
   if (typeof navigator !== 'undefined') {
-    return navigator.languages?.[0] ?? navigator.language ?? 'en';
+    return usableLocale(navigator.languages?.[0] ?? navigator.language);
   }
   return 'en';
+}
+
+/**
+ * A locale Intl accepts. Under LANG=C or POSIX, WebKitGTK reports "C", which
+ * Intl rejects with a RangeError; fall back to English rather than fail.
+ */
+export function usableLocale(tag: string | undefined | null): string {
+  if (!tag || /^(c|posix)([._@].*)?$/i.test(tag)) return 'en';
+  try {
+    return Intl.getCanonicalLocales(tag.replace('_', '-'))[0] ?? 'en';
+  } catch {
+    return 'en';
+  }
 }
 
 /** Parse "YYYY-MM-DD" as a local calendar date (no time-zone shift). */

@@ -61,7 +61,8 @@ export const t = {
     store: 'Store',
     collection: 'Personal collection',
     library: 'Library',
-    counts: (titles: string, copies: string) => `${titles} titles · ${copies} copies`,
+    counts: (titles: number, copies: number, fmt: (n: number) => string) =>
+      `${fmt(titles)} ${titles === 1 ? 'title' : 'titles'} · ${fmt(copies)} ${copies === 1 ? 'copy' : 'copies'}`,
     onLoan: (n: string) => `${n} on loan`,
     overdue: (n: string) => `${n} overdue`,
     syncLocal: 'Local only',

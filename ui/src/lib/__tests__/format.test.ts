@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { daysBetween, isOverdue, money, num, parseDate, parsePriceCents, shortDate, todayISO } from '../format';
+import { daysBetween, isOverdue, money, num, parseDate, parsePriceCents, shortDate, todayISO, usableLocale } from '../format';
 import { splitList, titleDraft, titleForm, copyDraft, copyForm } from '../drafts';
 
 describe('dates', () => {
@@ -82,5 +82,17 @@ describe('form drafts', () => {
     expect(copyDraft(f).draft).toMatchObject({ barcode: 'C1', price_cents: 999, currency: 'EUR', location: null });
     f.price = 'abc';
     expect(copyDraft(f).errors).toHaveProperty('price');
+  });
+});
+
+describe('usableLocale', () => {
+  it('falls back to English for POSIX locales WebKitGTK reports under LANG=C', () => {
+    expect(usableLocale('C')).toBe('en');
+    expect(usableLocale('POSIX')).toBe('en');
+    expect(usableLocale(undefined)).toBe('en');
+  });
+  it('keeps and normalises real tags', () => {
+    expect(usableLocale('fr-FR')).toBe('fr-FR');
+    expect(usableLocale('en_GB')).toBe('en-GB');
   });
 });

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# End-to-end tests of the desktop program: builds it, then drives it through
+# tauri-driver + WebKitWebDriver under Xvfb, in a throwaway HOME and D-Bus
+# session so no helper daemon outlives the run. Screenshots land in
+# target/e2e-screenshots/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/setup.sh
+ensure_ui_deps
+need=()
+command -v xvfb-run >/dev/null 2>&1 || need+=(xvfb xauth)
+command -v WebKitWebDriver >/dev/null 2>&1 || need+=(webkit2gtk-driver)
+command -v dbus-run-session >/dev/null 2>&1 || need+=(dbus dbus-x11)
+command -v pgrep >/dev/null 2>&1 || need+=(procps)
+if [ ${#need[@]} -gt 0 ]; then
+    sudo_if_needed apt-get update -qq
+    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+command -v tauri-driver >/dev/null 2>&1 || cargo install tauri-driver@^2 --locked -q
+export PATH="$HOME/.cargo/bin:$PATH"
+
+(cd ui && npm run --silent build)
+cargo build --locked -q -p shelfkeeper-desktop
+target="${CARGO_TARGET_DIR:-$PWD/target}"
+export SHELFKEEPER_APP="$target/debug/shelfkeeper-desktop"
+export SCREENSHOTS="$PWD/target/e2e-screenshots"
+home="$(mktemp -d)"
+trap 'rm -rf "$home"' EXIT
+HOME="$home" XDG_CONFIG_HOME="$home/.config" XDG_DATA_HOME="$home/.local/share" \
+    xvfb-run -a -s "-screen 0 1280x820x24" dbus-run-session -- node --test tests/e2e/

@@ -1,0 +1,137 @@
+// End-to-end: the real desktop program, driven through tauri-driver and
+// WebKitWebDriver under Xvfb (run by scripts/e2e.sh), on a store in a
+// temporary HOME. Screenshots of each main screen go to $SCREENSHOTS.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { Session, ENTER, sleep } from './webdriver.mjs';
+
+const APP = process.env.SHELFKEEPER_APP;
+const SHOTS = process.env.SCREENSHOTS ?? 'target/e2e-screenshots';
+const PORT = 4444;
+const BASE = `http://127.0.0.1:${PORT}`;
+let driver;
+
+async function startDriver() {
+  driver = spawn('tauri-driver', ['--port', String(PORT)], { stdio: ['ignore', 'inherit', 'inherit'] });
+  await sleep(1000);
+}
+
+async function stopDriver() {
+  driver?.kill();
+  await new Promise((r) => (driver.exitCode !== null ? r() : driver.once('exit', r)));
+}
+
+before(async () => {
+  assert.ok(APP, 'SHELFKEEPER_APP must name the built desktop binary');
+  mkdirSync(SHOTS, { recursive: true });
+  await startDriver();
+});
+
+after(() => driver?.kill());
+
+async function appExited() {
+  for (let i = 0; i < 100; i++) {
+    if (spawnSync('pgrep', ['-f', APP]).status !== 0) return;
+    await sleep(100);
+  }
+  throw new Error('the first instance did not exit');
+}
+
+const shot = (s, name) => s.screenshot(`${SHOTS}/${name}.png`);
+const has = (needle) => (text) => text.includes(needle);
+
+test('a library from first run to a returned loan, and it survives a restart', { timeout: 180_000 }, async () => {
+  let s = await Session.start(BASE, APP);
+  try {
+    // First run: a library with its administrator.
+    await s.click('[data-testid="firstrun-library"]');
+    await s.type('[data-testid="firstrun-username"]', 'admin');
+    await s.type('[data-testid="firstrun-password"]', 'correct horse battery');
+    await s.type('[data-testid="firstrun-confirm"]', 'correct horse battery');
+    await shot(s, '01-first-run');
+    await s.click('[data-testid="firstrun-create"]');
+    await s.waitFor('[data-testid="catalogue-empty"]');
+    await shot(s, '02-catalogue-empty');
+
+    // Add a title by hand: a wrong check digit is shown at the ISBN field.
+    await s.click('[data-testid="catalogue-empty-add"]');
+    await s.type('[data-testid="title-field-title"]', 'Dune');
+    await s.type('[data-testid="title-field-contributor-name"]', 'Frank Herbert');
+    await s.type('[data-testid="title-field-isbn"]', '978-0-441-17271-8');
+    await s.click('[data-testid="title-save"]');
+    await s.waitFor('[data-testid="title-field-isbn-error"]', has('check digit should be 9'));
+    await shot(s, '03-title-form-isbn-error');
+    await s.type('[data-testid="title-field-isbn"]', '978-0-441-17271-9');
+    await s.click('[data-testid="title-save"]');
+    await s.waitFor('[data-testid="title-panel"]', has('Dune'));
+
+    // A copy of it.
+    await s.click('[data-testid="copy-add"]');
+    await s.type('[data-testid="copy-field-barcode"]', 'B00123');
+    await s.click('[data-testid="copy-save"]');
+    await s.waitFor('[data-testid="title-panel"]', has('B00123'));
+
+    // Find it by search.
+    await s.click('[data-testid="nav-catalogue"]');
+    await s.type('[data-testid="catalogue-search"]', 'dun');
+    await s.waitFor('[data-testid="result-row"]', has('Dune'));
+    await shot(s, '04-catalogue-search');
+
+    // A member.
+    await s.click('[data-testid="nav-members"]');
+    await s.click('[data-testid="member-add"]');
+    await s.type('[data-testid="member-field-card"]', 'M0042');
+    await s.type('[data-testid="member-field-name"]', 'Ada Lovelace');
+    await s.click('[data-testid="member-save"]');
+    await s.waitFor('[data-testid="member-panel"]', has('Ada Lovelace'));
+    await shot(s, '05-members');
+
+    // The desk: card, then copy; an unknown barcode changes nothing.
+    await s.click('[data-testid="nav-desk"]');
+    await s.type('[data-testid="desk-scan"]', 'M0042' + ENTER);
+    await s.waitFor('[data-testid="desk-member"]', has('Ada Lovelace'));
+    await s.type('[data-testid="desk-scan"]', 'B00123' + ENTER);
+    await s.waitFor('[data-testid="desk-message"]', has("Lent 'Dune' to Ada Lovelace"));
+    await s.type('[data-testid="desk-scan"]', 'NOPE999' + ENTER);
+    await s.waitFor('[data-testid="desk-message"]', has('NOPE999'));
+    await shot(s, '06-desk-checkout');
+    await s.click('[data-testid="desk-mode-checkin"]');
+    await s.type('[data-testid="desk-scan"]', 'B00123' + ENTER);
+    await s.waitFor('[data-testid="desk-message"]', has("Returned 'Dune'"));
+    await shot(s, '07-desk-checkin');
+
+    // The member's history shows the loan, out and back.
+    await s.click('[data-testid="nav-members"]');
+    await s.click('[data-testid="member-row"]');
+    const row = await s.waitFor('[data-testid="history-row"]', has('Dune'));
+    const text = await s.text(row);
+    assert.match(text, /Dune/);
+    await shot(s, '08-member-history');
+  } catch (e) {
+    await shot(s, 'failure-1').catch(() => {});
+    throw e;
+  } finally {
+    await s.quit();
+  }
+
+  // A restart keeps everything: log in again and find the book. The app is
+  // single-instance, so wait until the first one has really gone.
+  await stopDriver();
+  await appExited();
+  await startDriver();
+  s = await Session.start(BASE, APP);
+  try {
+    await s.type('[data-testid="login-username"]', 'admin');
+    await s.type('[data-testid="login-password"]', 'correct horse battery');
+    await s.click('[data-testid="login-submit"]');
+    await s.type('[data-testid="catalogue-search"]', 'dune');
+    await s.waitFor('[data-testid="result-row"]', has('Dune'));
+  } catch (e) {
+    await shot(s, 'failure-2').catch(() => {});
+    throw e;
+  } finally {
+    await s.quit();
+  }
+});
