@@ -26,5 +26,13 @@ export SHELFKEEPER_APP="$target/debug/shelfkeeper-desktop"
 export SCREENSHOTS="$PWD/target/e2e-screenshots"
 home="$(mktemp -d)"
 trap 'rm -rf "$home"' EXIT
+if [ "${1:-}" = "--bench" ]; then
+    # Benchmark the built program on a large store (see tests/e2e/bench.mjs).
+    cargo build --locked -q --release -p shelfkeeper-desktop
+    export SHELFKEEPER_APP="$target/release/shelfkeeper-desktop"
+    HOME="$home" XDG_CONFIG_HOME="$home/.config" XDG_DATA_HOME="$home/.local/share" \
+        xvfb-run -a -s "-screen 0 1280x820x24" dbus-run-session -- node tests/e2e/bench.mjs "$(realpath "$2")"
+    exit
+fi
 HOME="$home" XDG_CONFIG_HOME="$home/.config" XDG_DATA_HOME="$home/.local/share" \
-    xvfb-run -a -s "-screen 0 1280x820x24" dbus-run-session -- node --test tests/e2e/
+    xvfb-run -a -s "-screen 0 1280x820x24" dbus-run-session -- node --test tests/e2e/desktop.test.mjs
