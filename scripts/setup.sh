@@ -47,3 +47,54 @@ ensure_ui_deps() {
         (cd ui && npm ci --no-audit --no-fund --loglevel=error)
     fi
 }
+
+# PostgreSQL for the server's tests (crates/server). They read the URL from
+# SHELFKEEPER_TEST_PG and fail, never skip, when nothing answers there. Uses
+# the server on 127.0.0.1:5432 when one answers; otherwise installs Debian's
+# postgresql and starts a throwaway cluster (trust auth, a free port, a temp
+# directory) that stops when the calling script exits.
+ensure_postgres() {
+    if ! command -v pg_isready >/dev/null 2>&1; then
+        echo "setup: installing postgresql-client" >&2
+        sudo_if_needed apt-get update -qq
+        sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client >/dev/null
+    fi
+    if [ -n "${SHELFKEEPER_TEST_PG:-}" ]; then
+        return 0
+    fi
+    if pg_isready -q -h 127.0.0.1 -p 5432; then
+        export SHELFKEEPER_TEST_PG="postgres://postgres@127.0.0.1:5432/postgres"
+        return 0
+    fi
+    local bindir
+    bindir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+    if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
+        echo "setup: installing postgresql for the server tests" >&2
+        sudo_if_needed apt-get update -qq
+        sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+        bindir="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+    fi
+    local dir port p
+    dir="$(mktemp -d /tmp/shelfkeeper-pg.XXXXXX)"
+    port=""
+    for p in $(seq 55432 55632); do
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port="$p"; break; fi
+    done
+    [ -n "$port" ] || { echo "setup: no free port for PostgreSQL" >&2; return 1; }
+    # initdb refuses to run as root: run the cluster as the postgres user.
+    _sk_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+    [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$dir"
+    _sk_pg "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 >"$dir/initdb.log" 2>&1 \
+        || { cat "$dir/initdb.log" >&2; return 1; }
+    _sk_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null \
+        || { cat "$dir/server.log" >&2; return 1; }
+    export SHELFKEEPER_TEST_PG="postgres://postgres@127.0.0.1:$port/postgres"
+    echo "setup: throwaway PostgreSQL on 127.0.0.1:$port ($dir)" >&2
+    # Stop it when the script that sourced this file ends, however it ends.
+    (
+        while kill -0 $$ 2>/dev/null; do sleep 2; done
+        _sk_pg "$bindir/pg_ctl" -D "$dir/data" -m fast stop
+        rm -rf "$dir"
+    ) >/dev/null 2>&1 &
+}

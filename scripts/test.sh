@@ -14,6 +14,7 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --locked --workspace --all-targets -q -- -D warnings
+ensure_postgres   # the server tests run against PostgreSQL as well as SQLite
 echo "== cargo test"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

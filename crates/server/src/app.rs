@@ -1,0 +1,119 @@
+//! The application: shared state, the router with its middleware, and
+//! serving with graceful shutdown.
+
+use crate::auth::hasher::Hasher;
+use crate::auth::jwt::Keys;
+use crate::auth::ratelimit::Limiter;
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::mail::Mailer;
+use crate::{routes, telemetry};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub cfg: Config,
+    pub db: Db,
+    pub keys: Keys,
+    pub hasher: Hasher,
+    pub limiter: Limiter,
+    pub mailer: Mailer,
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+    #[error("mail settings: {0}")]
+    Mail(String),
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen { addr: String, reason: String },
+}
+
+impl AppState {
+    /// Opens the database (applying migrations) and builds the state.
+    pub async fn new(cfg: Config) -> Result<AppState, StartError> {
+        let url = cfg.resolved_database_url()?;
+        let secret = cfg.resolved_token_secret()?;
+        let db = Db::connect(&url).await?;
+        let mailer = Mailer::new(&cfg.smtp).map_err(StartError::Mail)?;
+        Ok(AppState(Arc::new(Inner {
+            keys: Keys::new(&secret, cfg.access_token_ttl_secs),
+            hasher: Hasher::new(cfg.hash_workers, Duration::from_millis(cfg.hash_queue_ms)),
+            limiter: Limiter::default(),
+            mailer,
+            metrics: telemetry::metrics_handle(),
+            db,
+            cfg,
+        })))
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let max_body = state.cfg.max_body_bytes;
+    let app = Router::new()
+        .nest("/api/v1", routes::api())
+        .merge(routes::ops::routes())
+        .fallback(|| async { ApiError::not_found("route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+        })
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            ApiError::internal("a handler panicked").into_response()
+        }));
+    telemetry::apply(app).with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then finishes the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state);
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

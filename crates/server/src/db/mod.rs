@@ -1,0 +1,100 @@
+//! The server's storage: one `sqlx::AnyPool` over PostgreSQL or SQLite, with
+//! portable SQL (`$1, $2` placeholders, TEXT ids, BIGINT instants and
+//! flags) so one set of queries serves both. Each backend has its own
+//! migration folder, embedded in the binary and applied on start.
+//!
+//! This module and `crates/store` are the only places that write SQL.
+
+pub mod accounts;
+pub mod libraries;
+pub mod sessions;
+
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
+
+static PG_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+#[derive(Clone)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub backend: Backend,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database URL '{0}' is neither sqlite: nor postgres://")]
+    Scheme(String),
+    #[error("cannot connect to the database {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("cannot apply the database migrations: {0}")]
+    Migrate(String),
+}
+
+impl Db {
+    /// Connects and applies the migrations of the URL's backend. A SQLite
+    /// file is created when missing.
+    pub async fn connect(url: &str) -> Result<Db, DbError> {
+        sqlx::any::install_default_drivers();
+        let shown = crate::config::redact_url(url);
+        let (backend, url, max) = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_owned(), 16)
+        } else if url.starts_with("sqlite:") {
+            // mode=rwc creates the file; SQLite has one writer anyway, and a
+            // few connections serve concurrent reads under WAL.
+            let url = if url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
+            (Backend::Sqlite, url, 4)
+        } else {
+            return Err(DbError::Scheme(shown));
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL so readers never wait for the writer; a busy
+                        // timeout so concurrent writers queue instead of failing.
+                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await
+            .map_err(|e| DbError::Connect { url: shown.clone(), reason: e.to_string() })?;
+        let migrator = match backend {
+            Backend::Postgres => &PG_MIGRATIONS,
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+        };
+        migrator.run(&pool).await.map_err(|e| DbError::Migrate(e.to_string()))?;
+        Ok(Db { pool, backend })
+    }
+
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+    }
+}
+
+/// Now, as stored: unix milliseconds.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Whether an error is a unique-constraint violation (PostgreSQL 23505,
+/// SQLite 2067/1555), for turning races into clean conflicts.
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => matches!(d.code().as_deref(), Some("23505") | Some("2067") | Some("1555")),
+        _ => false,
+    }
+}

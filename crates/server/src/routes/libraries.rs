@@ -1,0 +1,182 @@
+//! `/api/v1/libraries/...`: libraries and memberships. Every route under
+//! `/libraries/{lib}` resolves the caller's role there first; "no such
+//! library" and "not a member" give the same 404.
+
+use super::rfc3339;
+use crate::app::AppState;
+use crate::auth::caller::Caller;
+use crate::auth::normalise_email;
+use crate::db::libraries::LibraryRow;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Path};
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::IntoResponse;
+use axum::routing::{delete, get};
+use axum::{Json as JsonOut, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use shelfkeeper_domain::access::{Action, Actor};
+use shelfkeeper_domain::ids::AccountId;
+use shelfkeeper_domain::model::Role;
+use std::collections::HashMap;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/libraries", get(list).post(create))
+        .route("/libraries/{lib}", get(show))
+        .route("/libraries/{lib}/memberships", get(memberships).put(set_membership))
+        .route("/libraries/{lib}/memberships/{account_id}", delete(remove_membership))
+}
+
+/// The caller and their role in the library named by the `{lib}` segment.
+pub struct InLibrary {
+    pub caller: Caller,
+    pub library: LibraryRow,
+}
+
+impl InLibrary {
+    pub fn actor(&self) -> Actor {
+        let id = self.caller.account_id.parse().map(AccountId).unwrap_or_default();
+        Actor::account(id, self.library.role, None)
+    }
+
+    /// Refuses with the domain's `permission_denied` (403) when the role
+    /// does not allow the action.
+    pub fn require(&self, action: Action) -> ApiResult<()> {
+        self.actor().require(action).map_err(ApiError::from)
+    }
+}
+
+impl FromRequestParts<AppState> for InLibrary {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state).await?;
+        let lib = params.get("lib").ok_or_else(|| ApiError::internal("route without {lib}"))?;
+        // Ids are UUIDs; anything else (a NUL byte, SQL) cannot name a library.
+        if uuid::Uuid::parse_str(lib).is_err() {
+            return Err(ApiError::not_found("library"));
+        }
+        let library = state.db.library_for(lib, &caller.account_id).await?.ok_or_else(|| ApiError::not_found("library"))?;
+        Ok(InLibrary { caller, library })
+    }
+}
+
+#[derive(Serialize)]
+struct LibraryOut {
+    id: String,
+    name: String,
+    role: Role,
+    created_at: String,
+}
+
+impl From<LibraryRow> for LibraryOut {
+    fn from(l: LibraryRow) -> Self {
+        LibraryOut { id: l.id, name: l.name, role: l.role, created_at: rfc3339(l.created_at) }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewLibrary {
+    name: String,
+}
+
+fn check_name(name: &str) -> ApiResult<String> {
+    let n = name.trim();
+    if n.is_empty() || n.chars().count() > 200 || n.chars().any(char::is_control) {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "name: 1 to 200 characters, no control characters"));
+    }
+    Ok(n.to_owned())
+}
+
+/// Any signed-in account may create a library and becomes its admin.
+async fn create(State(s): State<AppState>, caller: Caller, Json(body): Json<NewLibrary>) -> ApiResult<impl IntoResponse> {
+    let name = check_name(&body.name)?;
+    let id = uuid::Uuid::now_v7().to_string();
+    let created = s.db.create_library(&id, &name, &caller.account_id).await?;
+    Ok((StatusCode::CREATED, JsonOut(LibraryOut { id, name, role: Role::Admin, created_at: rfc3339(created) })))
+}
+
+async fn list(State(s): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
+    let items: Vec<LibraryOut> = s.db.libraries_of(&caller.account_id).await?.into_iter().map(LibraryOut::from).collect();
+    Ok(JsonOut(json!({ "items": items })))
+}
+
+async fn show(ctx: InLibrary) -> ApiResult<impl IntoResponse> {
+    Ok(JsonOut(LibraryOut::from(ctx.library)))
+}
+
+#[derive(Serialize)]
+struct MembershipOut {
+    account_id: String,
+    email: String,
+    display_name: String,
+    role: Role,
+    since: String,
+}
+
+async fn memberships(State(s): State<AppState>, ctx: InLibrary) -> ApiResult<impl IntoResponse> {
+    ctx.require(Action::ManageAccounts)?;
+    let items: Vec<MembershipOut> =
+        s.db.memberships(&ctx.library.id)
+            .await?
+            .into_iter()
+            .map(|m| MembershipOut {
+                account_id: m.account_id,
+                email: m.email,
+                display_name: m.display_name,
+                role: m.role,
+                since: rfc3339(m.created_at),
+            })
+            .collect();
+    Ok(JsonOut(json!({ "items": items })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetMembership {
+    email: String,
+    role: Role,
+}
+
+/// Adds an account (by email) to the library, or changes its role.
+async fn set_membership(State(s): State<AppState>, ctx: InLibrary, Json(body): Json<SetMembership>) -> ApiResult<impl IntoResponse> {
+    ctx.require(Action::ManageAccounts)?;
+    let email = normalise_email(&body.email)
+        .ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "email: not an email address"))?;
+    let account =
+        s.db.account_by_email(&email)
+            .await?
+            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "account_not_found", format!("no account has the address {email}")))?;
+    if body.role != Role::Admin && account.id == ctx.caller.account_id && s.db.admin_count(&ctx.library.id).await? <= 1 {
+        return Err(last_admin());
+    }
+    s.db.upsert_membership(&ctx.library.id, &account.id, body.role).await?;
+    Ok(JsonOut(json!({ "account_id": account.id, "email": account.email, "role": body.role })))
+}
+
+fn last_admin() -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, "last_admin", "a library keeps at least one admin; make someone else admin first")
+}
+
+async fn remove_membership(
+    State(s): State<AppState>,
+    ctx: InLibrary,
+    Path(params): Path<HashMap<String, String>>,
+) -> ApiResult<impl IntoResponse> {
+    ctx.require(Action::ManageAccounts)?;
+    let account_id = params.get("account_id").map(String::as_str).unwrap_or_default();
+    if uuid::Uuid::parse_str(account_id).is_err() {
+        return Err(ApiError::not_found("membership"));
+    }
+    let target = s.db.library_for(&ctx.library.id, account_id).await?.ok_or_else(|| ApiError::not_found("membership"))?;
+    if target.role == Role::Admin && s.db.admin_count(&ctx.library.id).await? <= 1 {
+        return Err(last_admin());
+    }
+    s.db.remove_membership(&ctx.library.id, account_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,11 @@
+//! Black-box tests of `shelfkeeper-server`: the real router on port 0 over
+//! real databases (SQLite files and fresh PostgreSQL databases), real SMTP
+//! to an in-test sink, real HTTP. Each body runs against both backends.
+
+mod support;
+
+mod auth;
+mod libraries;
+mod matrix;
+mod ops;
+mod storage;

@@ -1,0 +1,151 @@
+//! Every protected route × every kind of caller, with the expected status in
+//! a table. Columns: no credentials, admin, librarian, member, member of
+//! another library, expired token, revoked token, refresh token used as an
+//! access token, token of the wrong type, the librarian's API key.
+
+use crate::both;
+use crate::support::{Auth, Backend, PASSWORD, Server, claims_of, forge};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const COLUMNS: [&str; 10] =
+    ["none", "admin", "librarian", "member", "other_library", "expired", "revoked", "refresh_as_access", "wrong_type", "api_key"];
+
+struct Row {
+    method: Method,
+    path: &'static str,
+    body: Option<Value>,
+    expect: [u16; 10],
+}
+
+fn row(method: Method, path: &'static str, body: Option<Value>, expect: [u16; 10]) -> Row {
+    Row { method, path, body, expect }
+}
+
+async fn every_route_checks_the_caller(b: Backend) {
+    let s = Server::start(b).await;
+    let admin = s.user("admin@example.org").await;
+    let librarian = s.user("librarian@example.org").await;
+    let member = s.user("member@example.org").await;
+    let outsider = s.user("outsider@example.org").await;
+    let lib = s.post("/api/v1/libraries", &admin.auth(), json!({ "name": "Main" })).await.body["id"].as_str().unwrap().to_owned();
+    s.post("/api/v1/libraries", &outsider.auth(), json!({ "name": "Elsewhere" })).await.expect(201, "");
+    for (email, role) in [("librarian@example.org", "librarian"), ("member@example.org", "member")] {
+        s.call(Method::PUT, &format!("/api/v1/libraries/{lib}/memberships"), &admin.auth(), Some(json!({ "email": email, "role": role })))
+            .await
+            .expect(200, "");
+    }
+    let outsider_id = s.get("/api/v1/auth/me", &outsider.auth()).await.body["id"].as_str().unwrap().to_owned();
+
+    let now = chrono::Utc::now().timestamp();
+    let mut expired = claims_of(&member.access);
+    expired["exp"] = json!(now - 60);
+    let mut wrong_type = claims_of(&member.access);
+    wrong_type["typ"] = json!("refresh");
+    let revoked = s.login("member@example.org", PASSWORD).await;
+    s.post("/api/v1/auth/logout", &revoked.auth(), json!({})).await.expect(204, "");
+    let key =
+        s.post("/api/v1/auth/api-keys", &librarian.auth(), json!({ "name": "matrix" })).await.body["key"].as_str().unwrap().to_owned();
+
+    let callers = [
+        Auth::None,
+        admin.auth(),
+        librarian.auth(),
+        member.auth(),
+        outsider.auth(),
+        Auth::Bearer(forge(expired)),
+        revoked.auth(),
+        Auth::Bearer(member.refresh.clone()),
+        Auth::Bearer(forge(wrong_type)),
+        Auth::ApiKey(key),
+    ];
+
+    use Method as M;
+    // Logout comes last: it ends the sessions it is called with.
+    let rows = vec![
+        row(M::GET, "/api/v1/auth/me", None, [401, 200, 200, 200, 200, 401, 401, 401, 401, 200]),
+        row(M::GET, "/api/v1/auth/api-keys", None, [401, 200, 200, 200, 200, 401, 401, 401, 401, 403]),
+        row(M::POST, "/api/v1/auth/api-keys", Some(json!({ "name": "k" })), [401, 201, 201, 201, 201, 401, 401, 401, 401, 403]),
+        row(
+            M::DELETE,
+            "/api/v1/auth/api-keys/00000000-0000-7000-8000-000000000000",
+            None,
+            [401, 404, 404, 404, 404, 401, 401, 401, 401, 403],
+        ),
+        // A weak new password: refused before anything changes.
+        row(
+            M::POST,
+            "/api/v1/auth/password",
+            Some(json!({ "current_password": PASSWORD, "new_password": "short" })),
+            [401, 422, 422, 422, 422, 401, 401, 401, 401, 403],
+        ),
+        row(M::GET, "/api/v1/libraries", None, [401, 200, 200, 200, 200, 401, 401, 401, 401, 200]),
+        row(M::POST, "/api/v1/libraries", Some(json!({ "name": "Another" })), [401, 201, 201, 201, 201, 401, 401, 401, 401, 201]),
+        row(M::GET, "/api/v1/libraries/{lib}", None, [401, 200, 200, 200, 404, 401, 401, 401, 401, 200]),
+        row(M::GET, "/api/v1/libraries/{lib}/memberships", None, [401, 200, 403, 403, 404, 401, 401, 401, 401, 403]),
+        row(
+            M::PUT,
+            "/api/v1/libraries/{lib}/memberships",
+            Some(json!({ "email": "member@example.org", "role": "member" })),
+            [401, 200, 403, 403, 404, 401, 401, 401, 401, 403],
+        ),
+        row(M::DELETE, "/api/v1/libraries/{lib}/memberships/{outsider}", None, [401, 404, 403, 403, 404, 401, 401, 401, 401, 403]),
+        row(M::POST, "/api/v1/auth/logout", Some(json!({})), [401, 204, 204, 204, 204, 401, 401, 401, 401, 403]),
+    ];
+
+    let mut failures = Vec::new();
+    for r in &rows {
+        let path = r.path.replace("{lib}", &lib).replace("{outsider}", &outsider_id);
+        for (i, caller) in callers.iter().enumerate() {
+            let resp = s.call(r.method.clone(), &path, caller, r.body.clone()).await;
+            let code = resp.code().to_owned();
+            let want = r.expect[i];
+            let code_ok = match want {
+                401 => code == "unauthorized",
+                403 => code == "forbidden" || code == "permission_denied",
+                404 => code == "not_found",
+                422 => code == "weak_password",
+                _ => resp.status.is_success(),
+            };
+            if resp.status.as_u16() != want || !code_ok {
+                failures.push(format!(
+                    "{} {} as {}: want {want}, got {} {}",
+                    r.method,
+                    r.path,
+                    COLUMNS[i],
+                    resp.status.as_u16(),
+                    resp.text
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    // The member's own library membership was not changed by the PUT rows.
+    assert_eq!(
+        s.get(&format!("/api/v1/libraries/{lib}"), &Auth::Bearer(s.login("member@example.org", PASSWORD).await.access)).await.body["role"],
+        "member"
+    );
+    s.shutdown().await;
+}
+both!(every_route_checks_the_caller);
+
+/// The public routes answer without credentials, and ignore bad ones.
+async fn public_routes_need_no_credentials(b: Backend) {
+    let s = Server::start(b).await;
+    let bogus = Auth::Bearer("garbage".into());
+    for auth in [Auth::None, bogus] {
+        s.post("/api/v1/auth/register", &auth, json!({ "email": "x", "password": PASSWORD })).await.expect(422, "invalid");
+        s.post("/api/v1/auth/login", &auth, json!({ "email": "x@example.org", "password": PASSWORD }))
+            .await
+            .expect(401, "invalid_credentials");
+        s.post("/api/v1/auth/refresh", &auth, json!({ "refresh_token": "x" })).await.expect(401, "invalid_refresh_token");
+        s.get("/api/v1/auth/verify-email?token=x", &auth).await.expect(400, "invalid_token");
+        s.post("/api/v1/auth/password-reset", &auth, json!({ "email": "x@example.org" })).await.expect(202, "");
+        s.post("/api/v1/auth/password-reset/confirm", &auth, json!({ "token": "x", "new_password": "fine passphrase" }))
+            .await
+            .expect(400, "invalid_token");
+        s.get("/healthz", &auth).await.expect(200, "");
+    }
+    s.shutdown().await;
+}
+both!(public_routes_need_no_credentials);

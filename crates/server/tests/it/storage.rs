@@ -1,0 +1,43 @@
+//! The portable-SQL assumptions the db module rests on.
+
+use crate::both;
+use crate::support::{Backend, TestDb};
+use shelfkeeper_server::db::Db;
+use sqlx::Row;
+
+async fn numbered_placeholders_bind_by_number(b: Backend) {
+    let t = TestDb::new(b).await;
+    let db = Db::connect(&t.url).await.unwrap();
+    // `$2` before `$1`, and `$1` twice: both drivers bind by number.
+    let row = sqlx::query("SELECT $2 || '-' || $1 || '-' || $1 AS s").bind("a").bind("b").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(row.try_get::<String, _>("s").unwrap(), "b-a-a");
+    let row = sqlx::query("SELECT CAST($1 AS BIGINT) + 1 AS n").bind(41_i64).fetch_one(&db.pool).await.unwrap();
+    assert_eq!(row.try_get::<i64, _>("n").unwrap(), 42);
+}
+both!(numbered_placeholders_bind_by_number);
+
+async fn migrations_apply_once_and_again(b: Backend) {
+    let t = TestDb::new(b).await;
+    let db = Db::connect(&t.url).await.unwrap();
+    assert_eq!(
+        db.backend,
+        if b == Backend::Sqlite { shelfkeeper_server::db::Backend::Sqlite } else { shelfkeeper_server::db::Backend::Postgres }
+    );
+    drop(db);
+    // A restart finds the schema in place and applies nothing twice.
+    let db = Db::connect(&t.url).await.unwrap();
+    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM accounts").fetch_one(&db.pool).await.unwrap().try_get("n").unwrap();
+    assert_eq!(n, 0);
+}
+both!(migrations_apply_once_and_again);
+
+#[tokio::test]
+async fn bad_database_urls_are_clear_errors() {
+    let e = Db::connect("mysql://u:pw@h/db").await.err().unwrap().to_string();
+    assert!(e.contains("neither sqlite") && !e.contains("pw"), "{e}");
+    // Nothing listens on port 1.
+    let e = Db::connect("postgres://u:hunter2@127.0.0.1:1/db").await.err().unwrap().to_string();
+    assert!(e.contains("cannot connect") && e.contains("127.0.0.1:1") && !e.contains("hunter2"), "{e}");
+    let e = Db::connect("sqlite:///nonexistent-dir/sub/x.sqlite3").await.err().unwrap().to_string();
+    assert!(e.contains("cannot connect") && e.contains("nonexistent-dir"), "{e}");
+}
