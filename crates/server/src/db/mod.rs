@@ -6,12 +6,15 @@
 //! This module and `crates/store` are the only places that write SQL.
 
 pub mod accounts;
+pub mod catalogue;
 pub mod libraries;
 pub mod sessions;
 
-use sqlx::AnyPool;
+use shelfkeeper_domain::clock::Hlc;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Row};
+use std::sync::{Arc, Mutex};
 
 static PG_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -26,6 +29,10 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// This server's site id: the `site` of every row it writes.
+    pub site: Arc<str>,
+    /// The hybrid logical clock stamping writes (`hlc` columns).
+    clock: Arc<Mutex<Hlc>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,7 +84,30 @@ impl Db {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
         };
         migrator.run(&pool).await.map_err(|e| DbError::Migrate(e.to_string()))?;
-        Ok(Db { pool, backend })
+        let fail = |e: sqlx::Error| DbError::Migrate(format!("reading server state: {e}"));
+        let site = shelfkeeper_domain::ids::SiteId::new().to_string();
+        sqlx::query("INSERT INTO server_meta (key, value) VALUES ('site_id', $1) ON CONFLICT (key) DO NOTHING")
+            .bind(&site)
+            .execute(&pool)
+            .await
+            .map_err(fail)?;
+        let site: String = sqlx::query("SELECT value FROM server_meta WHERE key = 'site_id'")
+            .fetch_one(&pool)
+            .await
+            .map_err(fail)?
+            .try_get("value")
+            .map_err(fail)?;
+        let last: Option<i64> =
+            sqlx::query("SELECT MAX(hlc) AS h FROM server_changes").fetch_one(&pool).await.map_err(fail)?.try_get("h").map_err(fail)?;
+        Ok(Db { pool, backend, site: site.into(), clock: Arc::new(Mutex::new(Hlc::from_i64(last.unwrap_or(0)))) })
+    }
+
+    /// The next clock reading for a write: after every earlier one, and
+    /// never behind the wall clock.
+    pub fn tick(&self) -> i64 {
+        let mut c = self.clock.lock().unwrap_or_else(|p| p.into_inner());
+        *c = Hlc::tick(*c, now_ms().max(0) as u64);
+        c.as_i64()
     }
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {

@@ -2,6 +2,7 @@
 //! module and the domain rules, and map errors; no SQL here.
 
 pub mod auth;
+pub mod catalogue;
 pub mod libraries;
 pub mod ops;
 
@@ -12,7 +13,7 @@ use axum::http::request::Parts;
 use std::net::{IpAddr, SocketAddr};
 
 pub fn api() -> Router<AppState> {
-    Router::new().merge(auth::routes()).merge(libraries::routes())
+    Router::new().merge(auth::routes()).merge(libraries::routes()).merge(catalogue::routes())
 }
 
 /// The client's address: the peer, or the first `X-Forwarded-For` entry when

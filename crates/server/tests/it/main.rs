@@ -5,6 +5,7 @@
 mod support;
 
 mod auth;
+mod catalogue;
 mod libraries;
 mod matrix;
 mod ops;

@@ -1,0 +1,479 @@
+//! Titles and copies of one library. Every write stamps the row with
+//! `(hlc, site)` and appends to `server_changes` in the same transaction.
+
+use super::{Db, is_unique_violation, now_ms};
+use crate::error::{ApiError, ApiResult};
+use shelfkeeper_domain::Error;
+use shelfkeeper_domain::model::{Contributor, CopyDraft, ValidTitle};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TitleRow {
+    pub id: String,
+    pub title: String,
+    pub subtitle: Option<String>,
+    pub contributors: Vec<Contributor>,
+    pub subjects: Vec<String>,
+    pub tags: Vec<String>,
+    pub series: Option<String>,
+    pub series_number: Option<String>,
+    pub language: Option<String>,
+    pub publisher: Option<String>,
+    pub published: Option<String>,
+    pub pages: Option<i64>,
+    pub isbn13: Option<String>,
+    pub lccn: Option<String>,
+    pub call_number: Option<String>,
+    pub notes: Option<String>,
+    pub cover_ref: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CopyRow {
+    pub id: String,
+    pub title_id: String,
+    pub barcode: String,
+    pub location: Option<String>,
+    pub shelf: Option<String>,
+    pub condition: Option<String>,
+    pub acquired_on: Option<String>,
+    pub price_cents: Option<i64>,
+    pub currency: Option<String>,
+    pub provenance: Option<String>,
+    pub notes: Option<String>,
+    pub status: String,
+}
+
+/// One search result row.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HitRow {
+    pub id: String,
+    pub title: String,
+    pub subtitle: Option<String>,
+    pub contributors: Vec<Contributor>,
+    pub pub_year: Option<i64>,
+    pub language: Option<String>,
+    pub isbn13: Option<String>,
+    pub copies: i64,
+    pub available: i64,
+    #[serde(skip)]
+    pub sort_title: String,
+    #[serde(skip)]
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Title,
+    RecentlyAdded,
+}
+
+/// A search, already checked by the route.
+#[derive(Debug, Default)]
+pub struct Search {
+    pub words: Vec<String>,
+    pub language: Option<String>,
+    pub tag: Option<String>,
+    pub subject: Option<String>,
+    pub year_from: Option<i64>,
+    pub year_to: Option<i64>,
+    pub available: bool,
+    pub location: Option<String>,
+    /// (sort key, id) of the last row of the previous page.
+    pub after: Option<(String, String)>,
+    pub limit: i64,
+}
+
+fn json_list<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> Result<Vec<T>, sqlx::Error> {
+    let s: String = row.try_get(col)?;
+    serde_json::from_str(&s).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+const TITLE_COLS: &str = "id, title, subtitle, contributors, subjects, tags, series, series_number, language, publisher, published, pages, isbn13, lccn, call_number, notes, cover_ref, created_at, updated_at";
+
+fn title_row(r: &AnyRow) -> Result<TitleRow, sqlx::Error> {
+    Ok(TitleRow {
+        id: r.try_get("id")?,
+        title: r.try_get("title")?,
+        subtitle: r.try_get("subtitle")?,
+        contributors: json_list(r, "contributors")?,
+        subjects: json_list(r, "subjects")?,
+        tags: json_list(r, "tags")?,
+        series: r.try_get("series")?,
+        series_number: r.try_get("series_number")?,
+        language: r.try_get("language")?,
+        publisher: r.try_get("publisher")?,
+        published: r.try_get("published")?,
+        pages: r.try_get("pages")?,
+        isbn13: r.try_get("isbn13")?,
+        lccn: r.try_get("lccn")?,
+        call_number: r.try_get("call_number")?,
+        notes: r.try_get("notes")?,
+        cover_ref: r.try_get("cover_ref")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+const COPY_COLS: &str = "id, title_id, barcode, location, shelf, condition, acquired_on, price_cents, currency, provenance, notes, status";
+
+fn copy_row(r: &AnyRow) -> Result<CopyRow, sqlx::Error> {
+    Ok(CopyRow {
+        id: r.try_get("id")?,
+        title_id: r.try_get("title_id")?,
+        barcode: r.try_get("barcode")?,
+        location: r.try_get("location")?,
+        shelf: r.try_get("shelf")?,
+        condition: r.try_get("condition")?,
+        acquired_on: r.try_get("acquired_on")?,
+        price_cents: r.try_get("price_cents")?,
+        currency: r.try_get("currency")?,
+        provenance: r.try_get("provenance")?,
+        notes: r.try_get("notes")?,
+        status: r.try_get("status")?,
+    })
+}
+
+/// The lower-cased text that search matches words against.
+fn search_text(t: &ValidTitle) -> String {
+    let mut parts: Vec<&str> = vec![&t.title];
+    parts.extend(t.subtitle.as_deref());
+    parts.extend(t.contributors.iter().map(|c| c.name.as_str()));
+    parts.extend(t.subjects.iter().map(String::as_str));
+    parts.extend(t.tags.iter().map(String::as_str));
+    parts.extend(t.series.as_deref());
+    parts.extend(t.publisher.as_deref());
+    parts.extend(t.notes.as_deref());
+    let isbn10 = t.isbn.as_ref().and_then(|i| i.isbn10());
+    parts.extend(t.isbn.as_ref().map(|i| i.isbn13()));
+    parts.extend(isbn10.as_deref());
+    parts.join(" \u{1f} ").to_lowercase()
+}
+
+/// `%`, `_` and `\` taken literally in a LIKE pattern (with `ESCAPE '\'`).
+pub fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+enum Arg {
+    S(String),
+    I(i64),
+}
+
+impl Db {
+    async fn log_change(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        lib: &str,
+        entity: &str,
+        id: &str,
+        op: &str,
+        hlc: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO server_changes (library_id, entity, entity_id, op, hlc, site, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(lib)
+            .bind(entity)
+            .bind(id)
+            .bind(op)
+            .bind(hlc)
+            .bind(&*self.site)
+            .bind(now_ms())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn isbn_taken(&self, tx: &mut Transaction<'static, Any>, lib: &str, isbn13: &str, except: &str) -> ApiResult<()> {
+        let row = sqlx::query("SELECT title FROM titles WHERE library_id = $1 AND isbn13 = $2 AND id <> $3")
+            .bind(lib)
+            .bind(isbn13)
+            .bind(except)
+            .fetch_optional(&mut **tx)
+            .await?;
+        match row {
+            Some(r) => Err(Error::DuplicateIsbn { isbn: isbn13.to_owned(), title: r.try_get("title")? }.into()),
+            None => Ok(()),
+        }
+    }
+
+    /// Inserts (`existing = false`) or replaces a title.
+    pub async fn put_title(&self, lib: &str, id: &str, t: &ValidTitle, existing: bool) -> ApiResult<TitleRow> {
+        let mut tx = self.pool.begin().await?;
+        let isbn13 = t.isbn.as_ref().map(|i| i.isbn13().to_owned());
+        if let Some(i) = &isbn13 {
+            self.isbn_taken(&mut tx, lib, i, id).await?;
+        }
+        let hlc = self.tick();
+        let now = now_ms();
+        let sql = if existing {
+            "UPDATE titles SET title = $3, subtitle = $4, sort_title = $5, author_sort = $6, contributors = $7, subjects = $8, tags = $9, series = $10, \
+             series_number = $11, language = $12, publisher = $13, published = $14, pub_year = $15, pages = $16, isbn13 = $17, lccn = $18, call_number = $19, \
+             notes = $20, cover_ref = $21, search_text = $22, updated_at = $23, hlc = $24, site = $25 WHERE id = $1 AND library_id = $2"
+        } else {
+            "INSERT INTO titles (id, library_id, title, subtitle, sort_title, author_sort, contributors, subjects, tags, series, series_number, language, \
+             publisher, published, pub_year, pages, isbn13, lccn, call_number, notes, cover_ref, search_text, created_at, updated_at, hlc, site) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $23, $24, $25)"
+        };
+        let r = sqlx::query(sql)
+            .bind(id)
+            .bind(lib)
+            .bind(&t.title)
+            .bind(&t.subtitle)
+            .bind(&t.sort_title)
+            .bind(t.author_sort())
+            .bind(json_text(&t.contributors))
+            .bind(json_text(&t.subjects))
+            .bind(json_text(&t.tags))
+            .bind(&t.series)
+            .bind(&t.series_number)
+            .bind(&t.language)
+            .bind(&t.publisher)
+            .bind(&t.published)
+            .bind(t.pub_year.map(i64::from))
+            .bind(t.pages)
+            .bind(&isbn13)
+            .bind(&t.lccn)
+            .bind(&t.call_number)
+            .bind(&t.notes)
+            .bind(&t.cover_ref)
+            .bind(search_text(t))
+            .bind(now)
+            .bind(hlc)
+            .bind(&*self.site)
+            .execute(&mut *tx)
+            .await;
+        match r {
+            Ok(r) if existing && r.rows_affected() == 0 => return Err(ApiError::not_found("title")),
+            Ok(_) => {}
+            // Two concurrent writers with the same ISBN: the index decides.
+            Err(e) if is_unique_violation(&e) => {
+                return Err(Error::DuplicateIsbn { isbn: isbn13.unwrap_or_default(), title: "another title".into() }.into());
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.log_change(&mut tx, lib, "title", id, "upsert", hlc).await?;
+        tx.commit().await?;
+        self.title(lib, id).await?.ok_or_else(|| ApiError::internal("title vanished after write"))
+    }
+
+    pub async fn title(&self, lib: &str, id: &str) -> Result<Option<TitleRow>, sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {TITLE_COLS} FROM titles WHERE library_id = $1 AND id = $2"));
+        let row = sqlx::query(sql).bind(lib).bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(title_row).transpose()
+    }
+
+    pub async fn copies_of(&self, lib: &str, title_id: &str) -> Result<Vec<CopyRow>, sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {COPY_COLS} FROM copies WHERE library_id = $1 AND title_id = $2 ORDER BY barcode"));
+        let rows = sqlx::query(sql).bind(lib).bind(title_id).fetch_all(&self.pool).await?;
+        rows.iter().map(copy_row).collect()
+    }
+
+    pub async fn copy(&self, lib: &str, id: &str) -> Result<Option<CopyRow>, sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {COPY_COLS} FROM copies WHERE library_id = $1 AND id = $2"));
+        let row = sqlx::query(sql).bind(lib).bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(copy_row).transpose()
+    }
+
+    /// Deletes a title that has no copies left.
+    pub async fn delete_title(&self, lib: &str, id: &str) -> ApiResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "SELECT title, (SELECT COUNT(*) FROM copies c WHERE c.title_id = t.id) AS n FROM titles t WHERE library_id = $1 AND id = $2",
+        )
+        .bind(lib)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| ApiError::not_found("title"))?;
+        let n: i64 = row.try_get("n")?;
+        if n > 0 {
+            return Err(Error::TitleHasCopies { title: row.try_get("title")?, copies: n as u32 }.into());
+        }
+        sqlx::query("DELETE FROM titles WHERE library_id = $1 AND id = $2").bind(lib).bind(id).execute(&mut *tx).await?;
+        let hlc = self.tick();
+        self.log_change(&mut tx, lib, "title", id, "delete", hlc).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Inserts (`title_id` given) or updates (`existing`) a copy.
+    pub async fn put_copy(&self, lib: &str, id: &str, title_id: &str, c: &CopyDraft, existing: bool) -> ApiResult<CopyRow> {
+        let mut tx = self.pool.begin().await?;
+        if !existing {
+            sqlx::query("SELECT id FROM titles WHERE library_id = $1 AND id = $2")
+                .bind(lib)
+                .bind(title_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| ApiError::not_found("title"))?;
+        }
+        let taken = sqlx::query("SELECT id FROM copies WHERE library_id = $1 AND barcode = $2 AND id <> $3")
+            .bind(lib)
+            .bind(&c.barcode)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if taken.is_some() {
+            return Err(Error::DuplicateBarcode(c.barcode.clone()).into());
+        }
+        let hlc = self.tick();
+        let now = now_ms();
+        let sql = if existing {
+            "UPDATE copies SET barcode = $4, location = $5, shelf = $6, condition = $7, acquired_on = $8, price_cents = $9, currency = $10, provenance = $11, \
+             notes = $12, updated_at = $13, hlc = $14, site = $15 WHERE id = $1 AND library_id = $2 AND title_id = $3"
+        } else {
+            "INSERT INTO copies (id, library_id, title_id, barcode, location, shelf, condition, acquired_on, price_cents, currency, provenance, notes, status, \
+             created_at, updated_at, hlc, site) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'available', $13, $13, $14, $15)"
+        };
+        let r = sqlx::query(sql)
+            .bind(id)
+            .bind(lib)
+            .bind(title_id)
+            .bind(&c.barcode)
+            .bind(&c.location)
+            .bind(&c.shelf)
+            .bind(&c.condition)
+            .bind(c.acquired_on.map(|d| d.to_string()))
+            .bind(c.price_cents)
+            .bind(&c.currency)
+            .bind(&c.provenance)
+            .bind(&c.notes)
+            .bind(now)
+            .bind(hlc)
+            .bind(&*self.site)
+            .execute(&mut *tx)
+            .await;
+        match r {
+            Ok(r) if existing && r.rows_affected() == 0 => return Err(ApiError::not_found("copy")),
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => return Err(Error::DuplicateBarcode(c.barcode.clone()).into()),
+            Err(e) => return Err(e.into()),
+        }
+        self.log_change(&mut tx, lib, "copy", id, "upsert", hlc).await?;
+        tx.commit().await?;
+        self.copy(lib, id).await?.ok_or_else(|| ApiError::internal("copy vanished after write"))
+    }
+
+    /// Deletes a copy that is on the shelf.
+    pub async fn delete_copy(&self, lib: &str, id: &str) -> ApiResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query("SELECT barcode, status FROM copies WHERE library_id = $1 AND id = $2")
+            .bind(lib)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| ApiError::not_found("copy"))?;
+        if row.try_get::<String, _>("status")? != "available" {
+            return Err(Error::CopyInCirculation(row.try_get("barcode")?).into());
+        }
+        sqlx::query("DELETE FROM copies WHERE library_id = $1 AND id = $2").bind(lib).bind(id).execute(&mut *tx).await?;
+        let hlc = self.tick();
+        self.log_change(&mut tx, lib, "copy", id, "delete", hlc).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Catalogue search: every word must occur (substring, case-insensitive)
+    /// in the title's searched text; filters; keyset pagination. Fetches one
+    /// row more than asked to know whether a next page exists.
+    pub async fn search(&self, lib: &str, q: &Search, sort: Sort) -> Result<Vec<HitRow>, sqlx::Error> {
+        let mut args = vec![Arg::S(lib.to_owned())];
+        let push = |a: Arg, args: &mut Vec<Arg>| {
+            args.push(a);
+            format!("${}", args.len())
+        };
+        let mut sql = String::from(
+            "SELECT t.id, t.title, t.subtitle, t.contributors, t.pub_year, t.language, t.isbn13, t.sort_title, t.created_at, \
+             (SELECT COUNT(*) FROM copies c WHERE c.title_id = t.id) AS copies, \
+             (SELECT COUNT(*) FROM copies c WHERE c.title_id = t.id AND c.status = 'available') AS available \
+             FROM titles t WHERE t.library_id = $1",
+        );
+        for w in &q.words {
+            let p = push(Arg::S(format!("%{}%", like_escape(w))), &mut args);
+            sql.push_str(&format!(" AND t.search_text LIKE {p} ESCAPE '\\'"));
+        }
+        if let Some(l) = &q.language {
+            let p = push(Arg::S(l.clone()), &mut args);
+            sql.push_str(&format!(" AND t.language = {p}"));
+        }
+        // Tags and subjects are JSON arrays of strings: match the quoted element.
+        if let Some(tag) = &q.tag {
+            let p = push(Arg::S(format!("%{}%", like_escape(&serde_json::to_string(tag).unwrap_or_default()))), &mut args);
+            sql.push_str(&format!(" AND t.tags LIKE {p} ESCAPE '\\'"));
+        }
+        if let Some(s) = &q.subject {
+            let p = push(Arg::S(format!("%{}%", like_escape(&serde_json::to_string(s).unwrap_or_default()))), &mut args);
+            sql.push_str(&format!(" AND t.subjects LIKE {p} ESCAPE '\\'"));
+        }
+        if let Some(y) = q.year_from {
+            let p = push(Arg::I(y), &mut args);
+            sql.push_str(&format!(" AND t.pub_year >= {p}"));
+        }
+        if let Some(y) = q.year_to {
+            let p = push(Arg::I(y), &mut args);
+            sql.push_str(&format!(" AND t.pub_year <= {p}"));
+        }
+        if q.available {
+            sql.push_str(" AND EXISTS (SELECT 1 FROM copies c WHERE c.title_id = t.id AND c.status = 'available')");
+        }
+        if let Some(loc) = &q.location {
+            let p = push(Arg::S(loc.clone()), &mut args);
+            sql.push_str(&format!(" AND EXISTS (SELECT 1 FROM copies c WHERE c.title_id = t.id AND c.location = {p})"));
+        }
+        if let Some((key, id)) = &q.after {
+            match sort {
+                Sort::Title => {
+                    let k = push(Arg::S(key.clone()), &mut args);
+                    let i = push(Arg::S(id.clone()), &mut args);
+                    sql.push_str(&format!(" AND (t.sort_title > {k} OR (t.sort_title = {k} AND t.id > {i}))"));
+                }
+                Sort::RecentlyAdded => {
+                    let k = push(Arg::I(key.parse().unwrap_or(i64::MAX)), &mut args);
+                    let i = push(Arg::S(id.clone()), &mut args);
+                    sql.push_str(&format!(" AND (t.created_at < {k} OR (t.created_at = {k} AND t.id < {i}))"));
+                }
+            }
+        }
+        sql.push_str(match sort {
+            Sort::Title => " ORDER BY t.sort_title, t.id",
+            Sort::RecentlyAdded => " ORDER BY t.created_at DESC, t.id DESC",
+        });
+        let p = push(Arg::I(q.limit + 1), &mut args);
+        sql.push_str(&format!(" LIMIT {p}"));
+        // Only fixed fragments and `$N` placeholders are spliced in; every
+        // value the caller sent is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for a in args {
+            query = match a {
+                Arg::S(s) => query.bind(s),
+                Arg::I(i) => query.bind(i),
+            };
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(HitRow {
+                    id: r.try_get("id")?,
+                    title: r.try_get("title")?,
+                    subtitle: r.try_get("subtitle")?,
+                    contributors: json_list(r, "contributors")?,
+                    pub_year: r.try_get("pub_year")?,
+                    language: r.try_get("language")?,
+                    isbn13: r.try_get("isbn13")?,
+                    copies: r.try_get("copies")?,
+                    available: r.try_get("available")?,
+                    sort_title: r.try_get("sort_title")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// JSON text of a list column.
+fn json_text<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}

@@ -1,0 +1,241 @@
+//! `/api/v1/libraries/{lib}/titles` and `/copies`: the catalogue of one
+//! library. Everyone in the library reads and searches; librarians and
+//! admins write. Validation is the domain's (`TitleDraft::validate`,
+//! `CopyDraft::validate`, ISBN check digits).
+
+use super::libraries::InLibrary;
+use super::rfc3339;
+use crate::app::AppState;
+use crate::db::catalogue::{CopyRow, HitRow, Search, Sort, TitleRow};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Path, Query};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post, put};
+use axum::{Json as JsonOut, Router};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use shelfkeeper_domain::access::Action;
+use shelfkeeper_domain::isbn::Isbn;
+use shelfkeeper_domain::model::{CopyDraft, Role, TitleDraft};
+use std::collections::HashMap;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/libraries/{lib}/titles", get(search).post(create_title))
+        .route("/libraries/{lib}/titles/{title_id}", get(show_title).put(update_title).delete(delete_title))
+        .route("/libraries/{lib}/titles/{title_id}/copies", post(add_copy))
+        .route("/libraries/{lib}/copies/{copy_id}", put(update_copy).delete(delete_copy))
+}
+
+/// A path id: a UUID, or the resource cannot exist.
+fn path_id(params: &HashMap<String, String>, name: &str, what: &str) -> ApiResult<String> {
+    params.get(name).filter(|v| uuid::Uuid::parse_str(v).is_ok()).cloned().ok_or_else(|| ApiError::not_found(what))
+}
+
+#[derive(Serialize)]
+struct TitleOut {
+    #[serde(flatten)]
+    title: TitleRow,
+    isbn10: Option<String>,
+    copies: Vec<CopyOut>,
+    created: String,
+    updated: String,
+}
+
+#[derive(Serialize)]
+struct CopyOut {
+    #[serde(flatten)]
+    copy: CopyRow,
+}
+
+/// Members see where a copy is and whether it is in, not what it cost or
+/// where it came from.
+fn copy_out(mut c: CopyRow, role: Role) -> CopyOut {
+    if role < Role::Librarian {
+        c.price_cents = None;
+        c.currency = None;
+        c.provenance = None;
+        c.notes = None;
+    }
+    CopyOut { copy: c }
+}
+
+async fn title_out(s: &AppState, ctx: &InLibrary, t: TitleRow) -> ApiResult<TitleOut> {
+    let copies = s.db.copies_of(&ctx.library.id, &t.id).await?.into_iter().map(|c| copy_out(c, ctx.library.role)).collect();
+    let isbn10 = t.isbn13.as_deref().and_then(|i| Isbn::parse(i).ok()).and_then(|i| i.isbn10());
+    Ok(TitleOut { created: rfc3339(t.created_at), updated: rfc3339(t.updated_at), isbn10, copies, title: t })
+}
+
+async fn create_title(State(s): State<AppState>, ctx: InLibrary, Json(draft): Json<TitleDraft>) -> ApiResult<impl IntoResponse> {
+    ctx.require(Action::ManageCatalogue)?;
+    let valid = draft.validate()?;
+    let id = shelfkeeper_domain::ids::TitleId::new().to_string();
+    let t = s.db.put_title(&ctx.library.id, &id, &valid, false).await?;
+    Ok((StatusCode::CREATED, JsonOut(title_out(&s, &ctx, t).await?)))
+}
+
+async fn show_title(State(s): State<AppState>, ctx: InLibrary, Path(p): Path<HashMap<String, String>>) -> ApiResult<impl IntoResponse> {
+    let id = path_id(&p, "title_id", "title")?;
+    let t = s.db.title(&ctx.library.id, &id).await?.ok_or_else(|| ApiError::not_found("title"))?;
+    Ok(JsonOut(title_out(&s, &ctx, t).await?))
+}
+
+async fn update_title(
+    State(s): State<AppState>,
+    ctx: InLibrary,
+    Path(p): Path<HashMap<String, String>>,
+    Json(draft): Json<TitleDraft>,
+) -> ApiResult<impl IntoResponse> {
+    ctx.require(Action::ManageCatalogue)?;
+    let id = path_id(&p, "title_id", "title")?;
+    let valid = draft.validate()?;
+    let t = s.db.put_title(&ctx.library.id, &id, &valid, true).await?;
+    Ok(JsonOut(title_out(&s, &ctx, t).await?))
+}
+
+async fn delete_title(State(s): State<AppState>, ctx: InLibrary, Path(p): Path<HashMap<String, String>>) -> ApiResult<impl IntoResponse> {
+    ctx.require(Action::ManageCatalogue)?;
+    let id = path_id(&p, "title_id", "title")?;
+    s.db.delete_title(&ctx.library.id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn add_copy(
+    State(s): State<AppState>,
+    ctx: InLibrary,
+    Path(p): Path<HashMap<String, String>>,
+    Json(draft): Json<CopyDraft>,
+) -> ApiResult<impl IntoResponse> {
+    ctx.require(Action::ManageCatalogue)?;
+    let title_id = path_id(&p, "title_id", "title")?;
+    let valid = draft.validate()?;
+    let id = shelfkeeper_domain::ids::CopyId::new().to_string();
+    let c = s.db.put_copy(&ctx.library.id, &id, &title_id, &valid, false).await?;
+    Ok((StatusCode::CREATED, JsonOut(copy_out(c, ctx.library.role))))
+}
+
+async fn update_copy(
+    State(s): State<AppState>,
+    ctx: InLibrary,
+    Path(p): Path<HashMap<String, String>>,
+    Json(draft): Json<CopyDraft>,
+) -> ApiResult<impl IntoResponse> {
+    ctx.require(Action::ManageCatalogue)?;
+    let id = path_id(&p, "copy_id", "copy")?;
+    let current = s.db.copy(&ctx.library.id, &id).await?.ok_or_else(|| ApiError::not_found("copy"))?;
+    let valid = draft.validate()?;
+    let c = s.db.put_copy(&ctx.library.id, &id, &current.title_id, &valid, true).await?;
+    Ok(JsonOut(copy_out(c, ctx.library.role)))
+}
+
+async fn delete_copy(State(s): State<AppState>, ctx: InLibrary, Path(p): Path<HashMap<String, String>>) -> ApiResult<impl IntoResponse> {
+    ctx.require(Action::ManageCatalogue)?;
+    let id = path_id(&p, "copy_id", "copy")?;
+    s.db.delete_copy(&ctx.library.id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct SearchQuery {
+    q: String,
+    language: Option<String>,
+    tag: Option<String>,
+    subject: Option<String>,
+    year_from: Option<i64>,
+    year_to: Option<i64>,
+    available: bool,
+    location: Option<String>,
+    /// `title` (default) or `recently_added`.
+    sort: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct SearchOut {
+    items: Vec<HitRow>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    next_cursor: Option<String>,
+}
+
+fn invalid(msg: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", msg)
+}
+
+fn bad_cursor() -> ApiError {
+    ApiError::bad_request("bad_cursor", "the cursor is not one this search returned; start again without it")
+}
+
+/// Cursors are `base64url(JSON [sort, key, id])`: tied to the sort order.
+fn encode_cursor(sort: &str, key: &str, id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&(sort, key, id)).unwrap_or_default())
+}
+
+fn decode_cursor(sort: &str, c: &str) -> ApiResult<(String, String)> {
+    let bytes = URL_SAFE_NO_PAD.decode(c).map_err(|_| bad_cursor())?;
+    let (s, key, id): (String, String, String) = serde_json::from_slice(&bytes).map_err(|_| bad_cursor())?;
+    if s != sort || uuid::Uuid::parse_str(&id).is_err() || key.contains('\0') {
+        return Err(bad_cursor());
+    }
+    Ok((key, id))
+}
+
+async fn search(State(s): State<AppState>, ctx: InLibrary, Query(q): Query<SearchQuery>) -> ApiResult<impl IntoResponse> {
+    if q.q.chars().count() > 500 || q.q.contains('\0') {
+        return Err(invalid("q: at most 500 characters"));
+    }
+    // An ISBN, typed any way, matches the stored ISBN-13.
+    let words: Vec<String> = if Isbn::looks_like_isbn(&q.q) {
+        match Isbn::parse(&q.q) {
+            Ok(i) => vec![i.isbn13().to_owned()],
+            Err(_) => q.q.split_whitespace().map(str::to_lowercase).collect(),
+        }
+    } else {
+        q.q.split_whitespace().map(str::to_lowercase).collect()
+    };
+    if words.len() > 12 {
+        return Err(invalid("q: at most 12 words"));
+    }
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(invalid("limit: from 1 to 200"));
+    }
+    let (sort, sort_name) = match q.sort.as_deref().unwrap_or("title") {
+        "title" => (Sort::Title, "title"),
+        "recently_added" => (Sort::RecentlyAdded, "recently_added"),
+        other => return Err(invalid(format!("sort: '{other}' is not one of title, recently_added"))),
+    };
+    for (name, v) in [("language", &q.language), ("tag", &q.tag), ("subject", &q.subject), ("location", &q.location)] {
+        if v.as_deref().is_some_and(|v| v.chars().count() > 200 || v.contains('\0')) {
+            return Err(invalid(format!("{name}: at most 200 characters")));
+        }
+    }
+    let after = q.cursor.as_deref().map(|c| decode_cursor(sort_name, c)).transpose()?;
+    let search = Search {
+        words,
+        language: q.language.map(|l| l.to_lowercase()),
+        tag: q.tag,
+        subject: q.subject,
+        year_from: q.year_from,
+        year_to: q.year_to,
+        available: q.available,
+        location: q.location,
+        after,
+        limit,
+    };
+    let mut items = s.db.search(&ctx.library.id, &search, sort).await?;
+    let next_cursor = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|h| match sort {
+            Sort::Title => encode_cursor(sort_name, &h.sort_title, &h.id),
+            Sort::RecentlyAdded => encode_cursor(sort_name, &h.created_at.to_string(), &h.id),
+        })
+    } else {
+        None
+    };
+    Ok(JsonOut(SearchOut { items, next_cursor }))
+}

@@ -1,0 +1,243 @@
+//! The catalogue of a library: titles and copies, domain validation,
+//! sync stamps, isolation between libraries, and search with filters and
+//! keyset pagination.
+
+use crate::both;
+use crate::support::{Backend, Server, Session};
+use reqwest::Method;
+use serde_json::{Value, json};
+use sqlx::Row;
+
+async fn library(s: &Server, admin: &Session, name: &str) -> String {
+    s.post("/api/v1/libraries", &admin.auth(), json!({ "name": name })).await.body["id"].as_str().unwrap().to_owned()
+}
+
+async fn add_member(s: &Server, admin: &Session, lib: &str, email: &str, role: &str) {
+    s.call(Method::PUT, &format!("/api/v1/libraries/{lib}/memberships"), &admin.auth(), Some(json!({ "email": email, "role": role })))
+        .await
+        .expect(200, "");
+}
+
+async fn titles_and_copies(b: Backend) {
+    let s = Server::start(b).await;
+    let admin = s.user("admin@example.org").await;
+    let member = s.user("member@example.org").await;
+    let lib = library(&s, &admin, "Main").await;
+    add_member(&s, &admin, &lib, "member@example.org", "member").await;
+    let titles = format!("/api/v1/libraries/{lib}/titles");
+
+    s.post(&titles, &admin.auth(), json!({ "title": "Dune", "isbn": "0-441-17271-8" })).await.expect(422, "isbn_checksum");
+    s.post(&titles, &admin.auth(), json!({ "title": "   " })).await.expect(422, "invalid");
+    s.post(&titles, &admin.auth(), json!({ "title": "Dune", "published": "1965-13" })).await.expect(422, "invalid");
+    s.post(&titles, &admin.auth(), json!({ "title": 42 })).await.expect(422, "invalid");
+    let r = s
+        .post(&titles, &admin.auth(), json!({ "title": "Dune", "contributors": [{ "name": "Frank Herbert" }], "isbn": "0-441-17271-7", "published": "1965", "language": "EN", "tags": ["sf", "SF"] }))
+        .await;
+    r.expect(201, "");
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(uuid::Uuid::parse_str(&id).unwrap().get_version_num(), 7);
+    assert_eq!((r.body["isbn13"].as_str(), r.body["isbn10"].as_str()), (Some("9780441172719"), Some("0441172717")));
+    assert_eq!(r.body["language"], "en");
+    assert_eq!(r.body["tags"], json!(["sf"]), "duplicates dropped by the domain");
+    assert_eq!(r.body["contributors"][0]["role"], "author");
+    s.post(&titles, &admin.auth(), json!({ "title": "Dune again", "isbn": "9780441172719" })).await.expect(409, "duplicate_isbn");
+
+    let copies = format!("{titles}/{id}/copies");
+    let c = s
+        .post(
+            &copies,
+            &admin.auth(),
+            json!({ "barcode": "B0001", "location": "Main", "price_cents": 1299, "currency": "eur", "provenance": "gift" }),
+        )
+        .await;
+    c.expect(201, "");
+    assert_eq!(c.body["currency"], "EUR");
+    assert_eq!(c.body["status"], "available");
+    let copy_id = c.body["id"].as_str().unwrap().to_owned();
+    s.post(&copies, &admin.auth(), json!({ "barcode": "B0001" })).await.expect(409, "duplicate_barcode");
+    s.post(&copies, &admin.auth(), json!({ "barcode": "B0002", "price_cents": -1 })).await.expect(422, "invalid");
+    s.post(&format!("{titles}/{}/copies", uuid::Uuid::now_v7()), &admin.auth(), json!({ "barcode": "B0003" }))
+        .await
+        .expect(404, "not_found");
+
+    // A member sees the copy and its status, not what it cost.
+    let seen = s.get(&format!("{titles}/{id}"), &member.auth()).await;
+    seen.expect(200, "");
+    assert_eq!(seen.body["copies"][0]["barcode"], "B0001");
+    assert!(seen.body["copies"][0]["price_cents"].is_null() && seen.body["copies"][0]["provenance"].is_null());
+    let staff = s.get(&format!("{titles}/{id}"), &admin.auth()).await;
+    assert_eq!(staff.body["copies"][0]["price_cents"], 1299);
+    s.post(&titles, &member.auth(), json!({ "title": "Mine" })).await.expect(403, "permission_denied");
+
+    let r = s
+        .call(
+            Method::PUT,
+            &format!("{titles}/{id}"),
+            &admin.auth(),
+            Some(json!({ "title": "Dune", "subtitle": "Deluxe", "isbn": "9780441172719" })),
+        )
+        .await;
+    r.expect(200, "");
+    assert_eq!(r.body["subtitle"], "Deluxe");
+    s.call(
+        Method::PUT,
+        &format!("/api/v1/libraries/{lib}/copies/{copy_id}"),
+        &admin.auth(),
+        Some(json!({ "barcode": "B0009", "location": "Annex" })),
+    )
+    .await
+    .expect(200, "");
+    s.call(Method::DELETE, &format!("{titles}/{id}"), &admin.auth(), None).await.expect(409, "title_has_copies");
+    s.call(Method::DELETE, &format!("/api/v1/libraries/{lib}/copies/{copy_id}"), &admin.auth(), None).await.expect(204, "");
+    s.call(Method::DELETE, &format!("{titles}/{id}"), &admin.auth(), None).await.expect(204, "");
+    s.get(&format!("{titles}/{id}"), &admin.auth()).await.expect(404, "not_found");
+
+    // Every write is stamped and logged, in clock order, for sync.
+    let rows = sqlx::query("SELECT entity, op, hlc, site FROM server_changes WHERE library_id = $1 ORDER BY seq")
+        .bind(&lib)
+        .fetch_all(&s.state.db.pool)
+        .await
+        .unwrap();
+    let ops: Vec<String> = rows.iter().map(|r| format!("{}:{}", r.get::<String, _>("entity"), r.get::<String, _>("op"))).collect();
+    assert_eq!(ops, ["title:upsert", "copy:upsert", "title:upsert", "copy:upsert", "copy:delete", "title:delete"]);
+    let hlcs: Vec<i64> = rows.iter().map(|r| r.get("hlc")).collect();
+    assert!(hlcs.windows(2).all(|w| w[0] < w[1]), "{hlcs:?}");
+    assert!(rows.iter().all(|r| r.get::<String, _>("site") == *s.state.db.site));
+    s.shutdown().await;
+}
+both!(titles_and_copies);
+
+async fn catalogues_are_isolated(b: Backend) {
+    let s = Server::start(b).await;
+    let ada = s.user("ada@example.org").await;
+    let (a, b2) = (library(&s, &ada, "A").await, library(&s, &ada, "B").await);
+    let t =
+        s.post(&format!("/api/v1/libraries/{a}/titles"), &ada.auth(), json!({ "title": "Only in A", "isbn": "9780441172719" })).await.body
+            ["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let c = s.post(&format!("/api/v1/libraries/{a}/titles/{t}/copies"), &ada.auth(), json!({ "barcode": "X1" })).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Same caller, other library: the ids name nothing there.
+    s.get(&format!("/api/v1/libraries/{b2}/titles/{t}"), &ada.auth()).await.expect(404, "not_found");
+    s.call(Method::PUT, &format!("/api/v1/libraries/{b2}/titles/{t}"), &ada.auth(), Some(json!({ "title": "Hijack" })))
+        .await
+        .expect(404, "not_found");
+    s.call(Method::PUT, &format!("/api/v1/libraries/{b2}/copies/{c}"), &ada.auth(), Some(json!({ "barcode": "X2" })))
+        .await
+        .expect(404, "not_found");
+    s.call(Method::DELETE, &format!("/api/v1/libraries/{b2}/copies/{c}"), &ada.auth(), None).await.expect(404, "not_found");
+    s.post(&format!("/api/v1/libraries/{b2}/titles/{t}/copies"), &ada.auth(), json!({ "barcode": "X3" })).await.expect(404, "not_found");
+    assert_eq!(s.get(&format!("/api/v1/libraries/{b2}/titles"), &ada.auth()).await.body["items"], json!([]));
+    // ISBNs and barcodes are unique per library, not per server.
+    s.post(&format!("/api/v1/libraries/{b2}/titles"), &ada.auth(), json!({ "title": "Also in B", "isbn": "9780441172719" }))
+        .await
+        .expect(201, "");
+    let r = s.get(&format!("/api/v1/libraries/{a}/titles/{t}"), &ada.auth()).await;
+    assert_eq!((r.body["title"].as_str(), r.body["copies"][0]["barcode"].as_str()), (Some("Only in A"), Some("X1")));
+    s.shutdown().await;
+}
+both!(catalogues_are_isolated);
+
+async fn search_filters_and_pages(b: Backend) {
+    let s = Server::start(b).await;
+    let ada = s.user("ada@example.org").await;
+    let lib = library(&s, &ada, "Main").await;
+    let titles = format!("/api/v1/libraries/{lib}/titles");
+    let books = [
+        json!({ "title": "Dune", "contributors": [{ "name": "Frank Herbert" }], "isbn": "0441172717", "published": "1965", "language": "en", "tags": ["sf"], "subjects": ["Deserts"] }),
+        json!({ "title": "Dune Messiah", "contributors": [{ "name": "Frank Herbert" }], "published": "1969", "language": "en", "tags": ["sf"] }),
+        json!({ "title": "The Left Hand of Darkness", "contributors": [{ "name": "Ursula K. Le Guin" }], "published": "1969", "language": "en", "tags": ["sf", "classic"] }),
+        json!({ "title": "Le Petit Prince", "contributors": [{ "name": "Antoine de Saint-Exupéry" }], "published": "1943", "language": "fr" }),
+        json!({ "title": "100% Sure_Thing", "published": "2001" }),
+        json!({ "title": "Emma", "contributors": [{ "name": "Jane Austen" }], "published": "1815", "language": "en", "notes": "first edition facsimile" }),
+        json!({ "title": "Persuasion", "contributors": [{ "name": "Jane Austen" }], "published": "1817", "language": "en" }),
+    ];
+    let mut ids = Vec::new();
+    for b in &books {
+        let r = s.post(&titles, &ada.auth(), b.clone()).await;
+        r.expect(201, "");
+        ids.push(r.body["id"].as_str().unwrap().to_owned());
+    }
+    s.post(&format!("{titles}/{}/copies", ids[0]), &ada.auth(), json!({ "barcode": "D1", "location": "Annex" })).await.expect(201, "");
+    s.post(&format!("{titles}/{}/copies", ids[5]), &ada.auth(), json!({ "barcode": "E1", "location": "Main" })).await.expect(201, "");
+
+    let find = |query: &str| {
+        let url = format!("{titles}?{query}");
+        let auth = ada.auth();
+        let s = &s;
+        async move {
+            let r = s.get(&url, &auth).await;
+            r.expect(200, "");
+            r.body["items"].as_array().unwrap().iter().map(|h| h["title"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(find("q=dune").await, ["Dune", "Dune Messiah"]);
+    assert_eq!(find("q=DUNE%20mess").await, ["Dune Messiah"]);
+    assert_eq!(find("q=herb").await, ["Dune", "Dune Messiah"], "substring of an author");
+    assert_eq!(find("q=austen%20facsimile").await, ["Emma"], "every word, any field");
+    assert_eq!(find("q=978-0-441-17271-9").await, ["Dune"], "ISBN typed with hyphens");
+    assert_eq!(find("q=0441172717").await, ["Dune"], "ISBN-10");
+    assert_eq!(find("q=%25").await, ["100% Sure_Thing"], "% is literal");
+    assert_eq!(find("q=e_t").await, ["100% Sure_Thing"]);
+    assert_eq!(find("q=dun_").await, Vec::<String>::new(), "_ is literal, not any letter");
+    assert_eq!(find("q=exup%C3%A9ry").await, ["Le Petit Prince"]);
+    assert_eq!(find("q=%27%3B%20DROP%20TABLE%20titles%3B%20--").await, Vec::<String>::new());
+    assert_eq!(find("language=fr").await, ["Le Petit Prince"]);
+    assert_eq!(find("year_from=1960&year_to=1969").await, ["Dune", "Dune Messiah", "The Left Hand of Darkness"]);
+    assert_eq!(find("tag=classic").await, ["The Left Hand of Darkness"]);
+    assert_eq!(find("subject=Deserts").await, ["Dune"]);
+    assert_eq!(find("available=true").await, ["Dune", "Emma"]);
+    assert_eq!(find("location=Annex").await, ["Dune"]);
+    assert_eq!(find("q=dune&available=true&language=en").await, ["Dune"]);
+
+    // Walk every page of two: each title once, in title order.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("{titles}?limit=2&cursor={c}"),
+            None => format!("{titles}?limit=2"),
+        };
+        let r = s.get(&url, &ada.auth()).await;
+        r.expect(200, "");
+        let items = r.body["items"].as_array().unwrap();
+        assert!(items.len() <= 2);
+        seen.extend(items.iter().map(|h| h["title"].as_str().unwrap().to_owned()));
+        pages += 1;
+        match r.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 4);
+    let all = find("limit=200").await;
+    assert_eq!(seen, all);
+    assert_eq!(all.len(), 7);
+    assert_eq!(all.first().map(String::as_str), Some("100% Sure_Thing"));
+    assert_eq!(all.iter().position(|t| t == "The Left Hand of Darkness"), Some(5), "sorted without the article: {all:?}");
+    // Newest first.
+    let recent = find("sort=recently_added&limit=3").await;
+    assert_eq!(recent, ["Persuasion", "Emma", "100% Sure_Thing"]);
+    let r = s.get(&format!("{titles}?sort=recently_added&limit=3"), &ada.auth()).await;
+    let c = r.body["next_cursor"].as_str().unwrap();
+    assert_eq!(
+        find(&format!("sort=recently_added&limit=3&cursor={c}")).await,
+        ["Le Petit Prince", "The Left Hand of Darkness", "Dune Messiah"]
+    );
+    // A cursor belongs to its sort; junk cursors and bad parameters are 4xx.
+    s.get(&format!("{titles}?sort=title&cursor={c}"), &ada.auth()).await.expect(400, "bad_cursor");
+    s.get(&format!("{titles}?cursor=garbage"), &ada.auth()).await.expect(400, "bad_cursor");
+    s.get(&format!("{titles}?limit=0"), &ada.auth()).await.expect(422, "invalid");
+    s.get(&format!("{titles}?limit=abc"), &ada.auth()).await.expect(400, "bad_query");
+    s.get(&format!("{titles}?sort=price"), &ada.auth()).await.expect(422, "invalid");
+    s.get(&format!("{titles}?colour=red"), &ada.auth()).await.expect(400, "bad_query");
+    let hit: Value = s.get(&format!("{titles}?q=dune&limit=1"), &ada.auth()).await.body["items"][0].clone();
+    assert_eq!((hit["copies"].as_i64(), hit["available"].as_i64()), (Some(1), Some(1)));
+    s.shutdown().await;
+}
+both!(search_filters_and_pages);
