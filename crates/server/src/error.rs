@@ -110,6 +110,14 @@ impl From<DomainError> for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
+        // Lost a race for the write lock (SQLite BUSY/LOCKED/BUSY_SNAPSHOT,
+        // PostgreSQL serialization failure or deadlock): retryable, not a bug.
+        if let sqlx::Error::Database(d) = &e
+            && matches!(d.code().as_deref(), Some("5" | "6" | "517" | "40001" | "40P01"))
+        {
+            tracing::warn!(error = %e, "write conflict; the client may retry");
+            return ApiError::busy(1);
+        }
         ApiError::internal(format!("database: {e}"))
     }
 }

@@ -47,6 +47,7 @@ impl Db {
             .bind(now)
             .execute(&mut *tx)
             .await?;
+        self.ensure_member_types(&mut tx, id).await?;
         tx.commit().await?;
         Ok(now)
     }

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod catalogue;
+pub mod circulation;
 pub mod libraries;
 pub mod sessions;
 

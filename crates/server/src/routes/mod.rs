@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod catalogue;
+pub mod circulation;
 pub mod libraries;
 pub mod ops;
 
@@ -13,7 +14,7 @@ use axum::http::request::Parts;
 use std::net::{IpAddr, SocketAddr};
 
 pub fn api() -> Router<AppState> {
-    Router::new().merge(auth::routes()).merge(libraries::routes()).merge(catalogue::routes())
+    Router::new().merge(auth::routes()).merge(libraries::routes()).merge(catalogue::routes()).merge(circulation::routes())
 }
 
 /// The client's address: the peer, or the first `X-Forwarded-For` entry when

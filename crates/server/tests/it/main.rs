@@ -6,6 +6,7 @@ mod support;
 
 mod auth;
 mod catalogue;
+mod circulation;
 mod libraries;
 mod matrix;
 mod ops;

@@ -1,0 +1,251 @@
+//! Members (patrons), the circulation desk and reports of one library.
+//! Librarians and admins manage members and lend; a member account linked
+//! to a member record sees its own loans and renews them.
+
+use super::libraries::InLibrary;
+use super::rfc3339;
+use crate::app::AppState;
+use crate::auth::normalise_email;
+use crate::db::circulation::{LoanRow, MemberRow};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Path, Query};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json as JsonOut, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use shelfkeeper_domain::access::{Action, Actor};
+use shelfkeeper_domain::ids::{AccountId, MemberId};
+use shelfkeeper_domain::model::MemberDraft;
+use shelfkeeper_domain::text;
+use std::collections::HashMap;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/libraries/{lib}/members", get(list_members).post(create_member))
+        .route("/libraries/{lib}/members/{member_id}", get(show_member).put(update_member))
+        .route("/libraries/{lib}/members/{member_id}/loans", get(member_loans))
+        .route("/libraries/{lib}/me/loans", get(my_loans))
+        .route("/libraries/{lib}/checkout", post(checkout))
+        .route("/libraries/{lib}/checkin", post(checkin))
+        .route("/libraries/{lib}/renew", post(renew))
+        .route("/libraries/{lib}/reports/popular-titles", get(popular))
+        .route("/libraries/{lib}/reports/loans-per-month", get(per_month))
+}
+
+fn member_id(params: &HashMap<String, String>) -> ApiResult<String> {
+    params.get("member_id").filter(|v| uuid::Uuid::parse_str(v).is_ok()).cloned().ok_or_else(|| ApiError::not_found("member"))
+}
+
+fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+/// The caller as the domain sees them here, with their own member record.
+async fn actor(s: &AppState, ctx: &InLibrary) -> ApiResult<(Actor, Option<MemberRow>)> {
+    let me = s.db.member_of_account(&ctx.library.id, &ctx.caller.account_id).await?;
+    let account = ctx.caller.account_id.parse().map(AccountId).unwrap_or_default();
+    let member_id = me.as_ref().and_then(|m| m.id.parse().ok()).map(MemberId);
+    Ok((Actor::account(account, ctx.library.role, member_id), me))
+}
+
+// No deny_unknown_fields: serde does not support it with `flatten`.
+#[derive(Deserialize)]
+struct MemberIn {
+    #[serde(flatten)]
+    draft: MemberDraft,
+    /// Links the record to this account, so its owner sees their loans.
+    #[serde(default)]
+    account_email: Option<String>,
+}
+
+async fn linked_account(s: &AppState, email: Option<&str>) -> ApiResult<Option<String>> {
+    let Some(raw) = email.filter(|e| !e.trim().is_empty()) else { return Ok(None) };
+    let email = normalise_email(raw)
+        .ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "account_email: not an email address"))?;
+    let a =
+        s.db.account_by_email(&email)
+            .await?
+            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "account_not_found", format!("no account has the address {email}")))?;
+    Ok(Some(a.id))
+}
+
+async fn create_member(State(s): State<AppState>, ctx: InLibrary, Json(body): Json<MemberIn>) -> ApiResult<impl IntoResponse> {
+    ctx.require(Action::ManageMembers)?;
+    let d = body.draft.validate()?;
+    let account = linked_account(&s, body.account_email.as_deref()).await?;
+    let id = MemberId::new().to_string();
+    let m = s.db.put_member(&ctx.library.id, &id, &d, account.as_deref(), false).await?;
+    Ok((StatusCode::CREATED, JsonOut(m)))
+}
+
+async fn update_member(
+    State(s): State<AppState>,
+    ctx: InLibrary,
+    Path(p): Path<HashMap<String, String>>,
+    Json(body): Json<MemberIn>,
+) -> ApiResult<impl IntoResponse> {
+    ctx.require(Action::ManageMembers)?;
+    let id = member_id(&p)?;
+    let d = body.draft.validate()?;
+    let account = linked_account(&s, body.account_email.as_deref()).await?;
+    Ok(JsonOut(s.db.put_member(&ctx.library.id, &id, &d, account.as_deref(), true).await?))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct Page {
+    /// The last card of the previous page.
+    after: String,
+    limit: Option<i64>,
+}
+
+async fn list_members(State(s): State<AppState>, ctx: InLibrary, Query(p): Query<Page>) -> ApiResult<impl IntoResponse> {
+    ctx.require(Action::ManageMembers)?;
+    let limit = p.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) || p.after.contains('\0') {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "limit: from 1 to 500"));
+    }
+    let items = s.db.members(&ctx.library.id, &p.after, limit).await?;
+    let next = if items.len() as i64 == limit { items.last().map(|m| m.card.clone()) } else { None };
+    Ok(JsonOut(json!({ "items": items, "next_after": next })))
+}
+
+/// Staff, or the member themself.
+async fn visible_member(s: &AppState, ctx: &InLibrary, p: &HashMap<String, String>) -> ApiResult<MemberRow> {
+    let id = member_id(p)?;
+    let (actor, _) = actor(s, ctx).await?;
+    let target = MemberId(uuid::Uuid::parse_str(&id).unwrap_or_default());
+    if actor.require(Action::ActAsMember(target)).is_err() {
+        // Others' records are not confirmed to exist.
+        return Err(ApiError::not_found("member"));
+    }
+    s.db.member(&ctx.library.id, &id).await?.ok_or_else(|| ApiError::not_found("member"))
+}
+
+async fn show_member(State(s): State<AppState>, ctx: InLibrary, Path(p): Path<HashMap<String, String>>) -> ApiResult<impl IntoResponse> {
+    Ok(JsonOut(visible_member(&s, &ctx, &p).await?))
+}
+
+#[derive(Serialize)]
+struct LoanOut {
+    #[serde(flatten)]
+    loan: LoanRow,
+    out: String,
+    returned: Option<String>,
+    overdue_days: i64,
+}
+
+fn loan_out(l: LoanRow) -> LoanOut {
+    let overdue_days = match (l.returned_at, l.due_on.parse::<chrono::NaiveDate>()) {
+        (None, Ok(due)) => (today() - due).num_days().max(0),
+        _ => 0,
+    };
+    LoanOut { out: rfc3339(l.out_at), returned: l.returned_at.map(rfc3339), overdue_days, loan: l }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct LoanFilter {
+    open: bool,
+}
+
+async fn member_loans(
+    State(s): State<AppState>,
+    ctx: InLibrary,
+    Path(p): Path<HashMap<String, String>>,
+    Query(f): Query<LoanFilter>,
+) -> ApiResult<impl IntoResponse> {
+    let m = visible_member(&s, &ctx, &p).await?;
+    let items: Vec<LoanOut> = s.db.loans_of(&ctx.library.id, &m.id, f.open).await?.into_iter().map(loan_out).collect();
+    Ok(JsonOut(json!({ "items": items })))
+}
+
+/// The caller's own loans and history; empty without a member record.
+async fn my_loans(State(s): State<AppState>, ctx: InLibrary, Query(f): Query<LoanFilter>) -> ApiResult<impl IntoResponse> {
+    let (_, me) = actor(&s, &ctx).await?;
+    let items: Vec<LoanOut> = match me {
+        Some(m) => s.db.loans_of(&ctx.library.id, &m.id, f.open).await?.into_iter().map(loan_out).collect(),
+        None => Vec::new(),
+    };
+    Ok(JsonOut(json!({ "items": items })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckoutIn {
+    barcode: String,
+    card: String,
+}
+
+async fn checkout(State(s): State<AppState>, ctx: InLibrary, Json(b): Json<CheckoutIn>) -> ApiResult<impl IntoResponse> {
+    ctx.require(Action::Circulate)?;
+    let barcode = text::barcode("barcode", &b.barcode)?;
+    let card = text::barcode("card", &b.card)?;
+    let loan = s.db.check_out(&ctx.library.id, &barcode, &card, today()).await?;
+    metrics::counter!("shelfkeeper_checkouts_total").increment(1);
+    Ok((StatusCode::CREATED, JsonOut(loan_out(loan))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BarcodeIn {
+    barcode: String,
+}
+
+async fn checkin(State(s): State<AppState>, ctx: InLibrary, Json(b): Json<BarcodeIn>) -> ApiResult<impl IntoResponse> {
+    ctx.require(Action::Circulate)?;
+    let barcode = text::barcode("barcode", &b.barcode)?;
+    let (loan, overdue) = s.db.check_in(&ctx.library.id, &barcode, today()).await?;
+    let mut out = loan_out(loan);
+    out.overdue_days = overdue;
+    Ok(JsonOut(out))
+}
+
+/// Staff renew any loan; a member renews their own.
+async fn renew(State(s): State<AppState>, ctx: InLibrary, Json(b): Json<BarcodeIn>) -> ApiResult<impl IntoResponse> {
+    let barcode = text::barcode("barcode", &b.barcode)?;
+    let (actor, _) = actor(&s, &ctx).await?;
+    if actor.require(Action::Circulate).is_err() {
+        let loan = s.db.open_loan_of(&ctx.library.id, &barcode).await?;
+        let borrower = loan.as_ref().and_then(|l| l.member_id.parse().ok()).map(MemberId);
+        match borrower {
+            Some(m) => actor.require(Action::ActAsMember(m))?,
+            None => actor.require(Action::Circulate)?,
+        }
+    }
+    Ok(JsonOut(loan_out(s.db.renew(&ctx.library.id, &barcode, today()).await?)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct PopularQuery {
+    days: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn popular(State(s): State<AppState>, ctx: InLibrary, Query(q): Query<PopularQuery>) -> ApiResult<impl IntoResponse> {
+    ctx.require(Action::Circulate)?;
+    let days = q.days.unwrap_or(365);
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=3650).contains(&days) || !(1..=100).contains(&limit) {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "days: 1 to 3650; limit: 1 to 100"));
+    }
+    let since = crate::db::now_ms() - days * 86_400_000;
+    let items: Vec<_> =
+        s.db.popular_titles(&ctx.library.id, since, limit)
+            .await?
+            .into_iter()
+            .map(|(id, title, loans)| json!({ "title_id": id, "title": title, "loans": loans }))
+            .collect();
+    Ok(JsonOut(json!({ "days": days, "items": items })))
+}
+
+async fn per_month(State(s): State<AppState>, ctx: InLibrary) -> ApiResult<impl IntoResponse> {
+    ctx.require(Action::Circulate)?;
+    let items: Vec<_> =
+        s.db.loans_per_month(&ctx.library.id).await?.into_iter().map(|(month, loans)| json!({ "month": month, "loans": loans })).collect();
+    Ok(JsonOut(json!({ "items": items })))
+}

@@ -1,0 +1,170 @@
+//! Members and the circulation desk: domain rules over the server's
+//! storage, members acting for themselves, the event log, reports, and a
+//! race for one copy.
+
+use crate::both;
+use crate::support::{Backend, Server};
+use reqwest::Method;
+use serde_json::json;
+use sqlx::Row;
+
+async fn desk_loans_renewals_and_history(b: Backend) {
+    let s = Server::start(b).await;
+    let admin = s.user("admin@example.org").await;
+    let patron = s.user("patron@example.org").await;
+    let lib = s.post("/api/v1/libraries", &admin.auth(), json!({ "name": "Main" })).await.body["id"].as_str().unwrap().to_owned();
+    let base = format!("/api/v1/libraries/{lib}");
+    s.call(Method::PUT, &format!("{base}/memberships"), &admin.auth(), Some(json!({ "email": "patron@example.org", "role": "member" })))
+        .await
+        .expect(200, "");
+    let title = s.post(&format!("{base}/titles"), &admin.auth(), json!({ "title": "Dune" })).await.body["id"].as_str().unwrap().to_owned();
+    let other = s.post(&format!("{base}/titles"), &admin.auth(), json!({ "title": "Emma" })).await.body["id"].as_str().unwrap().to_owned();
+    for (t, bc) in [(&title, "B1"), (&title, "B2"), (&other, "E1")] {
+        s.post(&format!("{base}/titles/{t}/copies"), &admin.auth(), json!({ "barcode": bc })).await.expect(201, "");
+    }
+
+    let m1 = s
+        .post(
+            &format!("{base}/members"),
+            &admin.auth(),
+            json!({ "card": "m1", "name": "Pat", "member_type": "adult", "account_email": "patron@example.org" }),
+        )
+        .await;
+    m1.expect(201, "");
+    assert_eq!(m1.body["card"], "M1");
+    let m1_id = m1.body["id"].as_str().unwrap().to_owned();
+    let m2_id =
+        s.post(&format!("{base}/members"), &admin.auth(), json!({ "card": "M2", "name": "Sam", "member_type": "child" })).await.body["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    s.post(&format!("{base}/members"), &admin.auth(), json!({ "card": "M2", "name": "Twin", "member_type": "adult" }))
+        .await
+        .expect(409, "duplicate_card");
+    s.post(&format!("{base}/members"), &admin.auth(), json!({ "card": "M9", "name": "X", "member_type": "wizard" }))
+        .await
+        .expect(404, "member_type_not_found");
+    s.post(&format!("{base}/members"), &admin.auth(), json!({ "card": "M9", "name": "", "member_type": "adult" }))
+        .await
+        .expect(422, "invalid");
+    s.post(
+        &format!("{base}/members"),
+        &admin.auth(),
+        json!({ "card": "M3", "name": "Old", "member_type": "adult", "expires_on": "2020-01-01" }),
+    )
+    .await
+    .expect(201, "");
+
+    let today = chrono::Utc::now().date_naive();
+    let r = s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": " b1\n", "card": "M1" })).await;
+    r.expect(201, "");
+    assert_eq!(r.body["due_on"], (today + chrono::Days::new(21)).to_string(), "adult: 21 days");
+    assert_eq!(r.body["title"], "Dune");
+    let again = s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": "B1", "card": "M2" })).await;
+    again.expect(409, "copy_on_loan");
+    assert!(again.body["error"]["message"].as_str().unwrap().contains("M1"), "{again:?}");
+    s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": "B404", "card": "M2" })).await.expect(404, "copy_not_found");
+    s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": "B2", "card": "M404" })).await.expect(404, "member_not_found");
+    s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": "B2", "card": "M3" })).await.expect(409, "member_expired");
+    let r = s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": "B2", "card": "M2" })).await;
+    r.expect(201, "");
+    assert_eq!(r.body["due_on"], (today + chrono::Days::new(14)).to_string(), "child: 14 days");
+    s.call(Method::DELETE, &format!("{base}/copies/{}", r.body["copy_id"].as_str().unwrap()), &admin.auth(), None)
+        .await
+        .expect(409, "copy_in_circulation");
+
+    // The member sees and renews their own loan, not someone else's.
+    let mine = s.get(&format!("{base}/me/loans"), &patron.auth()).await;
+    assert_eq!(mine.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(mine.body["items"][0]["barcode"], "B1");
+    s.get(&format!("{base}/members/{m1_id}"), &patron.auth()).await.expect(200, "");
+    s.get(&format!("{base}/members/{m2_id}"), &patron.auth()).await.expect(404, "not_found");
+    s.get(&format!("{base}/members/{m2_id}/loans"), &patron.auth()).await.expect(404, "not_found");
+    s.post(&format!("{base}/renew"), &patron.auth(), json!({ "barcode": "B2" })).await.expect(403, "permission_denied");
+    s.post(&format!("{base}/checkout"), &patron.auth(), json!({ "barcode": "E1", "card": "M1" })).await.expect(403, "permission_denied");
+    for n in 1..=2 {
+        let r = s.post(&format!("{base}/renew"), &patron.auth(), json!({ "barcode": "B1" })).await;
+        r.expect(200, "");
+        assert_eq!(r.body["renewals"], n);
+    }
+    s.post(&format!("{base}/renew"), &admin.auth(), json!({ "barcode": "B1" })).await.expect(409, "renewal_limit_reached");
+
+    let r = s.post(&format!("{base}/checkin"), &admin.auth(), json!({ "barcode": "B1" })).await;
+    r.expect(200, "");
+    assert!(r.body["returned"].is_string());
+    assert_eq!(r.body["overdue_days"], 0);
+    s.post(&format!("{base}/checkin"), &admin.auth(), json!({ "barcode": "B1" })).await.expect(409, "copy_not_on_loan");
+    s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": "B1", "card": "M2" })).await.expect(201, "");
+    s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": "E1", "card": "M1" })).await.expect(201, "");
+
+    // History: newest first, open filter.
+    let hist = s.get(&format!("{base}/members/{m1_id}/loans"), &admin.auth()).await;
+    let bcs: Vec<&str> = hist.body["items"].as_array().unwrap().iter().map(|l| l["barcode"].as_str().unwrap()).collect();
+    assert_eq!(bcs, ["E1", "B1"]);
+    let open = s.get(&format!("{base}/me/loans?open=true"), &patron.auth()).await;
+    assert_eq!(open.body["items"].as_array().unwrap().len(), 1);
+
+    // Reports.
+    let pop = s.get(&format!("{base}/reports/popular-titles"), &admin.auth()).await;
+    pop.expect(200, "");
+    assert_eq!(pop.body["items"][0], json!({ "title_id": title, "title": "Dune", "loans": 3 }));
+    assert_eq!(pop.body["items"][1]["loans"], 1);
+    let pm = s.get(&format!("{base}/reports/loans-per-month"), &admin.auth()).await;
+    assert_eq!(pm.body["items"], json!([{ "month": chrono::Utc::now().format("%Y-%m").to_string(), "loans": 4 }]));
+    s.get(&format!("{base}/reports/popular-titles"), &patron.auth()).await.expect(403, "permission_denied");
+
+    // The event log: every desk action, each pointing at the copy's previous event.
+    let rows = sqlx::query("SELECT e.id, e.kind, e.prev_event_id FROM circulation_events e JOIN copies c ON c.id = e.copy_id WHERE c.barcode = 'B1' AND e.library_id = $1 ORDER BY e.hlc")
+        .bind(&lib)
+        .fetch_all(&s.state.db.pool)
+        .await
+        .unwrap();
+    let kinds: Vec<String> = rows.iter().map(|r| r.get("kind")).collect();
+    assert_eq!(kinds, ["checked_out", "renewed", "renewed", "checked_in", "checked_out"]);
+    for w in rows.windows(2) {
+        assert_eq!(w[1].get::<Option<String>, _>("prev_event_id"), Some(w[0].get::<String, _>("id")));
+    }
+    s.shutdown().await;
+}
+both!(desk_loans_renewals_and_history);
+
+/// Twelve desks lend the same copy at once: exactly one loan exists after.
+async fn one_copy_is_never_lent_twice(b: Backend) {
+    let s = Server::start(b).await;
+    let admin = s.user("admin@example.org").await;
+    let lib = s.post("/api/v1/libraries", &admin.auth(), json!({ "name": "Main" })).await.body["id"].as_str().unwrap().to_owned();
+    let base = format!("/api/v1/libraries/{lib}");
+    let t = s.post(&format!("{base}/titles"), &admin.auth(), json!({ "title": "Contested" })).await.body["id"].as_str().unwrap().to_owned();
+    s.post(&format!("{base}/titles/{t}/copies"), &admin.auth(), json!({ "barcode": "C1" })).await.expect(201, "");
+    for i in 0..12 {
+        s.post(&format!("{base}/members"), &admin.auth(), json!({ "card": format!("R{i}"), "name": "R", "member_type": "adult" }))
+            .await
+            .expect(201, "");
+    }
+    let tasks: Vec<_> = (0..12)
+        .map(|i| {
+            let req = s
+                .http
+                .post(s.url(&format!("{base}/checkout")))
+                .bearer_auth(&admin.access)
+                .json(&json!({ "barcode": "C1", "card": format!("R{i}") }));
+            tokio::spawn(async move { req.send().await.unwrap().status().as_u16() })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(statuses.iter().filter(|&&st| st == 201).count(), 1, "{statuses:?}");
+    // The rest are refused as conflicts (or told to retry), never a 500.
+    assert!(statuses.iter().all(|st| [201, 409, 503].contains(st)), "{statuses:?}");
+    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM loans WHERE library_id = $1 AND returned_at IS NULL")
+        .bind(&lib)
+        .fetch_one(&s.state.db.pool)
+        .await
+        .unwrap()
+        .get("n");
+    assert_eq!(n, 1);
+    s.shutdown().await;
+}
+both!(one_copy_is_never_lent_twice);
