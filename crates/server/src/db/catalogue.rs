@@ -1,7 +1,7 @@
 //! Titles and copies of one library. Every write stamps the row with
 //! `(hlc, site)` and appends to `server_changes` in the same transaction.
 
-use super::{Db, is_unique_violation, now_ms};
+use super::{Db, is_fk_violation, is_unique_violation, now_ms};
 use crate::error::{ApiError, ApiResult};
 use shelfkeeper_domain::Error;
 use shelfkeeper_domain::model::{Contributor, CopyDraft, ValidTitle};
@@ -292,7 +292,11 @@ impl Db {
         if n > 0 {
             return Err(Error::TitleHasCopies { title: row.try_get("title")?, copies: n as u32 }.into());
         }
-        sqlx::query("DELETE FROM titles WHERE library_id = $1 AND id = $2").bind(lib).bind(id).execute(&mut *tx).await?;
+        // Holds on a title without copies can never be met; they go with it.
+        sqlx::query("DELETE FROM holds WHERE title_id = $1").bind(id).execute(&mut *tx).await?;
+        if let Err(e) = sqlx::query("DELETE FROM titles WHERE library_id = $1 AND id = $2").bind(lib).bind(id).execute(&mut *tx).await {
+            return Err(if is_fk_violation(&e) { has_history("title") } else { e.into() });
+        }
         let hlc = self.tick();
         self.log_change(&mut tx, lib, "title", id, "delete", hlc).await?;
         tx.commit().await?;
@@ -369,7 +373,9 @@ impl Db {
         if row.try_get::<String, _>("status")? != "available" {
             return Err(Error::CopyInCirculation(row.try_get("barcode")?).into());
         }
-        sqlx::query("DELETE FROM copies WHERE library_id = $1 AND id = $2").bind(lib).bind(id).execute(&mut *tx).await?;
+        if let Err(e) = sqlx::query("DELETE FROM copies WHERE library_id = $1 AND id = $2").bind(lib).bind(id).execute(&mut *tx).await {
+            return Err(if is_fk_violation(&e) { has_history("copy") } else { e.into() });
+        }
         let hlc = self.tick();
         self.log_change(&mut tx, lib, "copy", id, "delete", hlc).await?;
         tx.commit().await?;
@@ -471,6 +477,11 @@ impl Db {
             })
             .collect()
     }
+}
+
+/// Loan history keeps what it refers to: such rows are not deleted.
+fn has_history(what: &str) -> ApiError {
+    ApiError::new(axum::http::StatusCode::CONFLICT, "has_history", format!("this {what} has circulation history and cannot be deleted"))
 }
 
 /// JSON text of a list column.

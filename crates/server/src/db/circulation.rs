@@ -6,8 +6,8 @@ use super::{Backend, Db, is_unique_violation, now_ms};
 use crate::error::{ApiError, ApiResult};
 use chrono::{DateTime, NaiveDate, Utc};
 use shelfkeeper_domain::Error;
-use shelfkeeper_domain::circulation::{self, Borrower, CopyState, OpenLoan};
-use shelfkeeper_domain::ids::{EventId, MemberId, MemberTypeId};
+use shelfkeeper_domain::circulation::{self, Borrower, CopyState, OpenLoan, TrappedHold};
+use shelfkeeper_domain::ids::{EventId, HoldId, MemberId, MemberTypeId};
 use shelfkeeper_domain::model::{Member, MemberDraft, MemberType};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -109,12 +109,24 @@ fn to_domain(m: &MemberRow) -> Result<Member, sqlx::Error> {
 }
 
 /// The copy as the rules see it, with its title and last event.
-struct CopyNow {
-    id: String,
-    title_id: String,
-    state: CopyState,
+pub(crate) struct CopyNow {
+    pub id: String,
+    pub title_id: String,
+    pub state: CopyState,
     loan_card: Option<String>,
-    last_event: Option<String>,
+    trapped_card: Option<String>,
+    pub last_event: Option<String>,
+}
+
+impl CopyNow {
+    /// The card of a member the copy is lent or reserved to, for messages.
+    fn card_of(&self, m: MemberId) -> String {
+        match (&self.state.loan, &self.state.trapped) {
+            (Some(l), _) if l.member_id == m => self.loan_card.clone().unwrap_or_default(),
+            (_, Some(t)) if t.member_id == m => self.trapped_card.clone().unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
 }
 
 impl Db {
@@ -166,7 +178,7 @@ impl Db {
         Ok(())
     }
 
-    async fn policy(&self, tx: &mut Transaction<'static, Any>, lib: &str, code: &str) -> ApiResult<MemberType> {
+    pub(crate) async fn policy(&self, tx: &mut Transaction<'static, Any>, lib: &str, code: &str) -> ApiResult<MemberType> {
         self.ensure_member_types(tx, lib).await?;
         let r = sqlx::query("SELECT id, code, name, loan_days, max_renewals, max_loans, hold_pickup_days FROM member_types WHERE library_id = $1 AND code = $2")
             .bind(lib)
@@ -257,6 +269,11 @@ impl Db {
         sqlx::query(sql).bind(lib).bind(id).fetch_optional(&self.pool).await?.as_ref().map(member_row).transpose()
     }
 
+    pub async fn member_by_card(&self, lib: &str, card: &str) -> Result<Option<MemberRow>, sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {MEMBER_COLS} FROM members WHERE library_id = $1 AND card = $2"));
+        sqlx::query(sql).bind(lib).bind(card).fetch_optional(&self.pool).await?.as_ref().map(member_row).transpose()
+    }
+
     /// The member record linked to an account in a library.
     pub async fn member_of_account(&self, lib: &str, account_id: &str) -> Result<Option<MemberRow>, sqlx::Error> {
         let sql = sqlx::AssertSqlSafe(format!("SELECT {MEMBER_COLS} FROM members WHERE library_id = $1 AND account_id = $2"));
@@ -271,11 +288,13 @@ impl Db {
         rows.iter().map(member_row).collect()
     }
 
-    async fn copy_now(&self, tx: &mut Transaction<'static, Any>, lib: &str, barcode: &str) -> ApiResult<CopyNow> {
+    pub(crate) async fn copy_now(&self, tx: &mut Transaction<'static, Any>, lib: &str, barcode: &str) -> ApiResult<CopyNow> {
         let r = sqlx::query(
             "SELECT c.id, c.title_id, c.status, l.id AS loan_id, l.member_id, l.due_on, l.renewals, m.card AS loan_card, \
+             h.id AS hold_id, h.member_id AS hold_member, h.expires_on AS hold_expires, hm.card AS hold_card, \
              (SELECT e.id FROM circulation_events e WHERE e.copy_id = c.id ORDER BY e.hlc DESC LIMIT 1) AS last_event \
              FROM copies c LEFT JOIN loans l ON l.copy_id = c.id AND l.returned_at IS NULL LEFT JOIN members m ON m.id = l.member_id \
+             LEFT JOIN holds h ON h.copy_id = c.id AND h.status = 'ready' LEFT JOIN members hm ON hm.id = h.member_id \
              WHERE c.library_id = $1 AND c.barcode = $2",
         )
         .bind(lib)
@@ -292,17 +311,26 @@ impl Db {
             }),
             None => None,
         };
+        let trapped = match r.try_get::<Option<String>, _>("hold_id")? {
+            Some(hold_id) => Some(TrappedHold {
+                hold_id: HoldId(uuid_of(&hold_id)),
+                member_id: MemberId(uuid_of(&r.try_get::<String, _>("hold_member")?)),
+                expires_on: date(&r.try_get::<Option<String>, _>("hold_expires")?.unwrap_or_default()).unwrap_or(NaiveDate::MAX),
+            }),
+            None => None,
+        };
         let lost = r.try_get::<String, _>("status")? == "lost";
         Ok(CopyNow {
             id: r.try_get("id")?,
             title_id: r.try_get("title_id")?,
-            state: CopyState { loan, trapped: None, lost },
+            state: CopyState { loan, trapped, lost },
             loan_card: r.try_get("loan_card")?,
+            trapped_card: r.try_get("hold_card")?,
             last_event: r.try_get("last_event")?,
         })
     }
 
-    async fn event(
+    pub(crate) async fn event(
         &self,
         tx: &mut Transaction<'static, Any>,
         lib: &str,
@@ -359,9 +387,8 @@ impl Db {
             .ok_or_else(|| Error::MemberNotFound(card.to_owned()))?;
         let member_id = member.id.clone();
         let (m, policy, open_loans) = self.borrower(&mut tx, lib, member).await?;
-        let loan_card = copy.loan_card.clone().unwrap_or_default();
-        let decision = circulation::check_out(barcode, &copy.state, &Borrower { member: &m, policy: &policy, open_loans }, today, |_| {
-            loan_card.clone()
+        let decision = circulation::check_out(barcode, &copy.state, &Borrower { member: &m, policy: &policy, open_loans }, today, |id| {
+            copy.card_of(id)
         })?;
         let (event_id, _) = self.event(&mut tx, lib, "checked_out", &copy, &member_id, Some(decision.due_on)).await?;
         let r = sqlx::query("INSERT INTO loans (id, library_id, copy_id, title_id, member_id, out_at, due_on, renewals, returned_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, NULL)")
@@ -383,12 +410,21 @@ impl Db {
             });
         }
         sqlx::query("UPDATE copies SET status = 'on_loan' WHERE id = $1").bind(&copy.id).execute(&mut *tx).await?;
+        // The loan meets the borrower's hold on this title, trapped or not.
+        sqlx::query("UPDATE holds SET status = 'fulfilled', copy_id = $1, hlc = $2 WHERE title_id = $3 AND member_id = $4 AND status IN ('waiting', 'ready')")
+            .bind(&copy.id)
+            .bind(self.tick())
+            .bind(&copy.title_id)
+            .bind(&member_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         self.loan(&event_id).await?.ok_or_else(|| ApiError::internal("loan vanished after write"))
     }
 
-    /// Returns the loan closed, and the days it was overdue.
-    pub async fn check_in(&self, lib: &str, barcode: &str, today: NaiveDate) -> ApiResult<(LoanRow, i64)> {
+    /// Returns the loan closed, the days it was overdue, and the card of the
+    /// member whose hold the copy now waits for on the hold shelf.
+    pub async fn check_in(&self, lib: &str, barcode: &str, today: NaiveDate) -> ApiResult<(LoanRow, i64, Option<String>)> {
         let mut tx = self.pool.begin().await?;
         let copy = self.copy_now(&mut tx, lib, barcode).await?;
         let decision = circulation::check_in(barcode, &copy.state, today)?;
@@ -400,10 +436,13 @@ impl Db {
             .bind(&loan_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE copies SET status = 'available' WHERE id = $1").bind(&copy.id).execute(&mut *tx).await?;
+        let trapped_for = self.trap_for_next_hold(&mut tx, lib, &copy, today).await?;
+        if trapped_for.is_none() {
+            sqlx::query("UPDATE copies SET status = 'available' WHERE id = $1").bind(&copy.id).execute(&mut *tx).await?;
+        }
         tx.commit().await?;
         let row = self.loan(&loan_id).await?.ok_or_else(|| ApiError::internal("loan vanished after write"))?;
-        Ok((row, decision.days_overdue))
+        Ok((row, decision.days_overdue, trapped_for))
     }
 
     /// The open loan of a copy, if any (for checking who may renew it).
@@ -419,8 +458,19 @@ impl Db {
         let member = self.member(lib, &loan.member_id.to_string()).await?.ok_or_else(|| ApiError::internal("loan without member"))?;
         let member_id = member.id.clone();
         let (m, policy, open_loans) = self.borrower(&mut tx, lib, member).await?;
-        // Holds are not on the server yet: nobody can be waiting.
-        let due = circulation::renew(barcode, &copy.state, &Borrower { member: &m, policy: &policy, open_loans }, 0, today)?;
+        let waiting: i64 = sqlx::query("SELECT COUNT(*) AS n FROM holds WHERE title_id = $1 AND status = 'waiting' AND member_id <> $2")
+            .bind(&copy.title_id)
+            .bind(&member_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+        let due = circulation::renew(
+            barcode,
+            &copy.state,
+            &Borrower { member: &m, policy: &policy, open_loans },
+            waiting.clamp(0, u32::MAX as i64) as u32,
+            today,
+        )?;
         self.event(&mut tx, lib, "renewed", &copy, &member_id, Some(due)).await?;
         let loan_id = loan.loan_id.to_string();
         sqlx::query("UPDATE loans SET due_on = $1, renewals = renewals + 1 WHERE id = $2")

@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod catalogue;
 pub mod circulation;
+pub mod holds;
 pub mod libraries;
 pub mod sessions;
 
@@ -119,6 +120,15 @@ impl Db {
 /// Now, as stored: unix milliseconds.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+/// Whether an error is a foreign-key violation (PostgreSQL 23503, SQLite
+/// 787): a row still referenced, e.g. a copy with circulation history.
+pub fn is_fk_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => matches!(d.code().as_deref(), Some("23503") | Some("787")),
+        _ => false,
+    }
 }
 
 /// Whether an error is a unique-constraint violation (PostgreSQL 23505,

@@ -44,7 +44,7 @@ fn today() -> chrono::NaiveDate {
 }
 
 /// The caller as the domain sees them here, with their own member record.
-async fn actor(s: &AppState, ctx: &InLibrary) -> ApiResult<(Actor, Option<MemberRow>)> {
+pub(super) async fn actor(s: &AppState, ctx: &InLibrary) -> ApiResult<(Actor, Option<MemberRow>)> {
     let me = s.db.member_of_account(&ctx.library.id, &ctx.caller.account_id).await?;
     let account = ctx.caller.account_id.parse().map(AccountId).unwrap_or_default();
     let member_id = me.as_ref().and_then(|m| m.id.parse().ok()).map(MemberId);
@@ -198,10 +198,11 @@ struct BarcodeIn {
 async fn checkin(State(s): State<AppState>, ctx: InLibrary, Json(b): Json<BarcodeIn>) -> ApiResult<impl IntoResponse> {
     ctx.require(Action::Circulate)?;
     let barcode = text::barcode("barcode", &b.barcode)?;
-    let (loan, overdue) = s.db.check_in(&ctx.library.id, &barcode, today()).await?;
+    let (loan, overdue, trapped_for) = s.db.check_in(&ctx.library.id, &barcode, today()).await?;
     let mut out = loan_out(loan);
     out.overdue_days = overdue;
-    Ok(JsonOut(out))
+    // Tells the desk to put the copy on the hold shelf for this card.
+    Ok(JsonOut(json!({ "loan": out, "hold_shelf_for": trapped_for })))
 }
 
 /// Staff renew any loan; a member renews their own.

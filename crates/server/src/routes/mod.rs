@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod catalogue;
 pub mod circulation;
+pub mod holds;
 pub mod libraries;
 pub mod ops;
 
@@ -14,7 +15,12 @@ use axum::http::request::Parts;
 use std::net::{IpAddr, SocketAddr};
 
 pub fn api() -> Router<AppState> {
-    Router::new().merge(auth::routes()).merge(libraries::routes()).merge(catalogue::routes()).merge(circulation::routes())
+    Router::new()
+        .merge(auth::routes())
+        .merge(libraries::routes())
+        .merge(catalogue::routes())
+        .merge(circulation::routes())
+        .merge(holds::routes())
 }
 
 /// The client's address: the peer, or the first `X-Forwarded-For` entry when

@@ -91,8 +91,9 @@ async fn desk_loans_renewals_and_history(b: Backend) {
 
     let r = s.post(&format!("{base}/checkin"), &admin.auth(), json!({ "barcode": "B1" })).await;
     r.expect(200, "");
-    assert!(r.body["returned"].is_string());
-    assert_eq!(r.body["overdue_days"], 0);
+    assert!(r.body["loan"]["returned"].is_string());
+    assert_eq!(r.body["loan"]["overdue_days"], 0);
+    assert!(r.body["hold_shelf_for"].is_null());
     s.post(&format!("{base}/checkin"), &admin.auth(), json!({ "barcode": "B1" })).await.expect(409, "copy_not_on_loan");
     s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": "B1", "card": "M2" })).await.expect(201, "");
     s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": "E1", "card": "M1" })).await.expect(201, "");

@@ -7,6 +7,7 @@ mod support;
 mod auth;
 mod catalogue;
 mod circulation;
+mod holds;
 mod libraries;
 mod matrix;
 mod ops;

@@ -181,6 +181,25 @@ async fn every_route_checks_the_caller(b: Backend) {
         ),
         row(M::GET, "/api/v1/libraries/{lib}/reports/popular-titles", None, [401, 200, 200, 403, 404, 401, 401, 401, 401, 200]),
         row(M::GET, "/api/v1/libraries/{lib}/reports/loans-per-month", None, [401, 200, 200, 403, 404, 401, 401, 401, 401, 200]),
+        // Staff place a hold for a card; the key's account (librarian) finds it placed.
+        row(
+            M::POST,
+            "/api/v1/libraries/{lib}/titles/{title}/holds",
+            Some(json!({ "card": "MC0" })),
+            [401, 201, 409, 403, 404, 401, 401, 401, 401, 409],
+        ),
+        row(M::GET, "/api/v1/libraries/{lib}/titles/{title}/holds", None, [401, 200, 200, 403, 404, 401, 401, 401, 401, 200]),
+        row(M::DELETE, "/api/v1/libraries/{lib}/holds/{nothing}", None, [401, 404, 404, 404, 404, 401, 401, 401, 401, 404]),
+        row(M::GET, "/api/v1/libraries/{lib}/me/holds", None, [401, 200, 200, 200, 404, 401, 401, 401, 401, 200]),
+        row(M::GET, "/api/v1/libraries/{lib}/titles/{title}/reviews", None, [401, 200, 200, 200, 404, 401, 401, 401, 401, 200]),
+        row(
+            M::PUT,
+            "/api/v1/libraries/{lib}/titles/{title}/review",
+            Some(json!({ "rating": 4 })),
+            [401, 200, 200, 200, 404, 401, 401, 401, 401, 200],
+        ),
+        // The librarian's session deletes its review first; its key then finds none.
+        row(M::DELETE, "/api/v1/libraries/{lib}/titles/{title}/review", None, [401, 204, 204, 204, 404, 401, 401, 401, 401, 404]),
         row(M::POST, "/api/v1/auth/logout", Some(json!({})), [401, 204, 204, 204, 204, 401, 401, 401, 401, 403]),
     ];
 

@@ -1,0 +1,121 @@
+//! Holds through the whole desk cycle, and reviews.
+
+use crate::both;
+use crate::support::{Backend, Server, Session};
+use reqwest::Method;
+use serde_json::json;
+
+struct Lib {
+    base: String,
+    title: String,
+}
+
+async fn setup(s: &Server, admin: &Session) -> Lib {
+    let lib = s.post("/api/v1/libraries", &admin.auth(), json!({ "name": "Main" })).await.body["id"].as_str().unwrap().to_owned();
+    let base = format!("/api/v1/libraries/{lib}");
+    let title = s.post(&format!("{base}/titles"), &admin.auth(), json!({ "title": "Dune" })).await.body["id"].as_str().unwrap().to_owned();
+    Lib { base, title }
+}
+
+async fn holds_queue_trap_and_fulfil(b: Backend) {
+    let s = Server::start(b).await;
+    let admin = s.user("admin@example.org").await;
+    let pat = s.user("pat@example.org").await;
+    let l = setup(&s, &admin).await;
+    let (base, title) = (&l.base, &l.title);
+    s.call(Method::PUT, &format!("{base}/memberships"), &admin.auth(), Some(json!({ "email": "pat@example.org", "role": "member" })))
+        .await
+        .expect(200, "");
+    let holds = format!("{base}/titles/{title}/holds");
+    s.post(&holds, &pat.auth(), json!({})).await.expect(409, "no_member_record");
+    for (card, email) in [("P1", Some("pat@example.org")), ("P2", None), ("P3", None)] {
+        s.post(
+            &format!("{base}/members"),
+            &admin.auth(),
+            json!({ "card": card, "name": card, "member_type": "adult", "account_email": email }),
+        )
+        .await
+        .expect(201, "");
+    }
+    s.post(&holds, &pat.auth(), json!({})).await.expect(409, "hold_on_title_without_copies");
+    s.post(&format!("{base}/titles/{title}/copies"), &admin.auth(), json!({ "barcode": "D1" })).await.expect(201, "");
+    s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": "D1", "card": "P3" })).await.expect(201, "");
+    s.post(&holds, &admin.auth(), json!({ "card": "P3" })).await.expect(409, "hold_on_title_already_borrowed");
+
+    // Pat (P1) then P2 queue; a member cannot place one for another card.
+    let h1 = s.post(&holds, &pat.auth(), json!({})).await;
+    h1.expect(201, "");
+    assert_eq!((h1.body["status"].as_str(), h1.body["position"].as_i64()), (Some("waiting"), Some(1)));
+    s.post(&holds, &pat.auth(), json!({})).await.expect(409, "hold_already_placed");
+    s.post(&holds, &pat.auth(), json!({ "card": "P2" })).await.expect(403, "permission_denied");
+    let h2 = s.post(&holds, &admin.auth(), json!({ "card": "P2" })).await;
+    assert_eq!(h2.body["position"], 2);
+    let queue = s.get(&holds, &admin.auth()).await;
+    assert_eq!(queue.body["items"].as_array().unwrap().iter().map(|h| h["card"].as_str().unwrap()).collect::<Vec<_>>(), ["P1", "P2"]);
+    s.get(&holds, &pat.auth()).await.expect(403, "permission_denied");
+
+    // P3 cannot renew while others wait.
+    s.post(&format!("{base}/renew"), &admin.auth(), json!({ "barcode": "D1" })).await.expect(409, "renewal_blocked_by_hold");
+    // Check-in puts the copy on the hold shelf for the first in line ...
+    let r = s.post(&format!("{base}/checkin"), &admin.auth(), json!({ "barcode": "D1" })).await;
+    r.expect(200, "");
+    assert_eq!(r.body["hold_shelf_for"], "P1");
+    let mine = s.get(&format!("{base}/me/holds"), &pat.auth()).await;
+    assert_eq!((mine.body["items"][0]["status"].as_str(), mine.body["items"][0]["copy_barcode"].as_str()), (Some("ready"), Some("D1")));
+    assert!(mine.body["items"][0]["expires_on"].is_string());
+    // ... where nobody else may take it.
+    let r = s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": "D1", "card": "P2" })).await;
+    r.expect(409, "copy_reserved_for_another");
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("P1"), "{r:?}");
+    s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": "D1", "card": "P1" })).await.expect(201, "");
+    let mine = s.get(&format!("{base}/me/holds"), &pat.auth()).await;
+    assert_eq!(mine.body["items"][0]["status"], "fulfilled");
+    // P2 is now first; P2's hold is not Pat's to cancel, and looks absent.
+    let h2_id = h2.body["id"].as_str().unwrap();
+    assert_eq!(s.get(&holds, &admin.auth()).await.body["items"][0]["position"], 1);
+    s.call(Method::DELETE, &format!("{base}/holds/{h2_id}"), &pat.auth(), None).await.expect(404, "not_found");
+    let c = s.call(Method::DELETE, &format!("{base}/holds/{h2_id}"), &admin.auth(), None).await;
+    c.expect(200, "");
+    assert_eq!(c.body["status"], "cancelled");
+    s.call(Method::DELETE, &format!("{base}/holds/{h2_id}"), &admin.auth(), None).await.expect(409, "hold_not_active");
+    // With nobody waiting, the copy goes back on the shelf at check-in.
+    let r = s.post(&format!("{base}/checkin"), &admin.auth(), json!({ "barcode": "D1" })).await;
+    assert!(r.body["hold_shelf_for"].is_null());
+    assert_eq!(s.get(&format!("{base}/titles/{title}"), &admin.auth()).await.body["copies"][0]["status"], "available");
+    // A copy with loan history stays: deleting it is refused, not a 500.
+    let copy_id = s.get(&format!("{base}/titles/{title}"), &admin.auth()).await.body["copies"][0]["id"].as_str().unwrap().to_owned();
+    s.call(Method::DELETE, &format!("{base}/copies/{copy_id}"), &admin.auth(), None).await.expect(409, "has_history");
+    s.shutdown().await;
+}
+both!(holds_queue_trap_and_fulfil);
+
+async fn one_review_per_account_and_title(b: Backend) {
+    let s = Server::start(b).await;
+    let admin = s.user("admin@example.org").await;
+    let pat = s.user("pat@example.org").await;
+    let l = setup(&s, &admin).await;
+    s.call(Method::PUT, &format!("{}/memberships", l.base), &admin.auth(), Some(json!({ "email": "pat@example.org", "role": "member" })))
+        .await
+        .expect(200, "");
+    let review = format!("{}/titles/{}/review", l.base, l.title);
+    let reviews = format!("{}/titles/{}/reviews", l.base, l.title);
+    s.call(Method::PUT, &review, &pat.auth(), Some(json!({ "rating": 6 }))).await.expect(422, "rating_out_of_range");
+    s.call(Method::PUT, &review, &pat.auth(), Some(json!({ "rating": "five" }))).await.expect(422, "invalid");
+    s.call(Method::PUT, &review, &pat.auth(), Some(json!({ "rating": 4, "body": "<script>x</script> Spice!" }))).await.expect(200, "");
+    s.call(Method::PUT, &review, &pat.auth(), Some(json!({ "rating": 5, "body": "Better on rereading." }))).await.expect(200, "");
+    s.call(Method::PUT, &review, &admin.auth(), Some(json!({ "rating": 3 }))).await.expect(200, "");
+    let all = s.get(&reviews, &pat.auth()).await;
+    let items = all.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "one per account: {items:?}");
+    let pats = items.iter().find(|r| r["author"] == "pat@example.org").unwrap();
+    assert_eq!((pats["rating"].as_i64(), pats["body"].as_str()), (Some(5), Some("Better on rereading.")));
+    assert!(pats.get("account_id").is_none());
+    s.call(Method::DELETE, &review, &pat.auth(), None).await.expect(204, "");
+    s.call(Method::DELETE, &review, &pat.auth(), None).await.expect(404, "not_found");
+    assert_eq!(s.get(&reviews, &pat.auth()).await.body["items"].as_array().unwrap().len(), 1);
+    s.call(Method::PUT, &format!("{}/titles/{}/review", l.base, uuid::Uuid::now_v7()), &pat.auth(), Some(json!({ "rating": 3 })))
+        .await
+        .expect(404, "not_found");
+    s.shutdown().await;
+}
+both!(one_review_per_account_and_title);
