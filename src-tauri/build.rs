@@ -1,6 +1,7 @@
 // Only the commands listed here exist for the webview, and each must also be
 // granted in capabilities/default.json (`allow-<command>`).
 const COMMANDS: &[&str] = &[
+    "ui_ready",
     "app_status",
     "create_store",
     "open_store",
@@ -28,7 +29,11 @@ const COMMANDS: &[&str] = &[
     "open_loans",
     "active_holds",
     "stats",
+    "accounts",
+    "create_account",
+    "update_account",
     "backup_now",
+    "list_backups",
     "restore_backup",
     "pick_save_path",
     "pick_open_path",

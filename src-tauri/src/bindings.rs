@@ -5,7 +5,7 @@
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::{JobProgress, MemberDetail, NewAdmin, TitleDetail};
+    use crate::commands::{BackupFolder, JobProgress, MemberDetail, NewAccount, NewAdmin, TitleDetail};
     use crate::state::AppStatus;
     use shelfkeeper_domain::error::ErrorPayload;
     use shelfkeeper_domain::model::{CopyDraft, MemberDraft, MemberType, TitleDraft};
@@ -33,9 +33,12 @@ mod tests {
         RenewReceipt::export_all(&cfg).unwrap();
         StoreStats::export_all(&cfg).unwrap();
         BackupReport::export_all(&cfg).unwrap();
+        BackupFolder::export_all(&cfg).unwrap();
         ErrorPayload::export_all(&cfg).unwrap();
         JobProgress::export_all(&cfg).unwrap();
         NewAdmin::export_all(&cfg).unwrap();
+        NewAccount::export_all(&cfg).unwrap();
+        shelfkeeper_domain::model::Account::export_all(&cfg).unwrap();
     }
 
     fn files(dir: &Path) -> Vec<(String, String)> {

@@ -4,10 +4,14 @@ use crate::state::{AppState, AppStatus, SessionInfo};
 use serde::{Deserialize, Serialize};
 use shelfkeeper_domain::error::ErrorPayload;
 use shelfkeeper_domain::ids::{CopyId, HoldId, MemberId, TitleId};
-use shelfkeeper_domain::model::{Copy, CopyDraft, Hold, Loan, Member, MemberDraft, MemberType, Review, Role, StoreMode, Title, TitleDraft};
+use shelfkeeper_domain::model::{
+    Account, Copy, CopyDraft, Hold, Loan, Member, MemberDraft, MemberType, Review, Role, StoreMode, Title, TitleDraft,
+};
 use shelfkeeper_domain::search::{Facets, SearchPage, SearchRequest};
 use shelfkeeper_domain::{Error, Result};
-use shelfkeeper_store::{BackupReport, CheckinReceipt, CheckoutReceipt, HoldNotice, RenewReceipt, Store, StoreStats};
+use shelfkeeper_store::{
+    BackupFile, BackupReport, CheckinReceipt, CheckoutReceipt, HoldNotice, MemoryBudget, RenewReceipt, Store, StoreStats,
+};
 use std::path::PathBuf;
 use tauri::{AppHandle, Emitter, State};
 use tauri_plugin_dialog::DialogExt;
@@ -53,6 +57,15 @@ pub struct JobProgress {
     pub total: u32,
 }
 
+/// The UI has painted `screen` for the first time: log how long after launch,
+/// so a slow start shows in the log (and the launch benchmark can read it).
+#[tauri::command]
+pub fn ui_ready(screen: String) {
+    let since_launch = crate::LAUNCHED.get().map(|t| t.elapsed().as_millis()).unwrap_or(0);
+    let unix_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    eprintln!("shelfkeeper: {screen} ready {since_launch} ms after launch (unix ms {unix_ms})");
+}
+
 #[tauri::command]
 pub async fn app_status(state: State<'_, AppState>) -> Cmd<AppStatus> {
     Ok(state.status().await)
@@ -69,7 +82,7 @@ pub async fn create_store(state: State<'_, AppState>, path: Option<String>, mode
         let username = shelfkeeper_domain::model::validate_username(&a.username).map_err(fail)?;
         shelfkeeper_domain::password::check_policy(&a.password, &username).map_err(fail)?;
     }
-    let store = Store::create(&path, mode).await.map_err(fail)?;
+    let store = Store::create_with(&path, mode, MemoryBudget::DESKTOP).await.map_err(fail)?;
     let session = match admin {
         Some(a) => {
             Some(SessionInfo::of(&store.create_account(None, &a.username, &a.password, Role::Admin, None).await.map_err(fail)?, None))
@@ -83,7 +96,7 @@ pub async fn create_store(state: State<'_, AppState>, path: Option<String>, mode
 
 #[tauri::command]
 pub async fn open_store(state: State<'_, AppState>, path: String) -> Cmd<AppStatus> {
-    let store = Store::open(&path).await.map_err(fail)?;
+    let store = Store::open_with(&path, MemoryBudget::DESKTOP).await.map_err(fail)?;
     state.set_store(Some(store)).await.map_err(fail)?;
     Ok(state.status().await)
 }
@@ -285,16 +298,65 @@ fn progress(app: &AppHandle, job: &str, phase: &str, done: u32, total: u32) {
     let _ = app.emit("job-progress", JobProgress { job: job.into(), phase: phase.into(), done, total });
 }
 
+#[derive(Clone, Debug, Deserialize, ts_rs::TS)]
+pub struct NewAccount {
+    pub username: String,
+    pub password: String,
+    pub role: Role,
+    /// The member card a member account acts for (member role only).
+    pub member_card: Option<String>,
+}
+
 #[tauri::command]
-pub async fn backup_now(app: AppHandle, state: State<'_, AppState>, dest: String) -> Cmd<BackupReport> {
+pub async fn accounts(state: State<'_, AppState>) -> Cmd<Vec<Account>> {
+    let (store, actor) = ctx(&state).await.map_err(fail)?;
+    store.accounts(&actor).await.map_err(fail)
+}
+
+#[tauri::command]
+pub async fn create_account(state: State<'_, AppState>, account: NewAccount) -> Cmd<Account> {
+    let (store, actor) = ctx(&state).await.map_err(fail)?;
+    let card = account.member_card.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    store.create_account(Some(&actor), &account.username, &account.password, account.role, card).await.map_err(fail)
+}
+
+#[tauri::command]
+pub async fn update_account(state: State<'_, AppState>, username: String, role: Role, disabled: bool) -> Cmd<Account> {
+    let (store, actor) = ctx(&state).await.map_err(fail)?;
+    store.update_account(&actor, &username, role, disabled).await.map_err(fail)
+}
+
+/// Writes a verified backup: to `dest` when the user chose a file, else
+/// into the store's backup folder under a dated name.
+#[tauri::command]
+pub async fn backup_now(app: AppHandle, state: State<'_, AppState>, dest: Option<String>) -> Cmd<BackupReport> {
     let (store, actor) = ctx(&state).await.map_err(fail)?;
     actor.require(shelfkeeper_domain::access::Action::ManageSettings).map_err(fail)?;
     // SQLite writes the copy in one step; the bar is indeterminate until the
     // copy is verified.
     progress(&app, "backup", "writing", 0, 0);
-    let report = store.backup_to(&dest).await;
+    let report = match dest {
+        Some(dest) => store.backup_to(&dest).await,
+        None => store.backup_to_folder().await,
+    };
     progress(&app, "backup", "done", 1, 1);
     report.map_err(fail)
+}
+
+/// Where "Back up now" writes, and the backups found there.
+#[derive(Clone, Debug, Serialize, ts_rs::TS)]
+pub struct BackupFolder {
+    pub dir: String,
+    pub backups: Vec<BackupFile>,
+}
+
+#[tauri::command]
+pub async fn list_backups(state: State<'_, AppState>) -> Cmd<BackupFolder> {
+    let (store, actor) = ctx(&state).await.map_err(fail)?;
+    actor.require(shelfkeeper_domain::access::Action::ManageSettings).map_err(fail)?;
+    let dir = shelfkeeper_store::backup_dir(store.path());
+    let backups = shelfkeeper_store::list_backups(&dir).map_err(fail)?;
+    Ok(BackupFolder { dir: dir.display().to_string(), backups })
 }
 
 #[tauri::command]
@@ -309,7 +371,7 @@ pub async fn restore_backup(app: AppHandle, state: State<'_, AppState>, src: Str
     drop(store);
     let restored = shelfkeeper_store::restore_backup(std::path::Path::new(&src), &target).await;
     // Whatever happened, reopen what is at the store's path now.
-    let reopened = Store::open(&target).await.map_err(fail)?;
+    let reopened = Store::open_with(&target, MemoryBudget::DESKTOP).await.map_err(fail)?;
     state.set_store(Some(reopened)).await.map_err(fail)?;
     progress(&app, "restore", "done", 1, 1);
     restored.map_err(fail)?;

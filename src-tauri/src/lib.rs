@@ -12,7 +12,11 @@ mod state;
 use state::AppState;
 use tauri::Manager;
 
+/// When `run` started: the start of the launch, for the `ui_ready` log line.
+static LAUNCHED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 pub fn run() {
+    LAUNCHED.get_or_init(std::time::Instant::now);
     tauri::Builder::default()
         // A second launch focuses the running window instead of opening the
         // same store twice.
@@ -28,9 +32,16 @@ pub fn run() {
             let config_dir = app.path().app_config_dir()?;
             let data_dir = app.path().app_data_dir()?;
             app.manage(AppState::new(config_dir, data_dir));
+            // Open the remembered store while the webview starts, instead of
+            // when the UI first asks for it.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                let _ = handle.state::<AppState>().store().await;
+            });
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
+            commands::ui_ready,
             commands::app_status,
             commands::create_store,
             commands::open_store,
@@ -58,7 +69,11 @@ pub fn run() {
             commands::open_loans,
             commands::active_holds,
             commands::stats,
+            commands::accounts,
+            commands::create_account,
+            commands::update_account,
             commands::backup_now,
+            commands::list_backups,
             commands::restore_backup,
             commands::pick_save_path,
             commands::pick_open_path,

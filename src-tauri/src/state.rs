@@ -6,7 +6,7 @@ use shelfkeeper_domain::access::Actor;
 use shelfkeeper_domain::ids::{AccountId, MemberId};
 use shelfkeeper_domain::model::{Account, Role, StoreMode};
 use shelfkeeper_domain::{Error, Result};
-use shelfkeeper_store::Store;
+use shelfkeeper_store::{MemoryBudget, Store};
 use std::path::PathBuf;
 use tokio::sync::RwLock;
 
@@ -97,7 +97,7 @@ impl AppState {
             return Ok(s.clone());
         }
         let path = self.settings().store_path.filter(|p| p.exists()).ok_or(Error::NoStore)?;
-        let store = Store::open(&path).await?;
+        let store = Store::open_with(&path, MemoryBudget::DESKTOP).await?;
         *slot = Some(store.clone());
         Ok(store)
     }

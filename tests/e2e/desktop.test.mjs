@@ -42,7 +42,7 @@ async function appExited() {
 const shot = (s, name) => s.screenshot(`${SHOTS}/${name}.png`);
 const has = (needle) => (text) => text.includes(needle);
 
-test('a library from first run to a returned loan, and it survives a restart', { timeout: 180_000 }, async () => {
+test('a library from first run to a returned loan, backup and restore, accounts and roles, and a restart', { timeout: 300_000 }, async () => {
   let s = await Session.start(BASE, APP);
   try {
     // First run: a library with its administrator.
@@ -109,6 +109,59 @@ test('a library from first run to a returned loan, and it survives a restart', {
     const text = await s.text(row);
     assert.match(text, /Dune/);
     await shot(s, '08-member-history');
+
+    // Accounts: the administrator gives Ada a member account.
+    await s.click('[data-testid="nav-settings"]');
+    await s.waitFor('[data-testid="account-row"]', has('admin'));
+    await s.type('[data-testid="account-field-username"]', 'ada');
+    await s.type('[data-testid="account-field-password"]', 'analytical engine 1843');
+    await s.click('[data-testid="account-field-role"] option[value="member"]');
+    await s.type('[data-testid="account-field-card"]', 'M0042');
+    await s.click('[data-testid="account-add"]');
+    await s.waitFor('[data-testid="account-row"]', has('ada'));
+
+    // Back up now into the store's backup folder; it is listed.
+    await s.click('[data-testid="backup-now"]');
+    await s.waitFor('[data-testid="backup-result"]', has('Backed up 1 titles, 1 copies and 1 members'));
+    await s.waitFor('[data-testid="backup-row"]', has('shelfkeeper-backup-'));
+    await shot(s, '09-settings-accounts-backups');
+
+    // A change after the backup: a second member.
+    await s.click('[data-testid="nav-members"]');
+    await s.click('[data-testid="member-add"]');
+    await s.type('[data-testid="member-field-card"]', 'M0043');
+    await s.type('[data-testid="member-field-name"]', 'Grace Hopper');
+    await s.click('[data-testid="member-save"]');
+    await s.waitFor('[data-testid="member-panel"]', has('Grace Hopper'));
+
+    // Restore the backup: verified, swapped in, and everyone logs in again.
+    await s.click('[data-testid="nav-settings"]');
+    await s.click('[data-testid="backup-restore"]');
+    await s.click('[data-testid="restore-confirm"]');
+    await s.type('[data-testid="login-username"]', 'admin');
+    await s.type('[data-testid="login-password"]', 'correct horse battery');
+    await s.click('[data-testid="login-submit"]');
+    await s.click('[data-testid="nav-members"]');
+    await s.waitFor('[data-testid="member-row"]', has('Ada Lovelace'));
+    const members = await Promise.all((await s.findAll('[data-testid="member-row"]')).map((el) => s.text(el)));
+    assert.equal(members.length, 1, `only the member from before the backup: ${members}`);
+
+    // Dark theme: the screens people spend the day in.
+    await s.click('[data-testid="nav-settings"]');
+    await s.click('[data-testid="settings-theme-dark"]');
+    await s.click('[data-testid="nav-catalogue"]');
+    await s.type('[data-testid="catalogue-search"]', 'dune');
+    await s.click('[data-testid="result-row"]');
+    await s.waitFor('[data-testid="title-panel"]', has('B00123'));
+    await shot(s, '10-dark-catalogue');
+    await s.click('[data-testid="nav-desk"]');
+    await s.type('[data-testid="desk-scan"]', 'M0042' + ENTER);
+    await s.waitFor('[data-testid="desk-member"]', has('Ada Lovelace'));
+    await s.type('[data-testid="desk-scan"]', 'B00123' + ENTER);
+    await s.waitFor('[data-testid="desk-message"]', has("Lent 'Dune' to Ada Lovelace"));
+    await shot(s, '11-dark-desk');
+    await s.click('[data-testid="nav-settings"]');
+    await s.click('[data-testid="settings-theme-light"]');
   } catch (e) {
     await shot(s, 'failure-1').catch(() => {});
     throw e;
@@ -123,11 +176,27 @@ test('a library from first run to a returned loan, and it survives a restart', {
   await startDriver();
   s = await Session.start(BASE, APP);
   try {
+    // A member account sees the catalogue and its own loans, no staff places.
+    await s.type('[data-testid="login-username"]', 'ada');
+    await s.type('[data-testid="login-password"]', 'analytical engine 1843');
+    await s.click('[data-testid="login-submit"]');
+    await s.waitFor('[data-testid="nav-mine"]');
+    for (const place of ['desk', 'members', 'loans', 'holds']) {
+      assert.equal((await s.findAll(`[data-testid="nav-${place}"]`)).length, 0, `a member sees no ${place}`);
+    }
+    await s.click('[data-testid="nav-mine"]');
+    await s.waitFor('[data-testid="member-panel"]', has('Dune'));
+    await shot(s, '12-member-own-loans');
+    await s.click('[data-testid="logout"]');
+
     await s.type('[data-testid="login-username"]', 'admin');
     await s.type('[data-testid="login-password"]', 'correct horse battery');
     await s.click('[data-testid="login-submit"]');
     await s.type('[data-testid="catalogue-search"]', 'dune');
     await s.waitFor('[data-testid="result-row"]', has('Dune'));
+    // The loan made in the dark-theme round is still out.
+    await s.click('[data-testid="nav-loans"]');
+    await s.waitFor('[data-testid="loan-row"]', has('Ada Lovelace'));
   } catch (e) {
     await shot(s, 'failure-2').catch(() => {});
     throw e;

@@ -61,6 +61,9 @@ export class Session {
 
   async click(css) {
     const el = await this.waitFor(css);
+    // Centre it first: WebDriver only scrolls it just into view, where a
+    // notice floating at the bottom of the window can cover it.
+    await this.cmd('POST', '/execute/sync', { script: "arguments[0].scrollIntoView({ block: 'center' });", args: [{ [ELEMENT]: el }] });
     await this.cmd('POST', `/element/${el}/click`, {});
     return el;
   }

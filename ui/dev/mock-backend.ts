@@ -292,6 +292,8 @@ async function handle(cmd: string, a: Args): Promise<unknown> {
   switch (cmd) {
     case 'app_status':
       return status();
+    case 'ui_ready':
+      return null;
     case 'create_store': {
       const admin = a.admin as { username: string; password: string } | null;
       if (admin && admin.password.length < 8) fail('weak_password', 'password: must be at least 8 characters');

@@ -10,7 +10,7 @@ use serde::Serialize;
 use shelfkeeper_domain::{Error, Result};
 use sqlx::Connection;
 use sqlx::sqlite::SqliteConnectOptions;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct BackupReport {
@@ -22,7 +22,71 @@ pub struct BackupReport {
     pub events: i64,
 }
 
+/// A backup file found in a backup folder.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ts_rs::TS)]
+pub struct BackupFile {
+    pub path: String,
+    pub name: String,
+    pub bytes: u64,
+    /// When the file was last written (the backup's time).
+    pub modified: chrono::DateTime<chrono::Utc>,
+}
+
+/// Where backups of the store at `store_path` go unless the user picks
+/// another place: a `backups` folder beside the store file.
+pub fn backup_dir(store_path: &Path) -> PathBuf {
+    store_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).join("backups")
+}
+
+/// A file name in `dir` not taken yet, for a backup made at `at`:
+/// `shelfkeeper-backup-2026-11-23-195412.sqlite3`, then `…-2.sqlite3`, ...
+pub fn new_backup_path(dir: &Path, at: chrono::DateTime<chrono::Utc>) -> PathBuf {
+    let stem = format!("shelfkeeper-backup-{}", at.format("%Y-%m-%d-%H%M%S"));
+    let mut path = dir.join(format!("{stem}.sqlite3"));
+    let mut n = 2;
+    while path.exists() {
+        path = dir.join(format!("{stem}-{n}.sqlite3"));
+        n += 1;
+    }
+    path
+}
+
+/// The `.sqlite3` files in `dir`, newest first. A folder that does not
+/// exist yet holds no backups.
+pub fn list_backups(dir: &Path) -> Result<Vec<BackupFile>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::Backup(format!("cannot list {}: {e}", dir.display()))),
+    };
+    let mut files = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(meta) = entry.metadata() else { continue };
+        if !meta.is_file() || path.extension().is_none_or(|e| e != "sqlite3") {
+            continue;
+        }
+        let modified = meta.modified().map(chrono::DateTime::<chrono::Utc>::from).unwrap_or_default();
+        files.push(BackupFile {
+            name: entry.file_name().to_string_lossy().into_owned(),
+            path: path.display().to_string(),
+            bytes: meta.len(),
+            modified,
+        });
+    }
+    files.sort_by(|a, b| b.modified.cmp(&a.modified).then_with(|| b.name.cmp(&a.name)));
+    Ok(files)
+}
+
 impl Store {
+    /// Writes a verified backup into the store's backup folder (see
+    /// [`backup_dir`]), under a new dated name.
+    pub async fn backup_to_folder(&self) -> Result<BackupReport> {
+        let dir = backup_dir(&self.path);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::Backup(format!("cannot create {}: {e}", dir.display())))?;
+        self.backup_to(new_backup_path(&dir, chrono::Utc::now())).await
+    }
+
     /// Writes a verified backup to `dest` (which must not exist yet).
     pub async fn backup_to(&self, dest: impl AsRef<Path>) -> Result<BackupReport> {
         let dest = dest.as_ref();

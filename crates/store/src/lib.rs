@@ -20,7 +20,7 @@ mod reviews;
 mod rows;
 mod search;
 
-pub use backup::{BackupReport, restore_backup, verify_backup};
+pub use backup::{BackupFile, BackupReport, backup_dir, list_backups, new_backup_path, restore_backup, verify_backup};
 pub use circulation::{CheckinReceipt, CheckoutReceipt, CirculationEvent, HoldNotice, RenewReceipt};
 pub use db::StoreStats;
 pub use generate::{GenerateReport, GenerateSpec, Progress};
@@ -67,7 +67,35 @@ pub(crate) fn db_err(e: sqlx::Error) -> Error {
     Error::Storage(e.to_string())
 }
 
-fn connect_options(path: &Path, create: bool) -> SqliteConnectOptions {
+/// How much memory an open store may use to read fast. Memory-mapped pages
+/// are file-backed (the kernel can drop them at will) but still count in the
+/// process's resident size; the page cache is private memory, per connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryBudget {
+    /// `PRAGMA mmap_size`: how much of the file readers map instead of copying.
+    pub mmap_bytes: u64,
+    /// `PRAGMA cache_size` of each connection, in KiB.
+    pub cache_kib_per_connection: u32,
+    /// Reader connections (searches, lists) beside the one writer.
+    pub readers: u32,
+}
+
+impl MemoryBudget {
+    /// For the CLI, benchmarks and a one-box server: a library's whole hot
+    /// set mapped, generous caches.
+    pub const GENEROUS: MemoryBudget = MemoryBudget { mmap_bytes: 4 << 30, cache_kib_per_connection: 64 << 10, readers: 4 };
+    /// For the desktop, which shares the machine with everything else a
+    /// person runs: the indexes a search touches stay mapped, little else.
+    pub const DESKTOP: MemoryBudget = MemoryBudget { mmap_bytes: 256 << 20, cache_kib_per_connection: 8 << 10, readers: 2 };
+}
+
+impl Default for MemoryBudget {
+    fn default() -> Self {
+        MemoryBudget::GENEROUS
+    }
+}
+
+fn connect_options(path: &Path, create: bool, budget: MemoryBudget) -> SqliteConnectOptions {
     SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(create)
@@ -77,9 +105,9 @@ fn connect_options(path: &Path, create: bool) -> SqliteConnectOptions {
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10))
-        .pragma("cache_size", "-65536")
+        .pragma("cache_size", format!("-{}", budget.cache_kib_per_connection))
         .pragma("temp_store", "memory")
-        .pragma("mmap_size", "4294967296")
+        .pragma("mmap_size", budget.mmap_bytes.to_string())
         // Checkpoints run in the background (see `spawn_checkpointer`), not
         // in whichever commit happens to cross the threshold: that commit
         // would take ten times longer than the others.
@@ -97,7 +125,8 @@ const CHECKPOINT_WAL_LIMIT: u64 = 64 * 1024 * 1024;
 /// Checkpoints the WAL from its own connection until the store is dropped.
 /// PASSIVE never blocks the writer or readers.
 fn spawn_checkpointer(path: &Path, alive: std::sync::Weak<()>) {
-    let options = connect_options(path, false);
+    // Checkpoints copy pages from the WAL; they need no cache or map.
+    let options = connect_options(path, false, MemoryBudget { mmap_bytes: 0, cache_kib_per_connection: 512, readers: 0 });
     let wal = PathBuf::from(format!("{}-wal", path.display()));
     tokio::spawn(async move {
         let Ok(pool) = SqlitePoolOptions::new().max_connections(1).connect_with(options).await else { return };
@@ -122,6 +151,11 @@ fn spawn_checkpointer(path: &Path, alive: std::sync::Weak<()>) {
 impl Store {
     /// Creates a new store file (refusing to overwrite one) in `mode`.
     pub async fn create(path: impl AsRef<Path>, mode: StoreMode) -> Result<Store> {
+        Self::create_with(path, mode, MemoryBudget::default()).await
+    }
+
+    /// [`Store::create`] with a memory budget.
+    pub async fn create_with(path: impl AsRef<Path>, mode: StoreMode, budget: MemoryBudget) -> Result<Store> {
         let path = path.as_ref();
         if path.exists() {
             return Err(Error::StoreOpen { path: path.display().to_string(), reason: "a file already exists there".into() });
@@ -129,23 +163,28 @@ impl Store {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| Error::StoreOpen { path: path.display().to_string(), reason: e.to_string() })?;
         }
-        Self::open_inner(path, Some(mode)).await
+        Self::open_inner(path, Some(mode), budget).await
     }
 
     /// Opens an existing store, applying any migrations it lacks.
     pub async fn open(path: impl AsRef<Path>) -> Result<Store> {
+        Self::open_with(path, MemoryBudget::default()).await
+    }
+
+    /// [`Store::open`] with a memory budget.
+    pub async fn open_with(path: impl AsRef<Path>, budget: MemoryBudget) -> Result<Store> {
         let path = path.as_ref();
         if !path.exists() {
             return Err(Error::StoreOpen { path: path.display().to_string(), reason: "no such file".into() });
         }
-        Self::open_inner(path, None).await
+        Self::open_inner(path, None, budget).await
     }
 
-    async fn open_inner(path: &Path, create: Option<StoreMode>) -> Result<Store> {
+    async fn open_inner(path: &Path, create: Option<StoreMode>, budget: MemoryBudget) -> Result<Store> {
         let open_err = |reason: String| Error::StoreOpen { path: path.display().to_string(), reason };
         let write = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(connect_options(path, create.is_some()))
+            .connect_with(connect_options(path, create.is_some(), budget))
             .await
             .map_err(|e| open_err(e.to_string()))?;
         match MIGRATOR.run(&write).await {
@@ -157,8 +196,8 @@ impl Store {
             Err(e) => return Err(open_err(format!("migration failed: {e}"))),
         }
         let read = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(connect_options(path, false).read_only(true))
+            .max_connections(budget.readers.max(1))
+            .connect_with(connect_options(path, false, budget).read_only(true))
             .await
             .map_err(|e| open_err(e.to_string()))?;
         let (site_id, mode) = db::init_meta(&write, create).await?;

@@ -5,7 +5,9 @@ import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import { toErrorPayload } from './errors';
 import type {
+  Account,
   AppStatus,
+  BackupFolder,
   BackupReport,
   CheckinReceipt,
   CheckoutReceipt,
@@ -20,8 +22,10 @@ import type {
   MemberDetail,
   MemberDraft,
   MemberType,
+  NewAccount,
   NewAdmin,
   RenewReceipt,
+  Role,
   SearchPage,
   SearchRequest,
   StoreMode,
@@ -46,6 +50,8 @@ export const createStore = (path: string | null, mode: StoreMode, admin: NewAdmi
 export const openStore = (path: string) => call<AppStatus>('open_store', { path });
 export const login = (username: string, password: string) => call<AppStatus>('login', { username, password });
 export const logout = () => call<AppStatus>('logout');
+/** The first paint of a screen since launch, for the startup log line. */
+export const uiReady = (screen: string) => call<null>('ui_ready', { screen });
 
 // --- catalogue ---
 export const search = (request: SearchRequest) => call<SearchPage>('search', { request });
@@ -75,9 +81,17 @@ export const cancelHold = (id: string) => call<HoldNotice | null>('cancel_hold',
 export const openLoans = (overdueOnly: boolean, limit: number) => call<Loan[]>('open_loans', { overdueOnly, limit });
 export const activeHolds = (limit: number) => call<Hold[]>('active_holds', { limit });
 
+// --- accounts (library mode, administrators) ---
+export const accounts = () => call<Account[]>('accounts');
+export const createAccount = (account: NewAccount) => call<Account>('create_account', { account });
+export const updateAccount = (username: string, role: Role, disabled: boolean) =>
+  call<Account>('update_account', { username, role, disabled });
+
 // --- store upkeep ---
 export const stats = () => call<StoreStats>('stats');
-export const backupNow = (dest: string) => call<BackupReport>('backup_now', { dest });
+/** A backup to `dest`, or (null) into the store's backup folder. */
+export const backupNow = (dest: string | null) => call<BackupReport>('backup_now', { dest });
+export const listBackups = () => call<BackupFolder>('list_backups');
 export const restoreBackup = (src: string) => call<AppStatus>('restore_backup', { src });
 export const pickSavePath = (suggestedName: string) => call<string | null>('pick_save_path', { suggestedName });
 export const pickOpenPath = () => call<string | null>('pick_open_path');

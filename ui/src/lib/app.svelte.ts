@@ -44,6 +44,7 @@ class AppState {
   /** A member account's own card number (members look up their loans by it). */
   #myCard = $state<string | null>(readStored(CARD_KEY));
   private noticeTimer: ReturnType<typeof setTimeout> | null = null;
+  private readyMarked = new Set<string>();
   private noticeSeq = 0;
 
   get myCard(): string | null {
@@ -94,6 +95,15 @@ class AppState {
       case 'settings':
         return t.nav.settings;
     }
+  }
+
+  /** Tells the shell, once per screen, that it has been painted: the
+   *  startup time goes to the log (and the launch benchmark reads it). */
+  markReady(screen: 'first-run' | 'login' | 'catalogue') {
+    if (this.readyMarked.has(screen)) return;
+    this.readyMarked.add(screen);
+    // Two frames: the first runs before the paint, the second after it.
+    requestAnimationFrame(() => requestAnimationFrame(() => void api.uiReady(screen).catch(() => {})));
   }
 
   async boot() {

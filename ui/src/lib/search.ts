@@ -1,7 +1,11 @@
-// Search as you type: debounce keystrokes, run the newest request only, drop
-// answers that arrive after a newer request was made, page on with the
-// cursor, and ask for facets once the first page is in. Framework-free: the
-// component subscribes with `onChange` (tests in __tests__/search.test.ts).
+// Search as you type: the first keystroke searches at once (no debounce: a
+// search costs a few milliseconds, waiting would be most of the latency);
+// while one typed search is on its way, newer text waits and only the newest
+// is sent when it returns. Answers that arrive after a newer request was made
+// are dropped. Pages on with the cursor, and asks for facets once the
+// results have stood still for a moment, so facet counting never delays the
+// next keystroke's results. Framework-free: the component subscribes with
+// `onChange` (tests in __tests__/search.test.ts).
 import type { Facets, Filters, SearchPage, SearchRequest, SortOrder, TitleHit } from './types';
 import { toErrorPayload } from './errors';
 
@@ -46,7 +50,8 @@ export type SearchState = {
 export type SearchDeps = {
   search: (r: SearchRequest) => Promise<SearchPage>;
   facets?: (r: SearchRequest) => Promise<Facets>;
-  delay?: number;
+  /** How long results must stand still before facets are asked for. */
+  facetsDelay?: number;
   pageSize?: number;
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
@@ -54,14 +59,16 @@ export type SearchDeps = {
 
 export class SearchController {
   private deps: Required<Omit<SearchDeps, 'facets'>> & Pick<SearchDeps, 'facets'>;
-  private timer: unknown = null;
+  private timer: unknown = null; // the facets timer
   private seq = 0; // id of the newest first-page request
+  private inFlight = false; // a typed search is on its way
+  private pending: Query | null = null; // typed while it was
   private listeners = new Set<(s: SearchState) => void>();
   state: SearchState;
 
   constructor(deps: SearchDeps, initial: Query) {
     this.deps = {
-      delay: 120,
+      facetsDelay: 250,
       pageSize: 100,
       setTimer: (fn, ms) => setTimeout(fn, ms),
       clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
@@ -94,19 +101,33 @@ export class SearchController {
     return { text: q.text, filters: q.filters, sort: q.sort, cursor, limit: this.deps.pageSize };
   }
 
-  /** A new query (typing): runs after the debounce delay, unless another comes first. */
+  /** A new query (typing): runs at once, or as soon as the search on its way returns. */
   schedule(q: Query) {
     this.cancelTimer();
     this.set({ query: q });
-    this.timer = this.deps.setTimer(() => {
-      this.timer = null;
-      void this.run(q);
-    }, this.deps.delay);
+    if (this.inFlight) {
+      this.pending = q;
+      return;
+    }
+    void this.typed(q);
+  }
+
+  private async typed(q: Query) {
+    this.inFlight = true;
+    try {
+      await this.run(q);
+    } finally {
+      this.inFlight = false;
+    }
+    const next = this.pending;
+    this.pending = null;
+    if (next) void this.typed(next);
   }
 
   /** Run a query now (filters, sort, refresh after an edit). */
   now(q: Query = this.state.query) {
     this.cancelTimer();
+    this.pending = null;
     this.set({ query: q });
     return this.run(q);
   }
@@ -125,11 +146,12 @@ export class SearchController {
     try {
       page = await this.deps.search(this.request(q, null));
     } catch (e) {
-      if (id !== this.seq) return;
+      if (id !== this.seq || this.pending) return;
       this.set({ loading: false, error: toErrorPayload(e).message, hits: [], total: null, nextCursor: null, facets: null, generation: this.state.generation + 1 });
       return;
     }
-    if (id !== this.seq) return; // a newer query was made meanwhile
+    // A newer query was sent meanwhile, or typed and waiting to be sent.
+    if (id !== this.seq || this.pending) return;
     this.set({
       loading: false,
       hits: page.hits,
@@ -137,14 +159,18 @@ export class SearchController {
       nextCursor: page.next_cursor,
       generation: this.state.generation + 1,
     });
-    if (this.deps.facets) {
-      try {
-        const f = await this.deps.facets(this.request(q, null));
-        if (id === this.seq) this.set({ facets: f });
-      } catch {
-        // Facets are a help, not the answer: keep the last ones.
-      }
-    }
+    const facets = this.deps.facets;
+    if (!facets) return;
+    this.timer = this.deps.setTimer(() => {
+      this.timer = null;
+      facets(this.request(q, null))
+        .then((f) => {
+          if (id === this.seq) this.set({ facets: f });
+        })
+        .catch(() => {
+          // Facets are a help, not the answer: keep the last ones.
+        });
+    }, this.deps.facetsDelay);
   }
 
   /** Fetch the next page (the list scrolled near its end). Ignored while one is on its way. */

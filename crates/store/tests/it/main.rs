@@ -2,6 +2,7 @@
 //! binary (see ripgrep): modules share the helpers below.
 
 mod accounts;
+mod backup;
 mod bad_input;
 mod catalogue;
 mod change_log;

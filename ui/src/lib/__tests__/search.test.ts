@@ -35,7 +35,7 @@ function deferred<T>() {
 const q = (text: string, over: Partial<Query> = {}): Query => ({ text, filters: emptyFilters(), sort: 'relevance', ...over });
 
 function controller() {
-  return new SearchController({ search: api.search, facets: api.facets, delay: 120, pageSize: 50 }, q(''));
+  return new SearchController({ search: api.search, facets: api.facets, pageSize: 50 }, q(''));
 }
 
 beforeEach(() => {
@@ -50,22 +50,23 @@ afterEach(() => {
 });
 
 describe('search as you type', () => {
-  it('waits for a pause in typing and runs only the last text', async () => {
-    search.mockResolvedValue(page(['dune']));
+  it('searches at the first keystroke, then only the newest text once the answer is in', async () => {
+    const first = deferred<SearchPage>();
+    search.mockReturnValueOnce(first.promise).mockResolvedValueOnce(page(['dune']));
     const c = controller();
     c.schedule(q('d'));
-    await vi.advanceTimersByTimeAsync(50);
+    expect(search).toHaveBeenCalledTimes(1); // no debounce
     c.schedule(q('du'));
-    await vi.advanceTimersByTimeAsync(50);
     c.schedule(q('dune'));
-    await vi.advanceTimersByTimeAsync(119);
-    expect(search).not.toHaveBeenCalled();
-    await vi.advanceTimersByTimeAsync(1);
-    expect(search).toHaveBeenCalledTimes(1);
-    const req = search.mock.calls[0][0] as SearchRequest;
-    expect(req).toEqual({ text: 'dune', filters: emptyFilters(), sort: 'relevance', cursor: null, limit: 50 });
+    expect(search).toHaveBeenCalledTimes(1); // one typed search at a time
+    first.resolve(page(['dark', 'dusk']));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(search).toHaveBeenCalledTimes(2);
+    expect(search.mock.calls[1][0] as SearchRequest).toEqual({ text: 'dune', filters: emptyFilters(), sort: 'relevance', cursor: null, limit: 50 });
     await vi.runAllTimersAsync();
+    // the answer for 'd' was never shown: newer text was already waiting
     expect(c.state.hits.map((h) => h.id)).toEqual(['dune']);
+    expect(c.state.query.text).toBe('dune');
   });
 
   it('ignores an answer that arrives after a newer query was sent', async () => {
@@ -77,13 +78,11 @@ describe('search as you type', () => {
     c.onChange((s) => seen.push(s.hits.map((h) => h.id)));
 
     c.schedule(q('du'));
-    await vi.advanceTimersByTimeAsync(120);
-    c.schedule(q('dune'));
-    await vi.advanceTimersByTimeAsync(120);
+    const sorted = c.now(q('dune', { sort: 'title' }));
     expect(search).toHaveBeenCalledTimes(2);
 
     fast.resolve(page(['dune']));
-    await vi.runAllTimersAsync();
+    await sorted;
     slow.resolve(page(['dust', 'duke']));
     await vi.runAllTimersAsync();
 
@@ -92,7 +91,7 @@ describe('search as you type', () => {
     expect(c.state.loading).toBe(false);
   });
 
-  it('asks for facets after the results, for the same request, and drops stale facets', async () => {
+  it('asks for facets once the results stand still, for the same request, and drops stale facets', async () => {
     const order: string[] = [];
     search.mockImplementation(async (r) => {
       order.push(`search:${r.text}`);
@@ -108,18 +107,34 @@ describe('search as you type', () => {
       return { ...noFacets, available: 7 };
     });
     const c = controller();
-    const first = c.now(q('old'));
-    await vi.advanceTimersByTimeAsync(0);
+    await c.now(q('old'));
+    expect(order).toEqual(['search:old']); // results first, facets later
+    await vi.advanceTimersByTimeAsync(249);
+    expect(order).toEqual(['search:old']);
+    await vi.advanceTimersByTimeAsync(1);
     expect(order).toEqual(['search:old', 'facets:old']);
     // the first facets call is still pending; a new query overtakes it
     await c.now(q('new'));
     slowFacets.resolve({ ...noFacets, available: 99 });
-    await first;
-    expect(order.indexOf('search:new')).toBeLessThan(order.indexOf('facets:new'));
+    await vi.runAllTimersAsync();
+    expect(order).toEqual(['search:old', 'facets:old', 'search:new', 'facets:new']);
     expect(c.state.facets?.available).toBe(7);
   });
 
-  it('runs filters and sort changes at once, without the debounce', async () => {
+  it('never asks for facets while typing goes on', async () => {
+    search.mockImplementation(async (r) => page([r.text]));
+    const c = controller();
+    for (const text of ['w', 'wa', 'war']) {
+      c.schedule(q(text));
+      await vi.advanceTimersByTimeAsync(100);
+    }
+    expect(facets).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(250);
+    expect(facets).toHaveBeenCalledTimes(1);
+    expect(facets.mock.calls[0][0]).toMatchObject({ text: 'war' });
+  });
+
+  it('runs filters and sort changes at once', async () => {
     search.mockResolvedValue(page(['a']));
     const c = controller();
     const filters = { ...emptyFilters(), available: true, language: 'en' };
@@ -129,13 +144,18 @@ describe('search as you type', () => {
     await p;
   });
 
-  it('a query run now cancels a pending typed one', async () => {
-    search.mockResolvedValue(page(['a']));
+  it('a query run now replaces typed text still waiting to be sent', async () => {
+    const first = deferred<SearchPage>();
+    search.mockReturnValueOnce(first.promise).mockResolvedValue(page(['a']));
     const c = controller();
+    c.schedule(q('ty'));
     c.schedule(q('typed'));
     await c.now(q('typed', { sort: 'author' }));
+    first.resolve(page(['t']));
     await vi.advanceTimersByTimeAsync(500);
-    expect(search).toHaveBeenCalledTimes(1);
+    expect(search).toHaveBeenCalledTimes(2);
+    expect(search.mock.calls[1][0]).toMatchObject({ text: 'typed', sort: 'author' });
+    expect(c.state.hits.map((h) => h.id)).toEqual(['a']);
   });
 });
 
