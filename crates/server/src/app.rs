@@ -9,7 +9,6 @@ use crate::db::Db;
 use crate::error::ApiError;
 use crate::mail::Mailer;
 use crate::{routes, telemetry};
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -69,11 +68,12 @@ impl AppState {
     }
 }
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState) -> axum::Router {
     let max_body = state.cfg.max_body_bytes;
-    let app = Router::new()
-        .nest("/api/v1", routes::api())
-        .merge(routes::ops::routes())
+    let (routes, spec) = routes::all();
+    let spec = std::sync::Arc::new(spec);
+    let app = routes
+        .route("/api/v1/openapi.json", axum::routing::get(move || async move { axum::Json(spec.as_ref().clone()) }))
         .fallback(|| async { ApiError::not_found("route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")

@@ -30,6 +30,22 @@ struct Inner<'a> {
     message: &'a str,
 }
 
+/// The error body, for the OpenAPI document (responses use `Body` above).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // read by the schema derive only
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // read by the schema derive only
+pub struct ErrorDetail {
+    /// Stable snake_case code: a domain `ErrorCode` or a server code.
+    code: String,
+    /// For people; may change.
+    message: String,
+}
+
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {

@@ -9,35 +9,36 @@ use crate::db::accounts::Purpose;
 use crate::db::sessions::Rotation;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
+use axum::Json as JsonOut;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
-use axum::{Json as JsonOut, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shelfkeeper_domain::password;
 use std::time::Duration;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 const HOUR: Duration = Duration::from_secs(3600);
 const MINUTE: Duration = Duration::from_secs(60);
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/auth/register", post(register))
-        .route("/auth/verify-email", get(verify_email))
-        .route("/auth/login", post(login))
-        .route("/auth/refresh", post(refresh))
-        .route("/auth/logout", post(logout))
-        .route("/auth/me", get(me))
-        .route("/auth/password", post(change_password))
-        .route("/auth/password-reset", post(request_reset))
-        .route("/auth/password-reset/confirm", post(confirm_reset))
-        .route("/auth/api-keys", post(create_api_key).get(list_api_keys))
-        .route("/auth/api-keys/{id}", delete(revoke_api_key))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(verify_email))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(change_password))
+        .routes(routes!(request_reset))
+        .routes(routes!(confirm_reset))
+        .routes(routes!(create_api_key, list_api_keys))
+        .routes(routes!(revoke_api_key))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Register {
     email: String,
@@ -67,6 +68,7 @@ fn check_display_name(name: &str) -> ApiResult<()> {
 
 /// Always 202 "check your mail": a taken address gets a mail saying so
 /// instead of a verification link, so the answer tells nothing.
+#[utoipa::path(post, path = "/auth/register", tag = "auth", summary = "Register; mails a single-use verification link (always 202)", request_body = Register, responses((status = 202, description = "check the mail", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)))]
 async fn register(State(s): State<AppState>, ClientIp(ip): ClientIp, Json(body): Json<Register>) -> ApiResult<impl IntoResponse> {
     let email = normalise_email(&body.email).ok_or_else(invalid_email)?;
     let name = body.display_name.unwrap_or_default().trim().to_owned();
@@ -96,11 +98,13 @@ async fn register(State(s): State<AppState>, ClientIp(ip): ClientIp, Json(body):
     Ok(accepted("check your mail for a link to confirm the address"))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct TokenQuery {
     token: String,
 }
 
+#[utoipa::path(get, path = "/auth/verify-email", tag = "auth", summary = "Follow the verification link", params(TokenQuery), responses((status = 200, description = "verified", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)))]
 async fn verify_email(State(s): State<AppState>, Query(q): Query<TokenQuery>) -> ApiResult<impl IntoResponse> {
     let Some(account_id) = s.db.consume_email_token(&sha256_hex(&q.token), Purpose::VerifyEmail).await? else {
         return Err(ApiError::bad_request("invalid_token", "this link is invalid, already used or expired"));
@@ -109,14 +113,14 @@ async fn verify_email(State(s): State<AppState>, Query(q): Query<TokenQuery>) ->
     Ok(JsonOut(json!({ "status": "verified" })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Login {
     email: String,
     password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Tokens {
     access_token: String,
     token_type: &'static str,
@@ -135,6 +139,7 @@ fn bad_credentials() -> ApiError {
 
 /// Unknown account and wrong password answer the same, in about the same
 /// time (the unknown case runs a dummy verification).
+#[utoipa::path(post, path = "/auth/login", tag = "auth", summary = "Log in: access token (JWT, 15 min) and rotating refresh token", request_body = Login, responses((status = 200, description = "tokens", body = Tokens), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)))]
 async fn login(State(s): State<AppState>, ClientIp(ip): ClientIp, Json(body): Json<Login>) -> ApiResult<impl IntoResponse> {
     let lim = &s.cfg.limits;
     s.limiter.hit(&format!("login-ip:{ip}"), lim.login_attempts_per_ip_per_minute, MINUTE).map_err(|l| ApiError::rate_limited(l.0))?;
@@ -175,12 +180,13 @@ async fn login(State(s): State<AppState>, ClientIp(ip): ClientIp, Json(body): Js
     Ok(JsonOut(tokens(&s, &account.id, &session_id, refresh)?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Refresh {
     refresh_token: String,
 }
 
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", summary = "Exchange a refresh token (reuse revokes the session)", request_body = Refresh, responses((status = 200, description = "new tokens", body = Tokens), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)))]
 async fn refresh(State(s): State<AppState>, Json(body): Json<Refresh>) -> ApiResult<impl IntoResponse> {
     let new = random_token();
     match s.db.rotate_refresh(&sha256_hex(&body.refresh_token), &sha256_hex(&new)).await? {
@@ -198,13 +204,14 @@ async fn refresh(State(s): State<AppState>, Json(body): Json<Refresh>) -> ApiRes
     }
 }
 
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", summary = "End this session at once", responses((status = 204, description = "logged out"), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn logout(State(s): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
     let sid = caller.session()?;
     s.db.revoke_session(sid, "logout").await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Me {
     id: String,
     email: String,
@@ -213,6 +220,7 @@ struct Me {
     created_at: String,
 }
 
+#[utoipa::path(get, path = "/auth/me", tag = "auth", summary = "The calling account", responses((status = 200, description = "the account", body = Me), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn me(State(s): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
     let a = s.db.account_by_id(&caller.account_id).await?.ok_or_else(ApiError::unauthorized)?;
     Ok(JsonOut(Me {
@@ -224,7 +232,7 @@ async fn me(State(s): State<AppState>, caller: Caller) -> ApiResult<impl IntoRes
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ChangePassword {
     current_password: String,
@@ -232,6 +240,7 @@ struct ChangePassword {
 }
 
 /// Needs the current password; signs out every other session.
+#[utoipa::path(post, path = "/auth/password", tag = "auth", summary = "Change password; ends the other sessions", request_body = ChangePassword, responses((status = 204, description = "changed"), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn change_password(State(s): State<AppState>, caller: Caller, Json(body): Json<ChangePassword>) -> ApiResult<impl IntoResponse> {
     let sid = caller.session()?.to_owned();
     let a = s.db.account_by_id(&caller.account_id).await?.ok_or_else(ApiError::unauthorized)?;
@@ -249,13 +258,14 @@ async fn change_password(State(s): State<AppState>, caller: Caller, Json(body): 
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ResetRequest {
     email: String,
 }
 
 /// Always 202; a link goes out only to an existing, enabled account.
+#[utoipa::path(post, path = "/auth/password-reset", tag = "auth", summary = "Mail a single-use reset link (always 202)", request_body = ResetRequest, responses((status = 202, description = "accepted", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)))]
 async fn request_reset(State(s): State<AppState>, ClientIp(ip): ClientIp, Json(body): Json<ResetRequest>) -> ApiResult<impl IntoResponse> {
     let email = normalise_email(&body.email).ok_or_else(invalid_email)?;
     let lim = &s.cfg.limits;
@@ -279,7 +289,7 @@ async fn request_reset(State(s): State<AppState>, ClientIp(ip): ClientIp, Json(b
     Ok(accepted("if the address has an account, a reset link is on its way"))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ResetConfirm {
     token: String,
@@ -287,6 +297,7 @@ struct ResetConfirm {
 }
 
 /// Sets the new password and signs out every session.
+#[utoipa::path(post, path = "/auth/password-reset/confirm", tag = "auth", summary = "Set a new password with a reset token; ends every session", request_body = ResetConfirm, responses((status = 204, description = "changed"), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)))]
 async fn confirm_reset(State(s): State<AppState>, Json(body): Json<ResetConfirm>) -> ApiResult<impl IntoResponse> {
     // Policy first, so a weak choice does not burn the single-use link.
     password::check_policy(&body.new_password, "")?;
@@ -304,13 +315,13 @@ async fn confirm_reset(State(s): State<AppState>, Json(body): Json<ResetConfirm>
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewKey {
     name: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct KeyOut {
     id: String,
     name: String,
@@ -322,6 +333,7 @@ struct KeyOut {
     key: Option<String>,
 }
 
+#[utoipa::path(post, path = "/auth/api-keys", tag = "auth", summary = "Create an API key (shown once)", request_body = NewKey, responses((status = 201, description = "the key, with its secret", body = KeyOut), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn create_api_key(State(s): State<AppState>, caller: Caller, Json(body): Json<NewKey>) -> ApiResult<impl IntoResponse> {
     caller.session()?;
     let name = body.name.trim();
@@ -336,6 +348,7 @@ async fn create_api_key(State(s): State<AppState>, caller: Caller, Json(body): J
     Ok((StatusCode::CREATED, JsonOut(out)))
 }
 
+#[utoipa::path(get, path = "/auth/api-keys", tag = "auth", summary = "List live API keys (without secrets)", responses((status = 200, description = "`{items: [KeyOut]}`", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn list_api_keys(State(s): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
     caller.session()?;
     let keys = s.db.list_api_keys(&caller.account_id).await?;
@@ -353,6 +366,7 @@ async fn list_api_keys(State(s): State<AppState>, caller: Caller) -> ApiResult<i
     Ok(JsonOut(json!({ "items": out })))
 }
 
+#[utoipa::path(delete, path = "/auth/api-keys/{id}", tag = "auth", summary = "Revoke an API key", params(("id" = String, Path, description = "API key id (UUID)")), responses((status = 204, description = "revoked"), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn revoke_api_key(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<impl IntoResponse> {
     caller.session()?;
     if uuid::Uuid::parse_str(&id).is_err() || !s.db.revoke_api_key(&caller.account_id, &id).await? {

@@ -9,11 +9,10 @@ use crate::app::AppState;
 use crate::db::catalogue::{CopyRow, HitRow, Search, Sort, TitleRow};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
+use axum::Json as JsonOut;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post, put};
-use axum::{Json as JsonOut, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
@@ -21,13 +20,15 @@ use shelfkeeper_domain::access::Action;
 use shelfkeeper_domain::isbn::Isbn;
 use shelfkeeper_domain::model::{CopyDraft, Role, TitleDraft};
 use std::collections::HashMap;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/libraries/{lib}/titles", get(search).post(create_title))
-        .route("/libraries/{lib}/titles/{title_id}", get(show_title).put(update_title).delete(delete_title))
-        .route("/libraries/{lib}/titles/{title_id}/copies", post(add_copy))
-        .route("/libraries/{lib}/copies/{copy_id}", put(update_copy).delete(delete_copy))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(search, create_title))
+        .routes(routes!(show_title, update_title, delete_title))
+        .routes(routes!(add_copy))
+        .routes(routes!(update_copy, delete_copy))
 }
 
 /// A path id: a UUID, or the resource cannot exist.
@@ -69,6 +70,7 @@ async fn title_out(s: &AppState, ctx: &InLibrary, t: TitleRow) -> ApiResult<Titl
     Ok(TitleOut { created: rfc3339(t.created_at), updated: rfc3339(t.updated_at), isbn10, copies, title: t })
 }
 
+#[utoipa::path(post, path = "/libraries/{lib}/titles", tag = "catalogue", summary = "Add a title (librarian)", params(("lib" = String, Path, description = "library id (UUID)")), request_body(content = Object, description = "TitleDraft: title, subtitle, contributors [{name, role}], subjects, tags, series, series_number, language, publisher, published, pages, isbn, lccn, call_number, notes, cover_ref"), responses((status = 201, description = "the title with its copies", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn create_title(State(s): State<AppState>, ctx: InLibrary, Json(draft): Json<TitleDraft>) -> ApiResult<impl IntoResponse> {
     ctx.require(Action::ManageCatalogue)?;
     let valid = draft.validate()?;
@@ -77,12 +79,14 @@ async fn create_title(State(s): State<AppState>, ctx: InLibrary, Json(draft): Js
     Ok((StatusCode::CREATED, JsonOut(title_out(&s, &ctx, t).await?)))
 }
 
+#[utoipa::path(get, path = "/libraries/{lib}/titles/{title_id}", tag = "catalogue", summary = "A title with its copies", params(("lib" = String, Path, description = "library id (UUID)"), ("title_id" = String, Path, description = "title id (UUID)")), responses((status = 200, description = "the title", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn show_title(State(s): State<AppState>, ctx: InLibrary, Path(p): Path<HashMap<String, String>>) -> ApiResult<impl IntoResponse> {
     let id = path_id(&p, "title_id", "title")?;
     let t = s.db.title(&ctx.library.id, &id).await?.ok_or_else(|| ApiError::not_found("title"))?;
     Ok(JsonOut(title_out(&s, &ctx, t).await?))
 }
 
+#[utoipa::path(put, path = "/libraries/{lib}/titles/{title_id}", tag = "catalogue", summary = "Replace a title (librarian)", params(("lib" = String, Path, description = "library id (UUID)"), ("title_id" = String, Path, description = "title id (UUID)")), request_body(content = Object, description = "TitleDraft"), responses((status = 200, description = "the title", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn update_title(
     State(s): State<AppState>,
     ctx: InLibrary,
@@ -96,6 +100,7 @@ async fn update_title(
     Ok(JsonOut(title_out(&s, &ctx, t).await?))
 }
 
+#[utoipa::path(delete, path = "/libraries/{lib}/titles/{title_id}", tag = "catalogue", summary = "Delete a title without copies (librarian)", params(("lib" = String, Path, description = "library id (UUID)"), ("title_id" = String, Path, description = "title id (UUID)")), responses((status = 204, description = "deleted"), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn delete_title(State(s): State<AppState>, ctx: InLibrary, Path(p): Path<HashMap<String, String>>) -> ApiResult<impl IntoResponse> {
     ctx.require(Action::ManageCatalogue)?;
     let id = path_id(&p, "title_id", "title")?;
@@ -103,6 +108,7 @@ async fn delete_title(State(s): State<AppState>, ctx: InLibrary, Path(p): Path<H
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/libraries/{lib}/titles/{title_id}/copies", tag = "catalogue", summary = "Add a copy (librarian)", params(("lib" = String, Path, description = "library id (UUID)"), ("title_id" = String, Path, description = "title id (UUID)")), request_body(content = Object, description = "CopyDraft: barcode, location, shelf, condition, acquired_on, price_cents, currency, provenance, notes"), responses((status = 201, description = "the copy", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn add_copy(
     State(s): State<AppState>,
     ctx: InLibrary,
@@ -117,6 +123,7 @@ async fn add_copy(
     Ok((StatusCode::CREATED, JsonOut(copy_out(c, ctx.library.role))))
 }
 
+#[utoipa::path(put, path = "/libraries/{lib}/copies/{copy_id}", tag = "catalogue", summary = "Replace a copy (librarian)", params(("lib" = String, Path, description = "library id (UUID)"), ("copy_id" = String, Path, description = "copy id (UUID)")), request_body(content = Object, description = "CopyDraft"), responses((status = 200, description = "the copy", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn update_copy(
     State(s): State<AppState>,
     ctx: InLibrary,
@@ -131,6 +138,7 @@ async fn update_copy(
     Ok(JsonOut(copy_out(c, ctx.library.role)))
 }
 
+#[utoipa::path(delete, path = "/libraries/{lib}/copies/{copy_id}", tag = "catalogue", summary = "Delete a copy on the shelf without history (librarian)", params(("lib" = String, Path, description = "library id (UUID)"), ("copy_id" = String, Path, description = "copy id (UUID)")), responses((status = 204, description = "deleted"), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn delete_copy(State(s): State<AppState>, ctx: InLibrary, Path(p): Path<HashMap<String, String>>) -> ApiResult<impl IntoResponse> {
     ctx.require(Action::ManageCatalogue)?;
     let id = path_id(&p, "copy_id", "copy")?;
@@ -138,7 +146,8 @@ async fn delete_copy(State(s): State<AppState>, ctx: InLibrary, Path(p): Path<Ha
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields, default)]
 struct SearchQuery {
     q: String,
@@ -184,6 +193,7 @@ fn decode_cursor(sort: &str, c: &str) -> ApiResult<(String, String)> {
     Ok((key, id))
 }
 
+#[utoipa::path(get, path = "/libraries/{lib}/titles", tag = "catalogue", summary = "Search the catalogue: words, filters, keyset pages", params(("lib" = String, Path, description = "library id (UUID)"), SearchQuery), responses((status = 200, description = "`{items, next_cursor}`", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn search(State(s): State<AppState>, ctx: InLibrary, Query(q): Query<SearchQuery>) -> ApiResult<impl IntoResponse> {
     if q.q.chars().count() > 500 || q.q.contains('\0') {
         return Err(invalid("q: at most 500 characters"));

@@ -9,11 +9,10 @@ use crate::auth::normalise_email;
 use crate::db::circulation::{LoanRow, MemberRow};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
+use axum::Json as JsonOut;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Json as JsonOut, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shelfkeeper_domain::access::{Action, Actor};
@@ -21,18 +20,20 @@ use shelfkeeper_domain::ids::{AccountId, MemberId};
 use shelfkeeper_domain::model::MemberDraft;
 use shelfkeeper_domain::text;
 use std::collections::HashMap;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/libraries/{lib}/members", get(list_members).post(create_member))
-        .route("/libraries/{lib}/members/{member_id}", get(show_member).put(update_member))
-        .route("/libraries/{lib}/members/{member_id}/loans", get(member_loans))
-        .route("/libraries/{lib}/me/loans", get(my_loans))
-        .route("/libraries/{lib}/checkout", post(checkout))
-        .route("/libraries/{lib}/checkin", post(checkin))
-        .route("/libraries/{lib}/renew", post(renew))
-        .route("/libraries/{lib}/reports/popular-titles", get(popular))
-        .route("/libraries/{lib}/reports/loans-per-month", get(per_month))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_members, create_member))
+        .routes(routes!(show_member, update_member))
+        .routes(routes!(member_loans))
+        .routes(routes!(my_loans))
+        .routes(routes!(checkout))
+        .routes(routes!(checkin))
+        .routes(routes!(renew))
+        .routes(routes!(popular))
+        .routes(routes!(per_month))
 }
 
 fn member_id(params: &HashMap<String, String>) -> ApiResult<String> {
@@ -72,6 +73,7 @@ async fn linked_account(s: &AppState, email: Option<&str>) -> ApiResult<Option<S
     Ok(Some(a.id))
 }
 
+#[utoipa::path(post, path = "/libraries/{lib}/members", tag = "circulation", summary = "Add a member record (librarian)", params(("lib" = String, Path, description = "library id (UUID)")), request_body(content = Object, description = "MemberDraft (card, name, email, phone, address, member_type, expires_on, notes) and account_email to link an account"), responses((status = 201, description = "the member", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn create_member(State(s): State<AppState>, ctx: InLibrary, Json(body): Json<MemberIn>) -> ApiResult<impl IntoResponse> {
     ctx.require(Action::ManageMembers)?;
     let d = body.draft.validate()?;
@@ -81,6 +83,7 @@ async fn create_member(State(s): State<AppState>, ctx: InLibrary, Json(body): Js
     Ok((StatusCode::CREATED, JsonOut(m)))
 }
 
+#[utoipa::path(put, path = "/libraries/{lib}/members/{member_id}", tag = "circulation", summary = "Replace a member record (librarian)", params(("lib" = String, Path, description = "library id (UUID)"), ("member_id" = String, Path, description = "member record id (UUID)")), request_body(content = Object, description = "MemberDraft and account_email"), responses((status = 200, description = "the member", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn update_member(
     State(s): State<AppState>,
     ctx: InLibrary,
@@ -94,7 +97,8 @@ async fn update_member(
     Ok(JsonOut(s.db.put_member(&ctx.library.id, &id, &d, account.as_deref(), true).await?))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields, default)]
 struct Page {
     /// The last card of the previous page.
@@ -102,6 +106,7 @@ struct Page {
     limit: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/libraries/{lib}/members", tag = "circulation", summary = "Members by card (librarian)", params(("lib" = String, Path, description = "library id (UUID)"), Page), responses((status = 200, description = "`{items, next_after}`", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn list_members(State(s): State<AppState>, ctx: InLibrary, Query(p): Query<Page>) -> ApiResult<impl IntoResponse> {
     ctx.require(Action::ManageMembers)?;
     let limit = p.limit.unwrap_or(100);
@@ -125,6 +130,7 @@ async fn visible_member(s: &AppState, ctx: &InLibrary, p: &HashMap<String, Strin
     s.db.member(&ctx.library.id, &id).await?.ok_or_else(|| ApiError::not_found("member"))
 }
 
+#[utoipa::path(get, path = "/libraries/{lib}/members/{member_id}", tag = "circulation", summary = "A member record (staff, or its own account)", params(("lib" = String, Path, description = "library id (UUID)"), ("member_id" = String, Path, description = "member record id (UUID)")), responses((status = 200, description = "the member", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn show_member(State(s): State<AppState>, ctx: InLibrary, Path(p): Path<HashMap<String, String>>) -> ApiResult<impl IntoResponse> {
     Ok(JsonOut(visible_member(&s, &ctx, &p).await?))
 }
@@ -146,12 +152,14 @@ fn loan_out(l: LoanRow) -> LoanOut {
     LoanOut { out: rfc3339(l.out_at), returned: l.returned_at.map(rfc3339), overdue_days, loan: l }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields, default)]
 struct LoanFilter {
     open: bool,
 }
 
+#[utoipa::path(get, path = "/libraries/{lib}/members/{member_id}/loans", tag = "circulation", summary = "A member's loans, newest first (staff, or its own account)", params(("lib" = String, Path, description = "library id (UUID)"), ("member_id" = String, Path, description = "member record id (UUID)"), LoanFilter), responses((status = 200, description = "`{items: [loan]}`", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn member_loans(
     State(s): State<AppState>,
     ctx: InLibrary,
@@ -164,6 +172,7 @@ async fn member_loans(
 }
 
 /// The caller's own loans and history; empty without a member record.
+#[utoipa::path(get, path = "/libraries/{lib}/me/loans", tag = "circulation", summary = "The caller's own loans and history", params(("lib" = String, Path, description = "library id (UUID)"), LoanFilter), responses((status = 200, description = "`{items: [loan]}`", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn my_loans(State(s): State<AppState>, ctx: InLibrary, Query(f): Query<LoanFilter>) -> ApiResult<impl IntoResponse> {
     let (_, me) = actor(&s, &ctx).await?;
     let items: Vec<LoanOut> = match me {
@@ -173,13 +182,14 @@ async fn my_loans(State(s): State<AppState>, ctx: InLibrary, Query(f): Query<Loa
     Ok(JsonOut(json!({ "items": items })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CheckoutIn {
     barcode: String,
     card: String,
 }
 
+#[utoipa::path(post, path = "/libraries/{lib}/checkout", tag = "circulation", summary = "Lend a copy to a member (librarian)", params(("lib" = String, Path, description = "library id (UUID)")), request_body = CheckoutIn, responses((status = 201, description = "the loan", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn checkout(State(s): State<AppState>, ctx: InLibrary, Json(b): Json<CheckoutIn>) -> ApiResult<impl IntoResponse> {
     ctx.require(Action::Circulate)?;
     let barcode = text::barcode("barcode", &b.barcode)?;
@@ -189,12 +199,13 @@ async fn checkout(State(s): State<AppState>, ctx: InLibrary, Json(b): Json<Check
     Ok((StatusCode::CREATED, JsonOut(loan_out(loan))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct BarcodeIn {
     barcode: String,
 }
 
+#[utoipa::path(post, path = "/libraries/{lib}/checkin", tag = "circulation", summary = "Return a copy (librarian); says whose hold it now waits for", params(("lib" = String, Path, description = "library id (UUID)")), request_body = BarcodeIn, responses((status = 200, description = "`{loan, hold_shelf_for}`", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn checkin(State(s): State<AppState>, ctx: InLibrary, Json(b): Json<BarcodeIn>) -> ApiResult<impl IntoResponse> {
     ctx.require(Action::Circulate)?;
     let barcode = text::barcode("barcode", &b.barcode)?;
@@ -206,6 +217,7 @@ async fn checkin(State(s): State<AppState>, ctx: InLibrary, Json(b): Json<Barcod
 }
 
 /// Staff renew any loan; a member renews their own.
+#[utoipa::path(post, path = "/libraries/{lib}/renew", tag = "circulation", summary = "Renew a loan (librarian, or the borrower)", params(("lib" = String, Path, description = "library id (UUID)")), request_body = BarcodeIn, responses((status = 200, description = "the loan", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn renew(State(s): State<AppState>, ctx: InLibrary, Json(b): Json<BarcodeIn>) -> ApiResult<impl IntoResponse> {
     let barcode = text::barcode("barcode", &b.barcode)?;
     let (actor, _) = actor(&s, &ctx).await?;
@@ -220,13 +232,15 @@ async fn renew(State(s): State<AppState>, ctx: InLibrary, Json(b): Json<BarcodeI
     Ok(JsonOut(loan_out(s.db.renew(&ctx.library.id, &barcode, today()).await?)))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields, default)]
 struct PopularQuery {
     days: Option<i64>,
     limit: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/libraries/{lib}/reports/popular-titles", tag = "reports", summary = "Titles by number of loans (librarian)", params(("lib" = String, Path, description = "library id (UUID)"), PopularQuery), responses((status = 200, description = "`{days, items: [{title_id, title, loans}]}`", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn popular(State(s): State<AppState>, ctx: InLibrary, Query(q): Query<PopularQuery>) -> ApiResult<impl IntoResponse> {
     ctx.require(Action::Circulate)?;
     let days = q.days.unwrap_or(365);
@@ -244,6 +258,7 @@ async fn popular(State(s): State<AppState>, ctx: InLibrary, Query(q): Query<Popu
     Ok(JsonOut(json!({ "days": days, "items": items })))
 }
 
+#[utoipa::path(get, path = "/libraries/{lib}/reports/loans-per-month", tag = "reports", summary = "Loans per month (librarian)", params(("lib" = String, Path, description = "library id (UUID)")), responses((status = 200, description = "`{items: [{month, loans}]}`", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn per_month(State(s): State<AppState>, ctx: InLibrary) -> ApiResult<impl IntoResponse> {
     ctx.require(Action::Circulate)?;
     let items: Vec<_> =

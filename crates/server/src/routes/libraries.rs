@@ -9,25 +9,26 @@ use crate::auth::normalise_email;
 use crate::db::libraries::LibraryRow;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
+use axum::Json as JsonOut;
 use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get};
-use axum::{Json as JsonOut, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shelfkeeper_domain::access::{Action, Actor};
 use shelfkeeper_domain::ids::AccountId;
 use shelfkeeper_domain::model::Role;
 use std::collections::HashMap;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/libraries", get(list).post(create))
-        .route("/libraries/{lib}", get(show))
-        .route("/libraries/{lib}/memberships", get(memberships).put(set_membership))
-        .route("/libraries/{lib}/memberships/{account_id}", delete(remove_membership))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show))
+        .routes(routes!(memberships, set_membership))
+        .routes(routes!(remove_membership))
 }
 
 /// The caller and their role in the library named by the `{lib}` segment.
@@ -65,10 +66,11 @@ impl FromRequestParts<AppState> for InLibrary {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct LibraryOut {
     id: String,
     name: String,
+    #[schema(value_type = String, example = "librarian")]
     role: Role,
     created_at: String,
 }
@@ -79,7 +81,7 @@ impl From<LibraryRow> for LibraryOut {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewLibrary {
     name: String,
@@ -94,6 +96,7 @@ fn check_name(name: &str) -> ApiResult<String> {
 }
 
 /// Any signed-in account may create a library and becomes its admin.
+#[utoipa::path(post, path = "/libraries", tag = "libraries", summary = "Create a library; the caller becomes its admin", request_body = NewLibrary, responses((status = 201, description = "the library", body = LibraryOut), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn create(State(s): State<AppState>, caller: Caller, Json(body): Json<NewLibrary>) -> ApiResult<impl IntoResponse> {
     let name = check_name(&body.name)?;
     let id = uuid::Uuid::now_v7().to_string();
@@ -101,24 +104,28 @@ async fn create(State(s): State<AppState>, caller: Caller, Json(body): Json<NewL
     Ok((StatusCode::CREATED, JsonOut(LibraryOut { id, name, role: Role::Admin, created_at: rfc3339(created) })))
 }
 
+#[utoipa::path(get, path = "/libraries", tag = "libraries", summary = "Libraries the caller belongs to, with the role", responses((status = 200, description = "`{items: [LibraryOut]}`", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn list(State(s): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
     let items: Vec<LibraryOut> = s.db.libraries_of(&caller.account_id).await?.into_iter().map(LibraryOut::from).collect();
     Ok(JsonOut(json!({ "items": items })))
 }
 
+#[utoipa::path(get, path = "/libraries/{lib}", tag = "libraries", summary = "One library (404 also when not a member)", params(("lib" = String, Path, description = "library id (UUID)")), responses((status = 200, description = "the library", body = LibraryOut), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn show(ctx: InLibrary) -> ApiResult<impl IntoResponse> {
     Ok(JsonOut(LibraryOut::from(ctx.library)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct MembershipOut {
     account_id: String,
     email: String,
     display_name: String,
+    #[schema(value_type = String, example = "librarian")]
     role: Role,
     since: String,
 }
 
+#[utoipa::path(get, path = "/libraries/{lib}/memberships", tag = "libraries", summary = "Accounts and roles (admin)", params(("lib" = String, Path, description = "library id (UUID)")), responses((status = 200, description = "`{items: [MembershipOut]}`", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn memberships(State(s): State<AppState>, ctx: InLibrary) -> ApiResult<impl IntoResponse> {
     ctx.require(Action::ManageAccounts)?;
     let items: Vec<MembershipOut> =
@@ -136,14 +143,16 @@ async fn memberships(State(s): State<AppState>, ctx: InLibrary) -> ApiResult<imp
     Ok(JsonOut(json!({ "items": items })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SetMembership {
     email: String,
+    #[schema(value_type = String, example = "librarian")]
     role: Role,
 }
 
 /// Adds an account (by email) to the library, or changes its role.
+#[utoipa::path(put, path = "/libraries/{lib}/memberships", tag = "libraries", summary = "Add an account by email or change its role (admin)", params(("lib" = String, Path, description = "library id (UUID)")), request_body = SetMembership, responses((status = 200, description = "the membership", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn set_membership(State(s): State<AppState>, ctx: InLibrary, Json(body): Json<SetMembership>) -> ApiResult<impl IntoResponse> {
     ctx.require(Action::ManageAccounts)?;
     let email = normalise_email(&body.email)
@@ -163,6 +172,7 @@ fn last_admin() -> ApiError {
     ApiError::new(StatusCode::CONFLICT, "last_admin", "a library keeps at least one admin; make someone else admin first")
 }
 
+#[utoipa::path(delete, path = "/libraries/{lib}/memberships/{account_id}", tag = "libraries", summary = "Remove an account from the library (admin)", params(("lib" = String, Path, description = "library id (UUID)"), ("account_id" = String, Path, description = "account id (UUID)")), responses((status = 204, description = "removed"), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn remove_membership(
     State(s): State<AppState>,
     ctx: InLibrary,

@@ -9,18 +9,57 @@ pub mod libraries;
 pub mod ops;
 
 use crate::app::AppState;
-use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
 use std::net::{IpAddr, SocketAddr};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
 
-pub fn api() -> Router<AppState> {
-    Router::new()
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .merge(auth::routes())
         .merge(libraries::routes())
         .merge(catalogue::routes())
         .merge(circulation::routes())
         .merge(holds::routes())
+}
+
+/// The OpenAPI document's frame; the paths come from the handlers'
+/// `#[utoipa::path]` attributes as they are registered (`routes!`), so a
+/// route cannot exist without its documentation.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Shelfkeeper server API", description = "Accounts, libraries, catalogue and circulation. Errors are `{\"error\": {\"code\", \"message\"}}`."),
+    modifiers(&Security),
+    components(schemas(crate::error::ErrorBody))
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let c = api.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+        c.add_security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))));
+    }
+}
+
+/// All routes with their OpenAPI document.
+pub fn all() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", api()).merge(ops::routes()).split_for_parts()
+}
+
+/// The OpenAPI document as checked in (`crates/server/openapi.json`).
+pub fn openapi_json() -> String {
+    let (_, spec) = all();
+    let mut s = spec.to_pretty_json().unwrap_or_default();
+    s.push('\n');
+    s
 }
 
 /// The client's address: the peer, or the first `X-Forwarded-For` entry when

@@ -2,18 +2,20 @@
 
 use crate::app::AppState;
 use crate::error::ApiError;
+use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/metrics", get(metrics))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(metrics))
 }
 
 /// 200 when the database answers, 503 otherwise.
+#[utoipa::path(get, path = "/healthz", tag = "operations", summary = "200 when the database answers", responses((status = 200, description = "ok", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)))]
 async fn healthz(State(s): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     match s.db.ping().await {
         Ok(()) => Ok(Json(json!({ "status": "ok" }))),
@@ -24,6 +26,7 @@ async fn healthz(State(s): State<AppState>) -> Result<impl IntoResponse, ApiErro
     }
 }
 
+#[utoipa::path(get, path = "/metrics", tag = "operations", summary = "Prometheus metrics (text)", responses((status = 200, description = "Prometheus text format", body = String), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)))]
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render())
 }

@@ -10,5 +10,6 @@ mod circulation;
 mod holds;
 mod libraries;
 mod matrix;
+mod openapi;
 mod ops;
 mod storage;

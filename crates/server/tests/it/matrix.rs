@@ -8,6 +8,18 @@ use crate::support::{Auth, Backend, PASSWORD, Server, claims_of, forge};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+/// Routes that need no credentials (tested in `public_routes_need_no_credentials`).
+const PUBLIC: [(&str, &str); 8] = [
+    ("POST", "/api/v1/auth/register"),
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/refresh"),
+    ("GET", "/api/v1/auth/verify-email"),
+    ("POST", "/api/v1/auth/password-reset"),
+    ("POST", "/api/v1/auth/password-reset/confirm"),
+    ("GET", "/healthz"),
+    ("GET", "/metrics"),
+];
+
 const COLUMNS: [&str; 10] =
     ["none", "admin", "librarian", "member", "other_library", "expired", "revoked", "refresh_as_access", "wrong_type", "api_key"];
 
@@ -240,6 +252,14 @@ async fn every_route_checks_the_caller(b: Backend) {
         }
     }
     assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    // The table covers every documented route, and the document every route
+    // of the table (the document is generated from the registered handlers).
+    let mut walked: std::collections::BTreeSet<String> =
+        rows.iter().map(|r| crate::openapi::route_key(r.method.as_str(), r.path)).collect();
+    walked.extend(PUBLIC.iter().map(|(m, p)| crate::openapi::route_key(m, p)));
+    let documented = crate::openapi::documented_routes();
+    assert_eq!(walked.difference(&documented).collect::<Vec<_>>(), Vec::<&String>::new(), "walked but not documented");
+    assert_eq!(documented.difference(&walked).collect::<Vec<_>>(), Vec::<&String>::new(), "documented but not in the matrix");
     // The member's own library membership was not changed by the PUT rows.
     assert_eq!(
         s.get(&format!("/api/v1/libraries/{lib}"), &Auth::Bearer(s.login("member@example.org", PASSWORD).await.access)).await.body["role"],
@@ -265,6 +285,8 @@ async fn public_routes_need_no_credentials(b: Backend) {
             .await
             .expect(400, "invalid_token");
         s.get("/healthz", &auth).await.expect(200, "");
+        s.get("/metrics", &auth).await.expect(200, "");
+        s.get("/api/v1/openapi.json", &auth).await.expect(200, "");
     }
     s.shutdown().await;
 }
