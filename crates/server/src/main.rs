@@ -6,13 +6,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn usage() -> &'static str {
-    "usage: shelfkeeper-server [--config FILE]\n\nSettings come from FILE (TOML) or $SHELFKEEPER_SERVER_CONFIG, then from\nSHELFKEEPER_SERVER_* variables (e.g. SHELFKEEPER_SERVER_LISTEN=0.0.0.0:8080,\nSHELFKEEPER_SERVER_DATABASE_URL=postgres://..., SHELFKEEPER_SERVER_SMTP_HOST=...).\nWith none, it serves 127.0.0.1:8080 on a SQLite file in the XDG data directory."
+    "usage: shelfkeeper-server [--config FILE]                     serve\n       shelfkeeper-server [--config FILE] account disable EMAIL  sign an account out everywhere and refuse it\n       shelfkeeper-server [--config FILE] account enable EMAIL\n\nSettings come from FILE (TOML) or $SHELFKEEPER_SERVER_CONFIG, then from\nSHELFKEEPER_SERVER_* variables (e.g. SHELFKEEPER_SERVER_LISTEN=0.0.0.0:8080,\nSHELFKEEPER_SERVER_DATABASE_URL=postgres://..., SHELFKEEPER_SERVER_SMTP_HOST=...).\nWith none, it serves 127.0.0.1:8080 on a SQLite file in the XDG data directory."
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let mut file: Option<PathBuf> = None;
+    let mut command: Vec<String> = Vec::new();
     while let Some(a) = args.next() {
         match a.as_str() {
             "--config" | "-c" => match args.next() {
@@ -26,10 +27,11 @@ async fn main() -> ExitCode {
                 println!("{}", usage());
                 return ExitCode::SUCCESS;
             }
-            other => {
-                eprintln!("error: unexpected argument '{other}'\n\n{}", usage());
+            other if other.starts_with('-') => {
+                eprintln!("error: unexpected option '{other}'\n\n{}", usage());
                 return ExitCode::from(2);
             }
+            other => command.push(other.to_owned()),
         }
     }
     let cfg = match Config::load(file.as_deref(), std::env::vars()) {
@@ -39,6 +41,9 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if !command.is_empty() {
+        return run_command(cfg, &command).await;
+    }
     telemetry::init_logs(cfg.log_format);
     let listen = cfg.listen;
     let db_shown = cfg.resolved_database_url().map(|u| config::redact_url(&u)).unwrap_or_default();
@@ -65,4 +70,54 @@ async fn main() -> ExitCode {
     }
     tracing::info!("stopped");
     ExitCode::SUCCESS
+}
+
+/// Operator commands on the configured database.
+async fn run_command(cfg: Config, command: &[String]) -> ExitCode {
+    let (disable, email) = match command {
+        [a, op, email] if a == "account" && (op == "disable" || op == "enable") => (op == "disable", email),
+        _ => {
+            eprintln!("error: unknown command '{}'\n\n{}", command.join(" "), usage());
+            return ExitCode::from(2);
+        }
+    };
+    let db = match cfg.resolved_database_url() {
+        Ok(url) => shelfkeeper_server::db::Db::connect(&url).await,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let db = match db {
+        Ok(db) => db,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let email = email.trim().to_lowercase();
+    let result = async {
+        let Some(account) = db.account_by_email(&email).await? else { return Ok(false) };
+        db.set_disabled(&account.id, disable).await?;
+        if disable {
+            // Requests are refused at once anyway; this also ends the sessions for good.
+            db.revoke_sessions_of(&account.id, None, "account disabled").await?;
+        }
+        Ok::<bool, sqlx::Error>(true)
+    }
+    .await;
+    match result {
+        Ok(true) => {
+            println!("account {email} {}", if disable { "disabled" } else { "enabled" });
+            ExitCode::SUCCESS
+        }
+        Ok(false) => {
+            eprintln!("error: no account has the address {email}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

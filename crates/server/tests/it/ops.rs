@@ -105,8 +105,20 @@ fn binary_starts_on_defaults_and_stops_on_sigterm() {
     assert!(home.path().join("data/shelfkeeper-server/shelfkeeper-server.sqlite3").exists());
     assert!(home.path().join("data/shelfkeeper-server/token-secret").exists());
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let status = rt.block_on(async { reqwest::get(format!("http://{addr}/healthz")).await.unwrap().status() });
+    let status = rt.block_on(async {
+        reqwest::Client::new().get(format!("http://{addr}/healthz")).header("x-request-id", "bin-test-req-7").send().await.unwrap().status()
+    });
     assert_eq!(status, 200);
+    // A structured log line for the response, carrying the request id.
+    let line = loop {
+        let line = lines.next().expect("a log line for the request").unwrap();
+        if line.contains("bin-test-req-7") {
+            break line;
+        }
+    };
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["level"], "INFO", "{line}");
+    assert!(v["status"].to_string().contains("200") && v.to_string().contains("/healthz"), "{line}");
     let kill = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(kill.success());
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -140,3 +152,36 @@ fn binary_names_a_bad_setting_and_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/server.toml"));
 }
+
+/// The operator command disables an account on the configured database;
+/// the running server refuses its tokens at once.
+async fn account_disable_command(b: Backend) {
+    let s = Server::start(b).await;
+    let u = s.user("ada@example.org").await;
+    let data = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_shelfkeeper-server"))
+            .env_clear()
+            .env("HOME", data.path())
+            .env("SHELFKEEPER_SERVER_DATA_DIR", data.path())
+            .env("SHELFKEEPER_SERVER_DATABASE_URL", &s.db_url)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["account", "disable", "Ada@example.org"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "account ada@example.org disabled");
+    s.get("/api/v1/auth/me", &u.auth()).await.expect(401, "unauthorized");
+    s.post("/api/v1/auth/login", &Auth::None, json!({ "email": "ada@example.org", "password": crate::support::PASSWORD }))
+        .await
+        .expect(403, "account_disabled");
+    assert!(run(&["account", "enable", "ada@example.org"]).status.success());
+    s.login("ada@example.org", crate::support::PASSWORD).await;
+    let out = run(&["account", "disable", "nobody@example.org"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nobody@example.org"));
+    assert_eq!(run(&["acount", "disable", "x"]).status.code(), Some(2));
+    s.shutdown().await;
+}
+both!(account_disable_command);

@@ -249,6 +249,7 @@ impl SmtpSink {
 
 pub struct Server {
     pub base: String,
+    pub db_url: String,
     pub http: reqwest::Client,
     pub sink: SmtpSink,
     pub state: AppState,
@@ -293,6 +294,7 @@ impl Server {
         }));
         Server {
             base: format!("http://{addr}"),
+            db_url: db.url.clone(),
             http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
             sink,
             state,
