@@ -82,7 +82,7 @@ async fn login_does_not_reveal_accounts(b: Backend) {
     let mut known = Vec::new();
     let mut unknown = Vec::new();
     let mut bodies = Vec::new();
-    for i in 0..6 {
+    for i in 0..10 {
         for (email, times) in [("ada@example.org", &mut known), ("nobody@example.org", &mut unknown)] {
             let t = Instant::now();
             let r = s.post("/api/v1/auth/login", &Auth::None, json!({ "email": email, "password": format!("wrong password {i}") })).await;
@@ -92,12 +92,13 @@ async fn login_does_not_reveal_accounts(b: Backend) {
         }
     }
     assert!(bodies.windows(2).all(|w| w[0] == w[1]), "{bodies:?}");
-    known.sort();
-    unknown.sort();
-    let (k, u) = (known[3].as_secs_f64(), unknown[3].as_secs_f64());
-    // Both run one argon2id verification; without the dummy the unknown
-    // case would be ~100x faster.
-    assert!(u > k / 3.0 && u < k * 3.0, "median wrong-password {k:.4}s vs unknown {u:.4}s");
+    // The fastest of each is the least disturbed by other tests sharing the
+    // CPU. Both run one argon2id verification; without the dummy the
+    // unknown case would be ~50x faster.
+    let k = known.iter().min().unwrap().as_secs_f64();
+    let u = unknown.iter().min().unwrap().as_secs_f64();
+    eprintln!("login timing: fastest wrong-password {k:.4}s, fastest unknown account {u:.4}s");
+    assert!(u > k / 3.0 && u < k * 3.0, "fastest wrong-password {k:.4}s vs unknown {u:.4}s");
     s.shutdown().await;
 }
 both!(login_does_not_reveal_accounts);
