@@ -27,6 +27,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(register))
         .routes(routes!(verify_email))
+        .routes(routes!(resend_verification))
         .routes(routes!(login))
         .routes(routes!(refresh))
         .routes(routes!(logout))
@@ -79,15 +80,7 @@ async fn register(State(s): State<AppState>, ClientIp(ip): ClientIp, Json(body):
     let hash = s.hasher.hash(body.password).await?;
     let id = shelfkeeper_domain::ids::AccountId::new().to_string();
     if s.db.insert_account(&id, &email, &name, &hash).await? {
-        let token = random_token();
-        s.db.insert_email_token(&sha256_hex(&token), &id, Purpose::VerifyEmail, s.cfg.email_token_ttl_secs as i64 * 1000).await?;
-        let link = format!("{}/api/v1/auth/verify-email?token={token}", s.cfg.public_url.trim_end_matches('/'));
-        let hours = s.cfg.email_token_ttl_secs.div_ceil(3600);
-        s.mailer.send(
-            &email,
-            "Confirm your Shelfkeeper account",
-            format!("Welcome to Shelfkeeper.\n\nOpen this link to confirm your address (it works once, for {hours} hours):\n\n{link}\n\nIf you did not sign up, ignore this message.\n"),
-        );
+        send_verification(&s, &id, &email).await?;
     } else {
         s.mailer.send(
             &email,
@@ -111,6 +104,37 @@ async fn verify_email(State(s): State<AppState>, Query(q): Query<TokenQuery>) ->
     };
     s.db.mark_email_verified(&account_id).await?;
     Ok(JsonOut(json!({ "status": "verified" })))
+}
+
+#[utoipa::path(post, path = "/auth/verify-email/resend", tag = "auth", summary = "Mail a new verification link to an unverified account (always 202)", request_body = ResetRequest, responses((status = 202, description = "accepted", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)))]
+/// Always 202; a new link goes out only to an existing, unverified account
+/// (older links stay valid until they expire).
+async fn resend_verification(
+    State(s): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Json(body): Json<ResetRequest>,
+) -> ApiResult<impl IntoResponse> {
+    let email = normalise_email(&body.email).ok_or_else(invalid_email)?;
+    let lim = &s.cfg.limits;
+    s.limiter.hit(&format!("mail-ip:{ip}"), lim.reset_requests_per_ip_per_hour, HOUR).map_err(|l| ApiError::rate_limited(l.0))?;
+    s.limiter.hit(&format!("verify:{email}"), lim.reset_requests_per_account_per_hour, HOUR).map_err(|l| ApiError::rate_limited(l.0))?;
+    if let Some(a) = s.db.account_by_email(&email).await?.filter(|a| !a.disabled && !a.email_verified) {
+        send_verification(&s, &a.id, &email).await?;
+    }
+    Ok(accepted("if the address has an unconfirmed account, a new link is on its way"))
+}
+
+async fn send_verification(s: &AppState, account_id: &str, email: &str) -> ApiResult<()> {
+    let token = random_token();
+    s.db.insert_email_token(&sha256_hex(&token), account_id, Purpose::VerifyEmail, s.cfg.email_token_ttl_secs as i64 * 1000).await?;
+    let link = format!("{}/api/v1/auth/verify-email?token={token}", s.cfg.public_url.trim_end_matches('/'));
+    let hours = s.cfg.email_token_ttl_secs.div_ceil(3600);
+    s.mailer.send(
+        email,
+        "Confirm your Shelfkeeper account",
+        format!("Welcome to Shelfkeeper.\n\nOpen this link to confirm your address (it works once, for {hours} hours):\n\n{link}\n\nIf you did not sign up, ignore this message.\n"),
+    );
+    Ok(())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

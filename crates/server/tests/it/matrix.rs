@@ -9,8 +9,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 /// Routes that need no credentials (tested in `public_routes_need_no_credentials`).
-const PUBLIC: [(&str, &str); 8] = [
+const PUBLIC: [(&str, &str); 9] = [
     ("POST", "/api/v1/auth/register"),
+    ("POST", "/api/v1/auth/verify-email/resend"),
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/auth/refresh"),
     ("GET", "/api/v1/auth/verify-email"),
@@ -281,6 +282,7 @@ async fn public_routes_need_no_credentials(b: Backend) {
         s.post("/api/v1/auth/refresh", &auth, json!({ "refresh_token": "x" })).await.expect(401, "invalid_refresh_token");
         s.get("/api/v1/auth/verify-email?token=x", &auth).await.expect(400, "invalid_token");
         s.post("/api/v1/auth/password-reset", &auth, json!({ "email": "x@example.org" })).await.expect(202, "");
+        s.post("/api/v1/auth/verify-email/resend", &auth, json!({ "email": "x@example.org" })).await.expect(202, "");
         s.post("/api/v1/auth/password-reset/confirm", &auth, json!({ "token": "x", "new_password": "fine passphrase" }))
             .await
             .expect(400, "invalid_token");
