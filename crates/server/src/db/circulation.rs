@@ -373,6 +373,15 @@ impl Db {
     }
 
     pub async fn check_out(&self, lib: &str, barcode: &str, card: &str, today: NaiveDate) -> ApiResult<LoanRow> {
+        // Expiry first, in its own transaction: it stands even when the
+        // check-out below is refused.
+        let mut tx = self.pool.begin().await?;
+        let copy = self.copy_now(&mut tx, lib, barcode).await?;
+        if self.expire_uncollected(&mut tx, lib, &copy, today).await? {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
         let mut tx = self.pool.begin().await?;
         let copy = self.copy_now(&mut tx, lib, barcode).await?;
         let sql = sqlx::AssertSqlSafe(format!("SELECT {MEMBER_COLS} FROM members WHERE library_id = $1 AND card = $2"));
@@ -443,6 +452,24 @@ impl Db {
         tx.commit().await?;
         let row = self.loan(&loan_id).await?.ok_or_else(|| ApiError::internal("loan vanished after write"))?;
         Ok((row, decision.days_overdue, trapped_for))
+    }
+
+    /// A copy left on the hold shelf past its pickup date: the hold expires
+    /// and the copy goes to the next in line, or back on the shelf. Done
+    /// when the desk next handles the copy. True when something changed.
+    async fn expire_uncollected(&self, tx: &mut Transaction<'static, Any>, lib: &str, copy: &CopyNow, today: NaiveDate) -> ApiResult<bool> {
+        let Some(t) = copy.state.trapped.as_ref().filter(|t| t.expires_on < today) else { return Ok(false) };
+        let hlc = self.tick();
+        sqlx::query("UPDATE holds SET status = 'expired', hlc = $1 WHERE id = $2")
+            .bind(hlc)
+            .bind(t.hold_id.to_string())
+            .execute(&mut **tx)
+            .await?;
+        self.event(tx, lib, "hold_expired", copy, &t.member_id.to_string(), None).await?;
+        if self.trap_for_next_hold(tx, lib, copy, today).await?.is_none() {
+            sqlx::query("UPDATE copies SET status = 'available' WHERE id = $1").bind(&copy.id).execute(&mut **tx).await?;
+        }
+        Ok(true)
     }
 
     /// The open loan of a copy, if any (for checking who may renew it).

@@ -119,3 +119,47 @@ async fn one_review_per_account_and_title(b: Backend) {
     s.shutdown().await;
 }
 both!(one_review_per_account_and_title);
+
+/// A copy nobody collects: at the next desk action after the pickup date the
+/// hold expires and the copy goes to the next in line, then back to the shelf.
+async fn uncollected_holds_expire(b: Backend) {
+    let s = Server::start(b).await;
+    let admin = s.user("admin@example.org").await;
+    let l = setup(&s, &admin).await;
+    let base = &l.base;
+    for card in ["Q1", "Q2", "Q3"] {
+        s.post(&format!("{base}/members"), &admin.auth(), json!({ "card": card, "name": card, "member_type": "adult" }))
+            .await
+            .expect(201, "");
+    }
+    s.post(&format!("{base}/titles/{}/copies", l.title), &admin.auth(), json!({ "barcode": "X1" })).await.expect(201, "");
+    s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": "X1", "card": "Q3" })).await.expect(201, "");
+    let holds = format!("{base}/titles/{}/holds", l.title);
+    let h1 = s.post(&holds, &admin.auth(), json!({ "card": "Q1" })).await.body["id"].as_str().unwrap().to_owned();
+    s.post(&holds, &admin.auth(), json!({ "card": "Q2" })).await.expect(201, "");
+    assert_eq!(s.post(&format!("{base}/checkin"), &admin.auth(), json!({ "barcode": "X1" })).await.body["hold_shelf_for"], "Q1");
+    // Time passes: the pickup date is behind us.
+    let past = |id: String| {
+        let pool = s.state.db.pool.clone();
+        async move { sqlx::query("UPDATE holds SET expires_on = '2000-01-01' WHERE id = $1").bind(id).execute(&pool).await.unwrap() }
+    };
+    past(h1.clone()).await;
+    // Q3 tries to borrow it: Q1's hold expires, and the copy is now Q2's.
+    s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": "X1", "card": "Q3" }))
+        .await
+        .expect(409, "copy_reserved_for_another");
+    let queue = s.get(&holds, &admin.auth()).await;
+    assert_eq!(queue.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!((queue.body["items"][0]["card"].as_str(), queue.body["items"][0]["status"].as_str()), (Some("Q2"), Some("ready")));
+    let h2 = queue.body["items"][0]["id"].as_str().unwrap().to_owned();
+    past(h2).await;
+    // Nobody else waits: the copy is free again.
+    s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": "X1", "card": "Q3" })).await.expect(201, "");
+    let states: Vec<String> = {
+        let rows = sqlx::query("SELECT status FROM holds ORDER BY placed_at").fetch_all(&s.state.db.pool).await.unwrap();
+        rows.iter().map(|r| sqlx::Row::get::<String, _>(r, "status")).collect()
+    };
+    assert_eq!(states, ["expired", "expired"]);
+    s.shutdown().await;
+}
+both!(uncollected_holds_expire);
