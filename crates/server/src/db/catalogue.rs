@@ -8,11 +8,12 @@ use shelfkeeper_domain::model::{Contributor, CopyDraft, ValidTitle};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct TitleRow {
     pub id: String,
     pub title: String,
     pub subtitle: Option<String>,
+    #[schema(value_type = Vec<Object>)]
     pub contributors: Vec<Contributor>,
     pub subjects: Vec<String>,
     pub tags: Vec<String>,
@@ -31,7 +32,7 @@ pub struct TitleRow {
     pub updated_at: i64,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct CopyRow {
     pub id: String,
     pub title_id: String,
@@ -48,11 +49,12 @@ pub struct CopyRow {
 }
 
 /// One search result row.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct HitRow {
     pub id: String,
     pub title: String,
     pub subtitle: Option<String>,
+    #[schema(value_type = Vec<Object>)]
     pub contributors: Vec<Contributor>,
     pub pub_year: Option<i64>,
     pub language: Option<String>,

@@ -12,7 +12,7 @@ use shelfkeeper_domain::model::{Member, MemberDraft, MemberType};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct MemberRow {
     pub id: String,
     pub card: String,
@@ -28,7 +28,7 @@ pub struct MemberRow {
     pub account_id: Option<String>,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct LoanRow {
     pub id: String,
     pub copy_id: String,

@@ -10,7 +10,7 @@ use shelfkeeper_domain::model::validate_rating;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct HoldRow {
     pub id: String,
     pub title_id: String,
@@ -25,7 +25,7 @@ pub struct HoldRow {
     pub position: Option<i64>,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ReviewRow {
     pub id: String,
     pub title_id: String,

@@ -36,7 +36,7 @@ fn path_id(params: &HashMap<String, String>, name: &str, what: &str) -> ApiResul
     params.get(name).filter(|v| uuid::Uuid::parse_str(v).is_ok()).cloned().ok_or_else(|| ApiError::not_found(what))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct TitleOut {
     #[serde(flatten)]
     title: TitleRow,
@@ -46,7 +46,7 @@ struct TitleOut {
     updated: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct CopyOut {
     #[serde(flatten)]
     copy: CopyRow,
@@ -70,7 +70,7 @@ async fn title_out(s: &AppState, ctx: &InLibrary, t: TitleRow) -> ApiResult<Titl
     Ok(TitleOut { created: rfc3339(t.created_at), updated: rfc3339(t.updated_at), isbn10, copies, title: t })
 }
 
-#[utoipa::path(post, path = "/libraries/{lib}/titles", tag = "catalogue", summary = "Add a title (librarian)", params(("lib" = String, Path, description = "library id (UUID)")), request_body(content = Object, description = "TitleDraft: title, subtitle, contributors [{name, role}], subjects, tags, series, series_number, language, publisher, published, pages, isbn, lccn, call_number, notes, cover_ref"), responses((status = 201, description = "the title with its copies", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
+#[utoipa::path(post, path = "/libraries/{lib}/titles", tag = "catalogue", summary = "Add a title (librarian)", params(("lib" = String, Path, description = "library id (UUID)")), request_body(content = Object, description = "TitleDraft: title, subtitle, contributors [{name, role}], subjects, tags, series, series_number, language, publisher, published, pages, isbn, lccn, call_number, notes, cover_ref"), responses((status = 201, description = "the title with its copies", body = TitleOut), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn create_title(State(s): State<AppState>, ctx: InLibrary, Json(draft): Json<TitleDraft>) -> ApiResult<impl IntoResponse> {
     ctx.require(Action::ManageCatalogue)?;
     let valid = draft.validate()?;
@@ -79,14 +79,14 @@ async fn create_title(State(s): State<AppState>, ctx: InLibrary, Json(draft): Js
     Ok((StatusCode::CREATED, JsonOut(title_out(&s, &ctx, t).await?)))
 }
 
-#[utoipa::path(get, path = "/libraries/{lib}/titles/{title_id}", tag = "catalogue", summary = "A title with its copies", params(("lib" = String, Path, description = "library id (UUID)"), ("title_id" = String, Path, description = "title id (UUID)")), responses((status = 200, description = "the title", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
+#[utoipa::path(get, path = "/libraries/{lib}/titles/{title_id}", tag = "catalogue", summary = "A title with its copies", params(("lib" = String, Path, description = "library id (UUID)"), ("title_id" = String, Path, description = "title id (UUID)")), responses((status = 200, description = "the title", body = TitleOut), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn show_title(State(s): State<AppState>, ctx: InLibrary, Path(p): Path<HashMap<String, String>>) -> ApiResult<impl IntoResponse> {
     let id = path_id(&p, "title_id", "title")?;
     let t = s.db.title(&ctx.library.id, &id).await?.ok_or_else(|| ApiError::not_found("title"))?;
     Ok(JsonOut(title_out(&s, &ctx, t).await?))
 }
 
-#[utoipa::path(put, path = "/libraries/{lib}/titles/{title_id}", tag = "catalogue", summary = "Replace a title (librarian)", params(("lib" = String, Path, description = "library id (UUID)"), ("title_id" = String, Path, description = "title id (UUID)")), request_body(content = Object, description = "TitleDraft"), responses((status = 200, description = "the title", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
+#[utoipa::path(put, path = "/libraries/{lib}/titles/{title_id}", tag = "catalogue", summary = "Replace a title (librarian)", params(("lib" = String, Path, description = "library id (UUID)"), ("title_id" = String, Path, description = "title id (UUID)")), request_body(content = Object, description = "TitleDraft"), responses((status = 200, description = "the title", body = TitleOut), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn update_title(
     State(s): State<AppState>,
     ctx: InLibrary,
@@ -108,7 +108,7 @@ async fn delete_title(State(s): State<AppState>, ctx: InLibrary, Path(p): Path<H
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/libraries/{lib}/titles/{title_id}/copies", tag = "catalogue", summary = "Add a copy (librarian)", params(("lib" = String, Path, description = "library id (UUID)"), ("title_id" = String, Path, description = "title id (UUID)")), request_body(content = Object, description = "CopyDraft: barcode, location, shelf, condition, acquired_on, price_cents, currency, provenance, notes"), responses((status = 201, description = "the copy", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
+#[utoipa::path(post, path = "/libraries/{lib}/titles/{title_id}/copies", tag = "catalogue", summary = "Add a copy (librarian)", params(("lib" = String, Path, description = "library id (UUID)"), ("title_id" = String, Path, description = "title id (UUID)")), request_body(content = Object, description = "CopyDraft: barcode, location, shelf, condition, acquired_on, price_cents, currency, provenance, notes"), responses((status = 201, description = "the copy", body = CopyOut), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn add_copy(
     State(s): State<AppState>,
     ctx: InLibrary,
@@ -123,7 +123,7 @@ async fn add_copy(
     Ok((StatusCode::CREATED, JsonOut(copy_out(c, ctx.library.role))))
 }
 
-#[utoipa::path(put, path = "/libraries/{lib}/copies/{copy_id}", tag = "catalogue", summary = "Replace a copy (librarian)", params(("lib" = String, Path, description = "library id (UUID)"), ("copy_id" = String, Path, description = "copy id (UUID)")), request_body(content = Object, description = "CopyDraft"), responses((status = 200, description = "the copy", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
+#[utoipa::path(put, path = "/libraries/{lib}/copies/{copy_id}", tag = "catalogue", summary = "Replace a copy (librarian)", params(("lib" = String, Path, description = "library id (UUID)"), ("copy_id" = String, Path, description = "copy id (UUID)")), request_body(content = Object, description = "CopyDraft"), responses((status = 200, description = "the copy", body = CopyOut), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn update_copy(
     State(s): State<AppState>,
     ctx: InLibrary,
@@ -164,7 +164,7 @@ struct SearchQuery {
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct SearchOut {
     items: Vec<HitRow>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -193,7 +193,7 @@ fn decode_cursor(sort: &str, c: &str) -> ApiResult<(String, String)> {
     Ok((key, id))
 }
 
-#[utoipa::path(get, path = "/libraries/{lib}/titles", tag = "catalogue", summary = "Search the catalogue: words, filters, keyset pages", params(("lib" = String, Path, description = "library id (UUID)"), SearchQuery), responses((status = 200, description = "`{items, next_cursor}`", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
+#[utoipa::path(get, path = "/libraries/{lib}/titles", tag = "catalogue", summary = "Search the catalogue: words, filters, keyset pages", params(("lib" = String, Path, description = "library id (UUID)"), SearchQuery), responses((status = 200, description = "a page of results", body = SearchOut), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn search(State(s): State<AppState>, ctx: InLibrary, Query(q): Query<SearchQuery>) -> ApiResult<impl IntoResponse> {
     if q.q.chars().count() > 500 || q.q.contains('\0') {
         return Err(invalid("q: at most 500 characters"));

@@ -73,7 +73,7 @@ async fn linked_account(s: &AppState, email: Option<&str>) -> ApiResult<Option<S
     Ok(Some(a.id))
 }
 
-#[utoipa::path(post, path = "/libraries/{lib}/members", tag = "circulation", summary = "Add a member record (librarian)", params(("lib" = String, Path, description = "library id (UUID)")), request_body(content = Object, description = "MemberDraft (card, name, email, phone, address, member_type, expires_on, notes) and account_email to link an account"), responses((status = 201, description = "the member", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
+#[utoipa::path(post, path = "/libraries/{lib}/members", tag = "circulation", summary = "Add a member record (librarian)", params(("lib" = String, Path, description = "library id (UUID)")), request_body(content = Object, description = "MemberDraft (card, name, email, phone, address, member_type, expires_on, notes) and account_email to link an account"), responses((status = 201, description = "the member", body = MemberRow), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn create_member(State(s): State<AppState>, ctx: InLibrary, Json(body): Json<MemberIn>) -> ApiResult<impl IntoResponse> {
     ctx.require(Action::ManageMembers)?;
     let d = body.draft.validate()?;
@@ -83,7 +83,7 @@ async fn create_member(State(s): State<AppState>, ctx: InLibrary, Json(body): Js
     Ok((StatusCode::CREATED, JsonOut(m)))
 }
 
-#[utoipa::path(put, path = "/libraries/{lib}/members/{member_id}", tag = "circulation", summary = "Replace a member record (librarian)", params(("lib" = String, Path, description = "library id (UUID)"), ("member_id" = String, Path, description = "member record id (UUID)")), request_body(content = Object, description = "MemberDraft and account_email"), responses((status = 200, description = "the member", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
+#[utoipa::path(put, path = "/libraries/{lib}/members/{member_id}", tag = "circulation", summary = "Replace a member record (librarian)", params(("lib" = String, Path, description = "library id (UUID)"), ("member_id" = String, Path, description = "member record id (UUID)")), request_body(content = Object, description = "MemberDraft and account_email"), responses((status = 200, description = "the member", body = MemberRow), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn update_member(
     State(s): State<AppState>,
     ctx: InLibrary,
@@ -130,12 +130,12 @@ async fn visible_member(s: &AppState, ctx: &InLibrary, p: &HashMap<String, Strin
     s.db.member(&ctx.library.id, &id).await?.ok_or_else(|| ApiError::not_found("member"))
 }
 
-#[utoipa::path(get, path = "/libraries/{lib}/members/{member_id}", tag = "circulation", summary = "A member record (staff, or its own account)", params(("lib" = String, Path, description = "library id (UUID)"), ("member_id" = String, Path, description = "member record id (UUID)")), responses((status = 200, description = "the member", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
+#[utoipa::path(get, path = "/libraries/{lib}/members/{member_id}", tag = "circulation", summary = "A member record (staff, or its own account)", params(("lib" = String, Path, description = "library id (UUID)"), ("member_id" = String, Path, description = "member record id (UUID)")), responses((status = 200, description = "the member", body = MemberRow), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn show_member(State(s): State<AppState>, ctx: InLibrary, Path(p): Path<HashMap<String, String>>) -> ApiResult<impl IntoResponse> {
     Ok(JsonOut(visible_member(&s, &ctx, &p).await?))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct LoanOut {
     #[serde(flatten)]
     loan: LoanRow,
@@ -189,7 +189,7 @@ struct CheckoutIn {
     card: String,
 }
 
-#[utoipa::path(post, path = "/libraries/{lib}/checkout", tag = "circulation", summary = "Lend a copy to a member (librarian)", params(("lib" = String, Path, description = "library id (UUID)")), request_body = CheckoutIn, responses((status = 201, description = "the loan", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
+#[utoipa::path(post, path = "/libraries/{lib}/checkout", tag = "circulation", summary = "Lend a copy to a member (librarian)", params(("lib" = String, Path, description = "library id (UUID)")), request_body = CheckoutIn, responses((status = 201, description = "the loan", body = LoanOut), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn checkout(State(s): State<AppState>, ctx: InLibrary, Json(b): Json<CheckoutIn>) -> ApiResult<impl IntoResponse> {
     ctx.require(Action::Circulate)?;
     let barcode = text::barcode("barcode", &b.barcode)?;
@@ -217,7 +217,7 @@ async fn checkin(State(s): State<AppState>, ctx: InLibrary, Json(b): Json<Barcod
 }
 
 /// Staff renew any loan; a member renews their own.
-#[utoipa::path(post, path = "/libraries/{lib}/renew", tag = "circulation", summary = "Renew a loan (librarian, or the borrower)", params(("lib" = String, Path, description = "library id (UUID)")), request_body = BarcodeIn, responses((status = 200, description = "the loan", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
+#[utoipa::path(post, path = "/libraries/{lib}/renew", tag = "circulation", summary = "Renew a loan (librarian, or the borrower)", params(("lib" = String, Path, description = "library id (UUID)")), request_body = BarcodeIn, responses((status = 200, description = "the loan", body = LoanOut), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn renew(State(s): State<AppState>, ctx: InLibrary, Json(b): Json<BarcodeIn>) -> ApiResult<impl IntoResponse> {
     let barcode = text::barcode("barcode", &b.barcode)?;
     let (actor, _) = actor(&s, &ctx).await?;

@@ -4,6 +4,7 @@
 use super::circulation::actor;
 use super::libraries::InLibrary;
 use crate::app::AppState;
+use crate::db::holds::{HoldRow, ReviewRow};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
 use axum::Json as JsonOut;
@@ -47,7 +48,7 @@ struct PlaceIn {
     card: Option<String>,
 }
 
-#[utoipa::path(post, path = "/libraries/{lib}/titles/{title_id}/holds", tag = "holds", summary = "Place a hold (own; staff may give a card)", params(("lib" = String, Path, description = "library id (UUID)"), ("title_id" = String, Path, description = "title id (UUID)")), request_body = PlaceIn, responses((status = 201, description = "the hold", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
+#[utoipa::path(post, path = "/libraries/{lib}/titles/{title_id}/holds", tag = "holds", summary = "Place a hold (own; staff may give a card)", params(("lib" = String, Path, description = "library id (UUID)"), ("title_id" = String, Path, description = "title id (UUID)")), request_body = PlaceIn, responses((status = 201, description = "the hold", body = HoldRow), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn place(
     State(s): State<AppState>,
     ctx: InLibrary,
@@ -85,7 +86,7 @@ async fn mine(State(s): State<AppState>, ctx: InLibrary) -> ApiResult<impl IntoR
 
 /// The member cancels their own hold; staff cancel any. Others' holds are
 /// not confirmed to exist.
-#[utoipa::path(delete, path = "/libraries/{lib}/holds/{hold_id}", tag = "holds", summary = "Cancel a hold (own, or staff)", params(("lib" = String, Path, description = "library id (UUID)"), ("hold_id" = String, Path, description = "hold id (UUID)")), responses((status = 200, description = "the cancelled hold", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
+#[utoipa::path(delete, path = "/libraries/{lib}/holds/{hold_id}", tag = "holds", summary = "Cancel a hold (own, or staff)", params(("lib" = String, Path, description = "library id (UUID)"), ("hold_id" = String, Path, description = "hold id (UUID)")), responses((status = 200, description = "the cancelled hold", body = HoldRow), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn cancel(State(s): State<AppState>, ctx: InLibrary, Path(p): Path<HashMap<String, String>>) -> ApiResult<impl IntoResponse> {
     let hold_id = id(&p, "hold_id", "hold")?;
     let hold = s.db.hold(&ctx.library.id, &hold_id).await?.ok_or_else(|| ApiError::not_found("hold"))?;
@@ -115,7 +116,7 @@ struct ReviewIn {
 }
 
 /// Creates or replaces the caller's review: one per account and title.
-#[utoipa::path(put, path = "/libraries/{lib}/titles/{title_id}/review", tag = "reviews", summary = "Write or replace the caller's review (one per title)", params(("lib" = String, Path, description = "library id (UUID)"), ("title_id" = String, Path, description = "title id (UUID)")), request_body = ReviewIn, responses((status = 200, description = "the review", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
+#[utoipa::path(put, path = "/libraries/{lib}/titles/{title_id}/review", tag = "reviews", summary = "Write or replace the caller's review (one per title)", params(("lib" = String, Path, description = "library id (UUID)"), ("title_id" = String, Path, description = "title id (UUID)")), request_body = ReviewIn, responses((status = 200, description = "the review", body = ReviewRow), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn put_review(
     State(s): State<AppState>,
     ctx: InLibrary,
