@@ -274,6 +274,30 @@ impl Db {
         sqlx::query(sql).bind(lib).bind(card).fetch_optional(&self.pool).await?.as_ref().map(member_row).transpose()
     }
 
+    /// Blocks a member (`reason` given) or lifts the block (`None`).
+    pub async fn set_member_block(&self, lib: &str, id: &str, reason: Option<&str>) -> ApiResult<MemberRow> {
+        let mut tx = self.pool.begin().await?;
+        let hlc = self.tick();
+        let r = sqlx::query(
+            "UPDATE members SET blocked = $1, block_reason = $2, updated_at = $3, hlc = $4, site = $5 WHERE library_id = $6 AND id = $7",
+        )
+        .bind(i64::from(reason.is_some()))
+        .bind(reason)
+        .bind(now_ms())
+        .bind(hlc)
+        .bind(&*self.site)
+        .bind(lib)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if r.rows_affected() == 0 {
+            return Err(ApiError::not_found("member"));
+        }
+        self.log(&mut tx, lib, "member", id, hlc).await?;
+        tx.commit().await?;
+        self.member(lib, id).await?.ok_or_else(|| ApiError::internal("member vanished after write"))
+    }
+
     /// The member record linked to an account in a library.
     pub async fn member_of_account(&self, lib: &str, account_id: &str) -> Result<Option<MemberRow>, sqlx::Error> {
         let sql = sqlx::AssertSqlSafe(format!("SELECT {MEMBER_COLS} FROM members WHERE library_id = $1 AND account_id = $2"));

@@ -28,6 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_members, create_member))
         .routes(routes!(show_member, update_member))
         .routes(routes!(member_loans))
+        .routes(routes!(block_member, unblock_member))
         .routes(routes!(my_loans))
         .routes(routes!(checkout))
         .routes(routes!(checkin))
@@ -133,6 +134,35 @@ async fn visible_member(s: &AppState, ctx: &InLibrary, p: &HashMap<String, Strin
 #[utoipa::path(get, path = "/libraries/{lib}/members/{member_id}", tag = "circulation", summary = "A member record (staff, or its own account)", params(("lib" = String, Path, description = "library id (UUID)"), ("member_id" = String, Path, description = "member record id (UUID)")), responses((status = 200, description = "the member", body = MemberRow), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn show_member(State(s): State<AppState>, ctx: InLibrary, Path(p): Path<HashMap<String, String>>) -> ApiResult<impl IntoResponse> {
     Ok(JsonOut(visible_member(&s, &ctx, &p).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct BlockIn {
+    reason: String,
+}
+
+#[utoipa::path(put, path = "/libraries/{lib}/members/{member_id}/block", tag = "circulation", summary = "Block a member from borrowing (librarian)", params(("lib" = String, Path, description = "library id (UUID)"), ("member_id" = String, Path, description = "member record id (UUID)")), request_body = BlockIn, responses((status = 200, description = "the member", body = MemberRow), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
+async fn block_member(
+    State(s): State<AppState>,
+    ctx: InLibrary,
+    Path(p): Path<HashMap<String, String>>,
+    Json(b): Json<BlockIn>,
+) -> ApiResult<impl IntoResponse> {
+    ctx.require(Action::ManageMembers)?;
+    let id = member_id(&p)?;
+    let reason = b.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "reason: 1 to 500 characters"));
+    }
+    Ok(JsonOut(s.db.set_member_block(&ctx.library.id, &id, Some(reason)).await?))
+}
+
+#[utoipa::path(delete, path = "/libraries/{lib}/members/{member_id}/block", tag = "circulation", summary = "Lift a member's block (librarian)", params(("lib" = String, Path, description = "library id (UUID)"), ("member_id" = String, Path, description = "member record id (UUID)")), responses((status = 200, description = "the member", body = MemberRow), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
+async fn unblock_member(State(s): State<AppState>, ctx: InLibrary, Path(p): Path<HashMap<String, String>>) -> ApiResult<impl IntoResponse> {
+    ctx.require(Action::ManageMembers)?;
+    let id = member_id(&p)?;
+    Ok(JsonOut(s.db.set_member_block(&ctx.library.id, &id, None).await?))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -394,3 +394,30 @@ async fn login_flood_does_not_stall_other_requests() {
     assert!(worst < Duration::from_millis(250), "healthz took {worst:?} during the flood");
     s.shutdown().await;
 }
+
+/// Behind a trusted proxy the client is the first X-Forwarded-For address;
+/// otherwise the header is ignored (a client cannot pick its own bucket).
+async fn forwarded_for_only_when_trusted(b: Backend) {
+    for trusted in [true, false] {
+        let s = Server::start_with(b, |c| {
+            c.trust_forwarded_for = trusted;
+            c.limits.login_attempts_per_ip_per_minute = 2;
+        })
+        .await;
+        let login = |ip: &'static str| {
+            let req = s
+                .http
+                .post(s.url("/api/v1/auth/login"))
+                .header("x-forwarded-for", format!("{ip}, 10.0.0.1"))
+                .json(&json!({ "email": "x@example.org", "password": "wrong password!" }));
+            async move { req.send().await.unwrap().status().as_u16() }
+        };
+        assert_eq!(login("203.0.113.1").await, 401);
+        assert_eq!(login("203.0.113.1").await, 401);
+        assert_eq!(login("203.0.113.1").await, 429);
+        // Another client address: its own window only when the proxy is trusted.
+        assert_eq!(login("203.0.113.2").await, if trusted { 401 } else { 429 }, "trusted: {trusted}");
+        s.shutdown().await;
+    }
+}
+both!(forwarded_for_only_when_trusted);

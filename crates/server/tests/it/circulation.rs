@@ -96,6 +96,20 @@ async fn desk_loans_renewals_and_history(b: Backend) {
     assert!(r.body["hold_shelf_for"].is_null());
     s.post(&format!("{base}/checkin"), &admin.auth(), json!({ "barcode": "B1" })).await.expect(409, "copy_not_on_loan");
     s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": "B1", "card": "M2" })).await.expect(201, "");
+    // A blocked member cannot borrow until the block is lifted.
+    let b = s.call(Method::PUT, &format!("{base}/members/{m1_id}/block"), &admin.auth(), Some(json!({ "reason": "unpaid fines" }))).await;
+    b.expect(200, "");
+    assert_eq!((b.body["blocked"].as_bool(), b.body["block_reason"].as_str()), (Some(true), Some("unpaid fines")));
+    let r = s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": "E1", "card": "M1" })).await;
+    r.expect(409, "member_blocked");
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("unpaid fines"));
+    s.call(Method::PUT, &format!("{base}/members/{m1_id}/block"), &patron.auth(), Some(json!({ "reason": "x" })))
+        .await
+        .expect(403, "permission_denied");
+    s.call(Method::PUT, &format!("{base}/members/{m1_id}/block"), &admin.auth(), Some(json!({ "reason": " " })))
+        .await
+        .expect(422, "invalid");
+    s.call(Method::DELETE, &format!("{base}/members/{m1_id}/block"), &admin.auth(), None).await.expect(200, "");
     s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": "E1", "card": "M1" })).await.expect(201, "");
 
     // History: newest first, open filter.

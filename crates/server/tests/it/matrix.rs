@@ -171,6 +171,13 @@ async fn every_route_checks_the_caller(b: Backend) {
             [401, 200, 200, 403, 404, 401, 401, 401, 401, 200],
         ),
         row(M::GET, "/api/v1/libraries/{lib}/members/{patron}/loans", None, [401, 200, 200, 404, 404, 401, 401, 401, 401, 200]),
+        row(
+            M::PUT,
+            "/api/v1/libraries/{lib}/members/{patron}/block",
+            Some(json!({ "reason": "r{i}" })),
+            [401, 200, 200, 403, 404, 401, 401, 401, 401, 200],
+        ),
+        row(M::DELETE, "/api/v1/libraries/{lib}/members/{patron}/block", None, [401, 200, 200, 403, 404, 401, 401, 401, 401, 200]),
         row(M::GET, "/api/v1/libraries/{lib}/me/loans", None, [401, 200, 200, 200, 404, 401, 401, 401, 401, 200]),
         // In order: the admin lends the copy, so later lenders find it out.
         row(
