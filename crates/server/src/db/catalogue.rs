@@ -1,7 +1,7 @@
 //! Titles and copies of one library. Every write stamps the row with
 //! `(hlc, site)` and appends to `server_changes` in the same transaction.
 
-use super::{Db, is_fk_violation, is_unique_violation, now_ms};
+use super::{Backend, Db, is_fk_violation, is_unique_violation, now_ms};
 use crate::error::{ApiError, ApiResult};
 use shelfkeeper_domain::Error;
 use shelfkeeper_domain::model::{Contributor, CopyDraft, ValidTitle};
@@ -256,6 +256,15 @@ impl Db {
             }
             Err(e) => return Err(e.into()),
         }
+        if self.backend == Backend::Sqlite {
+            // The trigram index table (SQLite only; PostgreSQL indexes the column).
+            sqlx::query("DELETE FROM titles_search WHERE title_id = $1").bind(id).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO titles_search (title_id, search_text) VALUES ($1, $2)")
+                .bind(id)
+                .bind(search_text(t))
+                .execute(&mut *tx)
+                .await?;
+        }
         self.log_change(&mut tx, lib, "title", id, "upsert", hlc).await?;
         tx.commit().await?;
         self.title(lib, id).await?.ok_or_else(|| ApiError::internal("title vanished after write"))
@@ -298,6 +307,9 @@ impl Db {
         sqlx::query("DELETE FROM holds WHERE title_id = $1").bind(id).execute(&mut *tx).await?;
         if let Err(e) = sqlx::query("DELETE FROM titles WHERE library_id = $1 AND id = $2").bind(lib).bind(id).execute(&mut *tx).await {
             return Err(if is_fk_violation(&e) { has_history("title") } else { e.into() });
+        }
+        if self.backend == Backend::Sqlite {
+            sqlx::query("DELETE FROM titles_search WHERE title_id = $1").bind(id).execute(&mut *tx).await?;
         }
         let hlc = self.tick();
         self.log_change(&mut tx, lib, "title", id, "delete", hlc).await?;
@@ -400,8 +412,18 @@ impl Db {
              FROM titles t WHERE t.library_id = $1",
         );
         for w in &q.words {
+            let plain = !w.contains(['%', '_', '\\']);
             let p = push(Arg::S(format!("%{}%", like_escape(w))), &mut args);
-            sql.push_str(&format!(" AND t.search_text LIKE {p} ESCAPE '\\'"));
+            match self.backend {
+                // Backslash is PostgreSQL's default LIKE escape; without an
+                // ESCAPE clause the trigram index applies.
+                Backend::Postgres => sql.push_str(&format!(" AND t.search_text LIKE {p}")),
+                // The FTS5 trigram table answers plain patterns from its index.
+                Backend::Sqlite if plain => {
+                    sql.push_str(&format!(" AND t.id IN (SELECT title_id FROM titles_search WHERE search_text LIKE {p})"))
+                }
+                Backend::Sqlite => sql.push_str(&format!(" AND t.search_text LIKE {p} ESCAPE '\\'")),
+            }
         }
         if let Some(l) = &q.language {
             let p = push(Arg::S(l.clone()), &mut args);
