@@ -24,6 +24,7 @@ pub struct Inner {
     pub cfg: Config,
     pub db: Db,
     pub keys: Keys,
+    pub links: crate::auth::links::LinkSigner,
     pub hasher: Hasher,
     pub limiter: Limiter,
     pub mailer: Mailer,
@@ -58,6 +59,7 @@ impl AppState {
         let mailer = Mailer::new(&cfg.smtp).map_err(StartError::Mail)?;
         Ok(AppState(Arc::new(Inner {
             keys: Keys::new(&secret, cfg.access_token_ttl_secs),
+            links: crate::auth::links::LinkSigner::new(&secret),
             hasher: Hasher::new(cfg.hash_workers, Duration::from_millis(cfg.hash_queue_ms)),
             limiter: Limiter::default(),
             mailer,

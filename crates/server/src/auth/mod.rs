@@ -5,6 +5,7 @@
 pub mod caller;
 pub mod hasher;
 pub mod jwt;
+pub mod links;
 pub mod ratelimit;
 
 use base64::Engine;

@@ -99,7 +99,9 @@ struct TokenQuery {
 
 #[utoipa::path(get, path = "/auth/verify-email", tag = "auth", summary = "Follow the verification link", params(TokenQuery), responses((status = 200, description = "verified", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)))]
 async fn verify_email(State(s): State<AppState>, Query(q): Query<TokenQuery>) -> ApiResult<impl IntoResponse> {
-    let Some(account_id) = s.db.consume_email_token(&sha256_hex(&q.token), Purpose::VerifyEmail).await? else {
+    let signed = s.links.check("verify_email", &q.token);
+    let consumed = if signed { s.db.consume_email_token(&sha256_hex(&q.token), Purpose::VerifyEmail).await? } else { None };
+    let Some(account_id) = consumed else {
         return Err(ApiError::bad_request("invalid_token", "this link is invalid, already used or expired"));
     };
     s.db.mark_email_verified(&account_id).await?;
@@ -125,7 +127,7 @@ async fn resend_verification(
 }
 
 async fn send_verification(s: &AppState, account_id: &str, email: &str) -> ApiResult<()> {
-    let token = random_token();
+    let token = s.links.issue("verify_email", s.cfg.email_token_ttl_secs);
     s.db.insert_email_token(&sha256_hex(&token), account_id, Purpose::VerifyEmail, s.cfg.email_token_ttl_secs as i64 * 1000).await?;
     let link = format!("{}/api/v1/auth/verify-email?token={token}", s.cfg.public_url.trim_end_matches('/'));
     let hours = s.cfg.email_token_ttl_secs.div_ceil(3600);
@@ -297,8 +299,8 @@ async fn request_reset(State(s): State<AppState>, ClientIp(ip): ClientIp, Json(b
     s.limiter.hit(&format!("reset:{email}"), lim.reset_requests_per_account_per_hour, HOUR).map_err(|l| ApiError::rate_limited(l.0))?;
     if let Some(a) = s.db.account_by_email(&email).await?.filter(|a| !a.disabled) {
         s.db.void_email_tokens(&a.id, Purpose::ResetPassword).await?;
-        let token = random_token();
         let ttl = s.cfg.email_token_ttl_secs.min(3600);
+        let token = s.links.issue("reset_password", ttl);
         s.db.insert_email_token(&sha256_hex(&token), &a.id, Purpose::ResetPassword, ttl as i64 * 1000).await?;
         let link = format!("{}/reset-password?token={token}", s.cfg.public_url.trim_end_matches('/'));
         s.mailer.send(
@@ -325,7 +327,9 @@ struct ResetConfirm {
 async fn confirm_reset(State(s): State<AppState>, Json(body): Json<ResetConfirm>) -> ApiResult<impl IntoResponse> {
     // Policy first, so a weak choice does not burn the single-use link.
     password::check_policy(&body.new_password, "")?;
-    let Some(account_id) = s.db.consume_email_token(&sha256_hex(&body.token), Purpose::ResetPassword).await? else {
+    let signed = s.links.check("reset_password", &body.token);
+    let consumed = if signed { s.db.consume_email_token(&sha256_hex(&body.token), Purpose::ResetPassword).await? } else { None };
+    let Some(account_id) = consumed else {
         return Err(ApiError::bad_request("invalid_token", "this reset link is invalid, already used or expired"));
     };
     let a = s.db.account_by_id(&account_id).await?.ok_or_else(|| ApiError::internal("reset token without account"))?;

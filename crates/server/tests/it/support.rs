@@ -145,7 +145,7 @@ impl Mail {
     pub fn token(&self) -> String {
         let text = self.text();
         let start = text.find("token=").unwrap_or_else(|| panic!("no link in mail: {text}")) + "token=".len();
-        text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+        text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect()
     }
 
     pub fn link(&self) -> String {
