@@ -79,7 +79,10 @@ pub struct Limits {
     pub login_failures_per_account_per_hour: u32,
     /// Login attempts per client address per minute.
     pub login_attempts_per_ip_per_minute: u32,
+    /// Reset (and new verification) mails per email address per hour.
     pub reset_requests_per_account_per_hour: u32,
+    /// Requests that send mail (register, reset, new verification link)
+    /// per client address per hour.
     pub reset_requests_per_ip_per_hour: u32,
 }
 
