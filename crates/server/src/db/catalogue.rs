@@ -87,7 +87,15 @@ pub struct Search {
     /// (sort key, id) of the last row of the previous page.
     pub after: Option<(String, String)>,
     pub limit: i64,
+    /// SQLite plan: `None` chooses by match count; `Some(true)` forces the
+    /// scan in sort order, `Some(false)` the trigram index (tests compare).
+    pub force_scan: Option<bool>,
 }
+
+/// Above this many index matches for its rarest word, a SQLite search walks
+/// the titles in sort order instead: matches are dense, so a page fills
+/// after a few rows, while the index would hand over every match to sort.
+pub const DENSE_MATCHES: i64 = 2_000;
 
 fn json_list<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> Result<Vec<T>, sqlx::Error> {
     let s: String = row.try_get(col)?;
@@ -396,6 +404,35 @@ impl Db {
         Ok(())
     }
 
+    /// The rarest plain word of a SQLite search, when it is rare enough for
+    /// the trigram index to beat walking the titles in sort order. Counting
+    /// stops at `DENSE_MATCHES`, so this costs little even for common words.
+    async fn sqlite_index_word(&self, words: &[String], force_scan: Option<bool>) -> Result<Option<usize>, sqlx::Error> {
+        if force_scan == Some(true) {
+            return Ok(None);
+        }
+        let mut best: Option<(usize, i64)> = None;
+        for (i, w) in words.iter().enumerate() {
+            if w.contains(['%', '_', '\\']) || w.chars().count() < 3 {
+                continue;
+            }
+            let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM (SELECT 1 FROM titles_search WHERE search_text LIKE $1 LIMIT $2) AS m")
+                .bind(format!("%{w}%"))
+                .bind(DENSE_MATCHES)
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("n")?;
+            if best.is_none_or(|(_, b)| n < b) {
+                best = Some((i, n));
+            }
+        }
+        Ok(match (best, force_scan) {
+            (Some((i, _)), Some(false)) => Some(i),
+            (Some((i, n)), _) if n < DENSE_MATCHES => Some(i),
+            _ => None,
+        })
+    }
+
     /// Catalogue search: every word must occur (substring, case-insensitive)
     /// in the title's searched text; filters; keyset pagination. Fetches one
     /// row more than asked to know whether a next page exists.
@@ -411,7 +448,12 @@ impl Db {
              (SELECT COUNT(*) FROM copies c WHERE c.title_id = t.id AND c.status = 'available') AS available \
              FROM titles t WHERE t.library_id = $1",
         );
-        for w in &q.words {
+        // SQLite: which word (if any) goes through the trigram index.
+        let indexed_word = match self.backend {
+            Backend::Sqlite => self.sqlite_index_word(&q.words, q.force_scan).await?,
+            Backend::Postgres => None,
+        };
+        for (i, w) in q.words.iter().enumerate() {
             let plain = !w.contains(['%', '_', '\\']);
             let p = push(Arg::S(format!("%{}%", like_escape(w))), &mut args);
             match self.backend {
@@ -419,7 +461,7 @@ impl Db {
                 // ESCAPE clause the trigram index applies.
                 Backend::Postgres => sql.push_str(&format!(" AND t.search_text LIKE {p}")),
                 // The FTS5 trigram table answers plain patterns from its index.
-                Backend::Sqlite if plain => {
+                Backend::Sqlite if plain && indexed_word == Some(i) => {
                     sql.push_str(&format!(" AND t.id IN (SELECT title_id FROM titles_search WHERE search_text LIKE {p})"))
                 }
                 Backend::Sqlite => sql.push_str(&format!(" AND t.search_text LIKE {p} ESCAPE '\\'")),

@@ -236,6 +236,7 @@ async fn search(State(s): State<AppState>, ctx: InLibrary, Query(q): Query<Searc
         location: q.location,
         after,
         limit,
+        force_scan: None,
     };
     let mut items = s.db.search(&ctx.library.id, &search, sort).await?;
     let next_cursor = if items.len() as i64 > limit {
