@@ -198,6 +198,54 @@ impl Db {
         })
     }
 
+    /// The library's member types (loan rules), by code.
+    pub async fn member_types(&self, lib: &str) -> ApiResult<Vec<MemberType>> {
+        let mut tx = self.pool.begin().await?;
+        self.ensure_member_types(&mut tx, lib).await?;
+        let codes: Vec<String> = sqlx::query("SELECT code FROM member_types WHERE library_id = $1 ORDER BY code")
+            .bind(lib)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get("code"))
+            .collect::<Result<_, _>>()?;
+        let mut out = Vec::with_capacity(codes.len());
+        for c in codes {
+            out.push(self.policy(&mut tx, lib, &c).await?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Creates or replaces the member type with `t.code` (already validated).
+    pub async fn put_member_type(&self, lib: &str, t: &MemberType) -> ApiResult<MemberType> {
+        let mut tx = self.pool.begin().await?;
+        self.ensure_member_types(&mut tx, lib).await?;
+        let hlc = self.tick();
+        sqlx::query(
+            "INSERT INTO member_types (id, library_id, code, name, loan_days, max_renewals, max_loans, hold_pickup_days, hlc, site) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (library_id, code) DO UPDATE SET name = excluded.name, \
+             loan_days = excluded.loan_days, max_renewals = excluded.max_renewals, max_loans = excluded.max_loans, \
+             hold_pickup_days = excluded.hold_pickup_days, hlc = excluded.hlc, site = excluded.site",
+        )
+        .bind(t.id.to_string())
+        .bind(lib)
+        .bind(&t.code)
+        .bind(&t.name)
+        .bind(i64::from(t.loan_days))
+        .bind(i64::from(t.max_renewals))
+        .bind(i64::from(t.max_loans))
+        .bind(i64::from(t.hold_pickup_days))
+        .bind(hlc)
+        .bind(&*self.site)
+        .execute(&mut *tx)
+        .await?;
+        let stored = self.policy(&mut tx, lib, &t.code).await?;
+        self.log(&mut tx, lib, "member_type", &stored.id.to_string(), hlc).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
     /// Inserts or replaces a member (patron) record.
     pub async fn put_member(&self, lib: &str, id: &str, d: &MemberDraft, account_id: Option<&str>, existing: bool) -> ApiResult<MemberRow> {
         let mut tx = self.pool.begin().await?;

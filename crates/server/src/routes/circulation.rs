@@ -28,6 +28,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_members, create_member))
         .routes(routes!(show_member, update_member))
         .routes(routes!(member_loans))
+        .routes(routes!(member_types))
+        .routes(routes!(put_member_type))
         .routes(routes!(block_member, unblock_member))
         .routes(routes!(my_loans))
         .routes(routes!(checkout))
@@ -134,6 +136,52 @@ async fn visible_member(s: &AppState, ctx: &InLibrary, p: &HashMap<String, Strin
 #[utoipa::path(get, path = "/libraries/{lib}/members/{member_id}", tag = "circulation", summary = "A member record (staff, or its own account)", params(("lib" = String, Path, description = "library id (UUID)"), ("member_id" = String, Path, description = "member record id (UUID)")), responses((status = 200, description = "the member", body = MemberRow), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn show_member(State(s): State<AppState>, ctx: InLibrary, Path(p): Path<HashMap<String, String>>) -> ApiResult<impl IntoResponse> {
     Ok(JsonOut(visible_member(&s, &ctx, &p).await?))
+}
+
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct MemberTypeIn {
+    name: String,
+    loan_days: u32,
+    max_renewals: u32,
+    max_loans: u32,
+    hold_pickup_days: u32,
+}
+
+#[utoipa::path(get, path = "/libraries/{lib}/member-types", tag = "circulation", summary = "Loan rules per member type (librarian)", params(("lib" = String, Path, description = "library id (UUID)")), responses((status = 200, description = "`{items: [{code, name, loan_days, max_renewals, max_loans, hold_pickup_days}]}`", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
+async fn member_types(State(s): State<AppState>, ctx: InLibrary) -> ApiResult<impl IntoResponse> {
+    ctx.require(Action::ManageMembers)?;
+    let items: Vec<_> = s.db.member_types(&ctx.library.id).await?.into_iter().map(type_out).collect();
+    Ok(JsonOut(json!({ "items": items })))
+}
+
+fn type_out(t: shelfkeeper_domain::model::MemberType) -> serde_json::Value {
+    json!({ "code": t.code, "name": t.name, "loan_days": t.loan_days, "max_renewals": t.max_renewals, "max_loans": t.max_loans, "hold_pickup_days": t.hold_pickup_days })
+}
+
+#[utoipa::path(put, path = "/libraries/{lib}/member-types/{code}", tag = "circulation", summary = "Create or change a member type's loan rules (admin)", params(("lib" = String, Path, description = "library id (UUID)"), ("code" = String, Path, description = "member type code, e.g. adult")), request_body = MemberTypeIn, responses((status = 200, description = "the member type", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
+async fn put_member_type(
+    State(s): State<AppState>,
+    ctx: InLibrary,
+    Path(p): Path<HashMap<String, String>>,
+    Json(b): Json<MemberTypeIn>,
+) -> ApiResult<impl IntoResponse> {
+    ctx.require(Action::ManageSettings)?;
+    let code = p.get("code").map(|c| c.trim().to_lowercase()).unwrap_or_default();
+    let t = shelfkeeper_domain::model::MemberType {
+        id: shelfkeeper_domain::ids::MemberTypeId::new(),
+        code,
+        name: b.name.trim().to_owned(),
+        loan_days: b.loan_days,
+        max_renewals: b.max_renewals,
+        max_loans: b.max_loans,
+        hold_pickup_days: b.hold_pickup_days,
+    };
+    t.validate()?;
+    if t.name.is_empty() || t.name.chars().count() > 100 || t.code.chars().any(|c| c.is_control()) {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "name: 1 to 100 characters"));
+    }
+    Ok(JsonOut(type_out(s.db.put_member_type(&ctx.library.id, &t).await?)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -55,6 +55,16 @@ async fn desk_loans_renewals_and_history(b: Backend) {
     .await
     .expect(201, "");
 
+    // Loan rules: the defaults, changed by an admin.
+    let types = s.get(&format!("{base}/member-types"), &admin.auth()).await;
+    let codes: Vec<&str> = types.body["items"].as_array().unwrap().iter().map(|t| t["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["adult", "child", "friend", "staff"]);
+    let rules = json!({ "name": "Child", "loan_days": 7, "max_renewals": 2, "max_loans": 10, "hold_pickup_days": 5 });
+    s.call(Method::PUT, &format!("{base}/member-types/child"), &admin.auth(), Some(rules.clone())).await.expect(200, "");
+    s.call(Method::PUT, &format!("{base}/member-types/child"), &patron.auth(), Some(rules)).await.expect(403, "permission_denied");
+    let bad = json!({ "name": "Child", "loan_days": 0, "max_renewals": 2, "max_loans": 10, "hold_pickup_days": 5 });
+    s.call(Method::PUT, &format!("{base}/member-types/child"), &admin.auth(), Some(bad)).await.expect(422, "invalid");
+
     let today = chrono::Utc::now().date_naive();
     let r = s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": " b1\n", "card": "M1" })).await;
     r.expect(201, "");
@@ -68,7 +78,7 @@ async fn desk_loans_renewals_and_history(b: Backend) {
     s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": "B2", "card": "M3" })).await.expect(409, "member_expired");
     let r = s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": "B2", "card": "M2" })).await;
     r.expect(201, "");
-    assert_eq!(r.body["due_on"], (today + chrono::Days::new(14)).to_string(), "child: 14 days");
+    assert_eq!(r.body["due_on"], (today + chrono::Days::new(7)).to_string(), "child: 7 days, as changed above");
     s.call(Method::DELETE, &format!("{base}/copies/{}", r.body["copy_id"].as_str().unwrap()), &admin.auth(), None)
         .await
         .expect(409, "copy_in_circulation");

@@ -178,6 +178,13 @@ async fn every_route_checks_the_caller(b: Backend) {
             [401, 200, 200, 403, 404, 401, 401, 401, 401, 200],
         ),
         row(M::DELETE, "/api/v1/libraries/{lib}/members/{patron}/block", None, [401, 200, 200, 403, 404, 401, 401, 401, 401, 200]),
+        row(M::GET, "/api/v1/libraries/{lib}/member-types", None, [401, 200, 200, 403, 404, 401, 401, 401, 401, 200]),
+        row(
+            M::PUT,
+            "/api/v1/libraries/{lib}/member-types/{code}",
+            Some(json!({ "name": "Adult", "loan_days": 21, "max_renewals": 2, "max_loans": 20, "hold_pickup_days": 7 })),
+            [401, 200, 403, 403, 404, 401, 401, 401, 401, 403],
+        ),
         row(M::GET, "/api/v1/libraries/{lib}/me/loans", None, [401, 200, 200, 200, 404, 401, 401, 401, 401, 200]),
         // In order: the admin lends the copy, so later lenders find it out.
         row(
@@ -232,7 +239,8 @@ async fn every_route_checks_the_caller(b: Backend) {
             .replace("{title}", &title)
             .replace("{copy}", &copy)
             .replace("{nothing}", &nothing)
-            .replace("{patron}", &patron);
+            .replace("{patron}", &patron)
+            .replace("{code}", "adult");
         for (i, caller) in callers.iter().enumerate() {
             // `{i}` in a body makes it unique per caller (barcodes are unique).
             let body = r.body.as_ref().map(|b| serde_json::from_str::<Value>(&b.to_string().replace("{i}", &i.to_string())).unwrap());
