@@ -41,6 +41,7 @@ pub struct LoanRow {
     pub due_on: String,
     pub renewals: i64,
     pub returned_at: Option<i64>,
+    pub lost_at: Option<i64>,
 }
 
 const MEMBER_COLS: &str = "id, card, name, email, phone, address, member_type, expires_on, blocked, block_reason, notes, account_id";
@@ -62,7 +63,7 @@ fn member_row(r: &AnyRow) -> Result<MemberRow, sqlx::Error> {
     })
 }
 
-const LOAN_SELECT: &str = "SELECT l.id, l.copy_id, c.barcode, l.title_id, t.title, l.member_id, m.card, l.out_at, l.due_on, l.renewals, l.returned_at \
+const LOAN_SELECT: &str = "SELECT l.id, l.copy_id, c.barcode, l.title_id, t.title, l.member_id, m.card, l.out_at, l.due_on, l.renewals, l.returned_at, l.lost_at \
      FROM loans l JOIN copies c ON c.id = l.copy_id JOIN titles t ON t.id = l.title_id JOIN members m ON m.id = l.member_id";
 
 fn loan_row(r: &AnyRow) -> Result<LoanRow, sqlx::Error> {
@@ -78,6 +79,7 @@ fn loan_row(r: &AnyRow) -> Result<LoanRow, sqlx::Error> {
         due_on: r.try_get("due_on")?,
         renewals: r.try_get("renewals")?,
         returned_at: r.try_get("returned_at")?,
+        lost_at: r.try_get("lost_at")?,
     })
 }
 
@@ -106,6 +108,16 @@ fn to_domain(m: &MemberRow) -> Result<Member, sqlx::Error> {
         created_at: DateTime::<Utc>::UNIX_EPOCH,
         updated_at: DateTime::<Utc>::UNIX_EPOCH,
     })
+}
+
+/// What a check-in did.
+pub struct CheckinOutcome {
+    /// The loan it closed; none when a lost copy was found.
+    pub loan: Option<LoanRow>,
+    pub overdue_days: i64,
+    pub found: bool,
+    /// The card of the member whose hold the copy now waits for.
+    pub hold_shelf_for: Option<String>,
 }
 
 /// The copy as the rules see it, with its title and last event.
@@ -365,7 +377,7 @@ impl Db {
             "SELECT c.id, c.title_id, c.status, l.id AS loan_id, l.member_id, l.due_on, l.renewals, m.card AS loan_card, \
              h.id AS hold_id, h.member_id AS hold_member, h.expires_on AS hold_expires, hm.card AS hold_card, \
              (SELECT e.id FROM circulation_events e WHERE e.copy_id = c.id ORDER BY e.hlc DESC LIMIT 1) AS last_event \
-             FROM copies c LEFT JOIN loans l ON l.copy_id = c.id AND l.returned_at IS NULL LEFT JOIN members m ON m.id = l.member_id \
+             FROM copies c LEFT JOIN loans l ON l.copy_id = c.id AND l.returned_at IS NULL AND l.lost_at IS NULL LEFT JOIN members m ON m.id = l.member_id \
              LEFT JOIN holds h ON h.copy_id = c.id AND h.status = 'ready' LEFT JOIN members hm ON hm.id = h.member_id \
              WHERE c.library_id = $1 AND c.barcode = $2",
         )
@@ -408,7 +420,7 @@ impl Db {
         lib: &str,
         kind: &str,
         copy: &CopyNow,
-        member_id: &str,
+        member_id: Option<&str>,
         due_on: Option<NaiveDate>,
     ) -> ApiResult<(String, i64)> {
         let id = EventId::new().to_string();
@@ -436,7 +448,7 @@ impl Db {
 
     async fn borrower(&self, tx: &mut Transaction<'static, Any>, lib: &str, member: MemberRow) -> ApiResult<(Member, MemberType, u32)> {
         let policy = self.policy(tx, lib, &member.member_type).await?;
-        let open: i64 = sqlx::query("SELECT COUNT(*) AS n FROM loans WHERE member_id = $1 AND returned_at IS NULL")
+        let open: i64 = sqlx::query("SELECT COUNT(*) AS n FROM loans WHERE member_id = $1 AND returned_at IS NULL AND lost_at IS NULL")
             .bind(&member.id)
             .fetch_one(&mut **tx)
             .await?
@@ -471,7 +483,7 @@ impl Db {
         let decision = circulation::check_out(barcode, &copy.state, &Borrower { member: &m, policy: &policy, open_loans }, today, |id| {
             copy.card_of(id)
         })?;
-        let (event_id, _) = self.event(&mut tx, lib, "checked_out", &copy, &member_id, Some(decision.due_on)).await?;
+        let (event_id, _) = self.event(&mut tx, lib, "checked_out", &copy, Some(&member_id), Some(decision.due_on)).await?;
         let r = sqlx::query("INSERT INTO loans (id, library_id, copy_id, title_id, member_id, out_at, due_on, renewals, returned_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, NULL)")
             .bind(&event_id)
             .bind(lib)
@@ -503,27 +515,60 @@ impl Db {
         self.loan(&event_id).await?.ok_or_else(|| ApiError::internal("loan vanished after write"))
     }
 
-    /// Returns the loan closed, the days it was overdue, and the card of the
-    /// member whose hold the copy now waits for on the hold shelf.
-    pub async fn check_in(&self, lib: &str, barcode: &str, today: NaiveDate) -> ApiResult<(LoanRow, i64, Option<String>)> {
+    /// Checks a copy in: closes its loan, or finds a copy marked lost. Then
+    /// the copy waits on the hold shelf for the first in line, if anyone.
+    pub async fn check_in(&self, lib: &str, barcode: &str, today: NaiveDate) -> ApiResult<CheckinOutcome> {
         let mut tx = self.pool.begin().await?;
         let copy = self.copy_now(&mut tx, lib, barcode).await?;
         let decision = circulation::check_in(barcode, &copy.state, today)?;
-        let loan = decision.closes_loan.ok_or_else(|| Error::CopyNotOnLoan(barcode.to_owned()))?;
-        let loan_id = loan.loan_id.to_string();
-        self.event(&mut tx, lib, "checked_in", &copy, &loan.member_id.to_string(), None).await?;
-        sqlx::query("UPDATE loans SET returned_at = $1 WHERE id = $2 AND returned_at IS NULL")
-            .bind(now_ms())
-            .bind(&loan_id)
-            .execute(&mut *tx)
-            .await?;
-        let trapped_for = self.trap_for_next_hold(&mut tx, lib, &copy, today).await?;
-        if trapped_for.is_none() {
+        let loan_id = decision.closes_loan.as_ref().map(|l| l.loan_id.to_string());
+        let member = decision.closes_loan.as_ref().map(|l| l.member_id.to_string());
+        self.event(&mut tx, lib, "checked_in", &copy, member.as_deref(), None).await?;
+        if let Some(loan_id) = &loan_id {
+            sqlx::query("UPDATE loans SET returned_at = $1 WHERE id = $2 AND returned_at IS NULL AND lost_at IS NULL")
+                .bind(now_ms())
+                .bind(loan_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let hold_shelf_for = self.trap_for_next_hold(&mut tx, lib, &copy, today).await?;
+        if hold_shelf_for.is_none() {
             sqlx::query("UPDATE copies SET status = 'available' WHERE id = $1").bind(&copy.id).execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        let row = self.loan(&loan_id).await?.ok_or_else(|| ApiError::internal("loan vanished after write"))?;
-        Ok((row, decision.days_overdue, trapped_for))
+        let loan = match &loan_id {
+            Some(id) => Some(self.loan(id).await?.ok_or_else(|| ApiError::internal("loan vanished after write"))?),
+            None => None,
+        };
+        Ok(CheckinOutcome { loan, overdue_days: decision.days_overdue, found: decision.found, hold_shelf_for })
+    }
+
+    /// Marks a copy lost: its open loan ends as lost, and a hold it was
+    /// waiting for goes back to the queue.
+    pub async fn mark_lost(&self, lib: &str, barcode: &str) -> ApiResult<Option<LoanRow>> {
+        let mut tx = self.pool.begin().await?;
+        let copy = self.copy_now(&mut tx, lib, barcode).await?;
+        if copy.state.lost {
+            return Err(Error::CopyLost(barcode.to_owned()).into());
+        }
+        let loan = copy.state.loan.as_ref().map(|l| (l.loan_id.to_string(), l.member_id.to_string()));
+        self.event(&mut tx, lib, "marked_lost", &copy, loan.as_ref().map(|(_, m)| m.as_str()), None).await?;
+        if let Some((loan_id, _)) = &loan {
+            sqlx::query("UPDATE loans SET lost_at = $1 WHERE id = $2").bind(now_ms()).bind(loan_id).execute(&mut *tx).await?;
+        }
+        if let Some(t) = &copy.state.trapped {
+            sqlx::query("UPDATE holds SET status = 'waiting', copy_id = NULL, expires_on = NULL, hlc = $1 WHERE id = $2")
+                .bind(self.tick())
+                .bind(t.hold_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("UPDATE copies SET status = 'lost' WHERE id = $1").bind(&copy.id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        match loan {
+            Some((id, _)) => Ok(self.loan(&id).await?),
+            None => Ok(None),
+        }
     }
 
     /// A copy left on the hold shelf past its pickup date: the hold expires
@@ -537,7 +582,7 @@ impl Db {
             .bind(t.hold_id.to_string())
             .execute(&mut **tx)
             .await?;
-        self.event(tx, lib, "hold_expired", copy, &t.member_id.to_string(), None).await?;
+        self.event(tx, lib, "hold_expired", copy, Some(&t.member_id.to_string()), None).await?;
         if self.trap_for_next_hold(tx, lib, copy, today).await?.is_none() {
             sqlx::query("UPDATE copies SET status = 'available' WHERE id = $1").bind(&copy.id).execute(&mut **tx).await?;
         }
@@ -546,7 +591,9 @@ impl Db {
 
     /// The open loan of a copy, if any (for checking who may renew it).
     pub async fn open_loan_of(&self, lib: &str, barcode: &str) -> Result<Option<LoanRow>, sqlx::Error> {
-        let sql = sqlx::AssertSqlSafe(format!("{LOAN_SELECT} WHERE l.library_id = $1 AND c.barcode = $2 AND l.returned_at IS NULL"));
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{LOAN_SELECT} WHERE l.library_id = $1 AND c.barcode = $2 AND l.returned_at IS NULL AND l.lost_at IS NULL"
+        ));
         sqlx::query(sql).bind(lib).bind(barcode).fetch_optional(&self.pool).await?.as_ref().map(loan_row).transpose()
     }
 
@@ -570,7 +617,7 @@ impl Db {
             waiting.clamp(0, u32::MAX as i64) as u32,
             today,
         )?;
-        self.event(&mut tx, lib, "renewed", &copy, &member_id, Some(due)).await?;
+        self.event(&mut tx, lib, "renewed", &copy, Some(&member_id), Some(due)).await?;
         let loan_id = loan.loan_id.to_string();
         sqlx::query("UPDATE loans SET due_on = $1, renewals = renewals + 1 WHERE id = $2")
             .bind(due.to_string())
@@ -588,7 +635,7 @@ impl Db {
 
     /// A member's loans, newest first; open ones only when asked.
     pub async fn loans_of(&self, lib: &str, member_id: &str, open_only: bool) -> Result<Vec<LoanRow>, sqlx::Error> {
-        let open = if open_only { " AND l.returned_at IS NULL" } else { "" };
+        let open = if open_only { " AND l.returned_at IS NULL AND l.lost_at IS NULL" } else { "" };
         let sql = sqlx::AssertSqlSafe(format!(
             "{LOAN_SELECT} WHERE l.library_id = $1 AND l.member_id = $2{open} ORDER BY l.out_at DESC, l.id DESC LIMIT 500"
         ));

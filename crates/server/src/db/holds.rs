@@ -83,11 +83,12 @@ impl Db {
             .await?
             .ok_or_else(|| ApiError::not_found("member"))?
             .try_get("card")?;
-        let borrowed = sqlx::query("SELECT 1 AS x FROM loans WHERE title_id = $1 AND member_id = $2 AND returned_at IS NULL")
-            .bind(title_id)
-            .bind(member_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let borrowed =
+            sqlx::query("SELECT 1 AS x FROM loans WHERE title_id = $1 AND member_id = $2 AND returned_at IS NULL AND lost_at IS NULL")
+                .bind(title_id)
+                .bind(member_id)
+                .fetch_optional(&mut *tx)
+                .await?;
         if borrowed.is_some() {
             return Err(Error::HoldOnTitleAlreadyBorrowed { card, title }.into());
         }
@@ -230,7 +231,7 @@ impl Db {
             .execute(&mut **tx)
             .await?;
         sqlx::query("UPDATE copies SET status = 'on_hold_shelf' WHERE id = $1").bind(&copy.id).execute(&mut **tx).await?;
-        self.event(tx, lib, "trapped_for_hold", copy, &member_id, Some(expires)).await?;
+        self.event(tx, lib, "trapped_for_hold", copy, Some(&member_id), Some(expires)).await?;
         Ok(Some(next.try_get("card")?))
     }
 

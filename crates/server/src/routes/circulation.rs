@@ -35,6 +35,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(checkout))
         .routes(routes!(checkin))
         .routes(routes!(renew))
+        .routes(routes!(mark_lost))
         .routes(routes!(popular))
         .routes(routes!(per_month))
 }
@@ -223,7 +224,7 @@ struct LoanOut {
 }
 
 fn loan_out(l: LoanRow) -> LoanOut {
-    let overdue_days = match (l.returned_at, l.due_on.parse::<chrono::NaiveDate>()) {
+    let overdue_days = match (l.returned_at.or(l.lost_at), l.due_on.parse::<chrono::NaiveDate>()) {
         (None, Ok(due)) => (today() - due).num_days().max(0),
         _ => 0,
     };
@@ -287,11 +288,22 @@ struct BarcodeIn {
 async fn checkin(State(s): State<AppState>, ctx: InLibrary, Json(b): Json<BarcodeIn>) -> ApiResult<impl IntoResponse> {
     ctx.require(Action::Circulate)?;
     let barcode = text::barcode("barcode", &b.barcode)?;
-    let (loan, overdue, trapped_for) = s.db.check_in(&ctx.library.id, &barcode, today()).await?;
-    let mut out = loan_out(loan);
-    out.overdue_days = overdue;
-    // Tells the desk to put the copy on the hold shelf for this card.
-    Ok(JsonOut(json!({ "loan": out, "hold_shelf_for": trapped_for })))
+    let out = s.db.check_in(&ctx.library.id, &barcode, today()).await?;
+    let loan = out.loan.map(|l| {
+        let mut l = loan_out(l);
+        l.overdue_days = out.overdue_days;
+        l
+    });
+    // `hold_shelf_for` tells the desk to put the copy on the hold shelf for that card.
+    Ok(JsonOut(json!({ "loan": loan, "found": out.found, "hold_shelf_for": out.hold_shelf_for })))
+}
+
+#[utoipa::path(post, path = "/libraries/{lib}/lost", tag = "circulation", summary = "Mark a copy lost (librarian); its loan ends as lost, a check-in later finds it", params(("lib" = String, Path, description = "library id (UUID)")), request_body = BarcodeIn, responses((status = 200, description = "`{loan}`: the loan that ended, if any", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
+async fn mark_lost(State(s): State<AppState>, ctx: InLibrary, Json(b): Json<BarcodeIn>) -> ApiResult<impl IntoResponse> {
+    ctx.require(Action::Circulate)?;
+    let barcode = text::barcode("barcode", &b.barcode)?;
+    let loan = s.db.mark_lost(&ctx.library.id, &barcode).await?;
+    Ok(JsonOut(json!({ "loan": loan.map(loan_out) })))
 }
 
 /// Staff renew any loan; a member renews their own.

@@ -103,6 +103,7 @@ async fn desk_loans_renewals_and_history(b: Backend) {
     r.expect(200, "");
     assert!(r.body["loan"]["returned"].is_string());
     assert_eq!(r.body["loan"]["overdue_days"], 0);
+    assert_eq!(r.body["found"], false);
     assert!(r.body["hold_shelf_for"].is_null());
     s.post(&format!("{base}/checkin"), &admin.auth(), json!({ "barcode": "B1" })).await.expect(409, "copy_not_on_loan");
     s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": "B1", "card": "M2" })).await.expect(201, "");
@@ -193,3 +194,43 @@ async fn one_copy_is_never_lent_twice(b: Backend) {
     s.shutdown().await;
 }
 both!(one_copy_is_never_lent_twice);
+
+/// A copy lost on loan ends the loan as lost; checking it in later finds it.
+async fn lost_and_found(b: Backend) {
+    let s = Server::start(b).await;
+    let admin = s.user("admin@example.org").await;
+    let lib = s.post("/api/v1/libraries", &admin.auth(), json!({ "name": "Main" })).await.body["id"].as_str().unwrap().to_owned();
+    let base = format!("/api/v1/libraries/{lib}");
+    let t = s.post(&format!("{base}/titles"), &admin.auth(), json!({ "title": "Gone" })).await.body["id"].as_str().unwrap().to_owned();
+    s.post(&format!("{base}/titles/{t}/copies"), &admin.auth(), json!({ "barcode": "L1" })).await.expect(201, "");
+    let m =
+        s.post(&format!("{base}/members"), &admin.auth(), json!({ "card": "K1", "name": "K", "member_type": "adult" })).await.body["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    s.post(&format!("{base}/members"), &admin.auth(), json!({ "card": "K2", "name": "K2", "member_type": "adult" })).await.expect(201, "");
+    s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": "L1", "card": "K1" })).await.expect(201, "");
+    s.post(&format!("{base}/titles/{t}/holds"), &admin.auth(), json!({ "card": "K2" })).await.expect(201, "");
+
+    let r = s.post(&format!("{base}/lost"), &admin.auth(), json!({ "barcode": "L1" })).await;
+    r.expect(200, "");
+    assert!(r.body["loan"]["lost_at"].is_i64() && r.body["loan"]["returned_at"].is_null(), "{r:?}");
+    s.post(&format!("{base}/lost"), &admin.auth(), json!({ "barcode": "L1" })).await.expect(409, "copy_lost");
+    s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": "L1", "card": "K2" })).await.expect(409, "copy_lost");
+    assert_eq!(s.get(&format!("{base}/members/{m}/loans?open=true"), &admin.auth()).await.body["items"], json!([]));
+    assert_eq!(s.get(&format!("{base}/titles/{t}"), &admin.auth()).await.body["copies"][0]["status"], "lost");
+
+    // Found: checked in, no loan to close; the waiting hold gets it.
+    let r = s.post(&format!("{base}/checkin"), &admin.auth(), json!({ "barcode": "L1" })).await;
+    r.expect(200, "");
+    assert_eq!((r.body["found"].as_bool(), r.body["loan"].is_null(), r.body["hold_shelf_for"].as_str()), (Some(true), true, Some("K2")));
+    s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": "L1", "card": "K2" })).await.expect(201, "");
+    // Lost straight from the shelf: no loan ends.
+    s.post(&format!("{base}/checkin"), &admin.auth(), json!({ "barcode": "L1" })).await.expect(200, "");
+    let r = s.post(&format!("{base}/lost"), &admin.auth(), json!({ "barcode": "L1" })).await;
+    assert!(r.body["loan"].is_null());
+    let hist = s.get(&format!("{base}/members/{m}/loans"), &admin.auth()).await;
+    assert!(hist.body["items"][0]["lost_at"].is_i64());
+    s.shutdown().await;
+}
+both!(lost_and_found);

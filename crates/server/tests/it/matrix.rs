@@ -206,6 +206,8 @@ async fn every_route_checks_the_caller(b: Backend) {
             Some(json!({ "barcode": "MXC" })),
             [401, 200, 409, 403, 404, 401, 401, 401, 401, 409],
         ),
+        // The admin marks it lost; then it is lost for everyone after.
+        row(M::POST, "/api/v1/libraries/{lib}/lost", Some(json!({ "barcode": "MXC" })), [401, 200, 409, 403, 404, 401, 401, 401, 401, 409]),
         row(M::GET, "/api/v1/libraries/{lib}/reports/popular-titles", None, [401, 200, 200, 403, 404, 401, 401, 401, 401, 200]),
         row(M::GET, "/api/v1/libraries/{lib}/reports/loans-per-month", None, [401, 200, 200, 403, 404, 401, 401, 401, 401, 200]),
         // Staff place a hold for a card; the key's account (librarian) finds it placed.
