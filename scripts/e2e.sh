@@ -20,9 +20,10 @@ command -v tauri-driver >/dev/null 2>&1 || cargo install tauri-driver@^2 --locke
 export PATH="$HOME/.cargo/bin:$PATH"
 
 (cd ui && npm run --silent build)
-cargo build --locked -q -p shelfkeeper-desktop
+cargo build --locked -q -p shelfkeeper-desktop -p shelfkeeper-cli
 target="${CARGO_TARGET_DIR:-$PWD/target}"
 export SHELFKEEPER_APP="$target/debug/shelfkeeper-desktop"
+export SHELFKEEPER_CLI="$target/debug/shelfkeeper"
 export SCREENSHOTS="$PWD/target/e2e-screenshots"
 home="$(mktemp -d)"
 trap 'rm -rf "$home"' EXIT

@@ -15,6 +15,8 @@ const COMMANDS: &[&str] = &[
     "add_copy",
     "update_copy",
     "delete_copy",
+    "set_cover_from_file",
+    "clear_cover",
     "find_members",
     "member_detail",
     "save_member",

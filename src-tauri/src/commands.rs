@@ -379,8 +379,12 @@ pub async fn restore_backup(app: AppHandle, state: State<'_, AppState>, src: Str
 }
 
 async fn dialog_path(app: AppHandle, save: Option<String>) -> Cmd<Option<String>> {
+    dialog(app, save, ("Shelfkeeper store", &["sqlite3"])).await
+}
+
+async fn dialog(app: AppHandle, save: Option<String>, filter: (&str, &[&str])) -> Cmd<Option<String>> {
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let builder = app.dialog().file().add_filter("Shelfkeeper store", &["sqlite3"]);
+    let builder = app.dialog().file().add_filter(filter.0, filter.1);
     match save {
         Some(name) => builder.set_file_name(name).save_file(move |p| {
             let _ = tx.send(p);
@@ -401,4 +405,56 @@ pub async fn pick_save_path(app: AppHandle, suggested_name: String) -> Cmd<Optio
 #[tauri::command]
 pub async fn pick_open_path(app: AppHandle) -> Cmd<Option<String>> {
     dialog_path(app, None).await
+}
+
+/// Asks for an image file and makes it the title's cover. `None`: the
+/// dialog was cancelled.
+#[tauri::command]
+pub async fn set_cover_from_file(app: AppHandle, state: State<'_, AppState>, title_id: TitleId) -> Cmd<Option<Title>> {
+    let (store, actor) = ctx(&state).await.map_err(fail)?;
+    let Some(path) = dialog(app, None, ("Images", &["jpg", "jpeg", "png", "webp", "gif"])).await? else { return Ok(None) };
+    let bytes = read_cover_file(std::path::Path::new(&path)).map_err(fail)?;
+    store.set_cover(&actor, title_id, &bytes, "file").await.map(Some).map_err(fail)
+}
+
+/// Reads an image, refusing a file too large for a cover before reading it.
+fn read_cover_file(path: &std::path::Path) -> Result<Vec<u8>> {
+    let cannot = |e: std::io::Error| Error::InvalidCover(format!("{} cannot be read: {e}", path.display()));
+    let len = std::fs::metadata(path).map_err(cannot)?.len();
+    let max = shelfkeeper_domain::cover::MAX_COVER_BYTES;
+    if len > max as u64 {
+        return Err(Error::InvalidCover(format!("the image is {} KiB; covers may be at most {} KiB", len / 1024, max / 1024)));
+    }
+    std::fs::read(path).map_err(cannot)
+}
+
+#[tauri::command]
+pub async fn clear_cover(state: State<'_, AppState>, title_id: TitleId) -> Cmd<Title> {
+    let (store, actor) = ctx(&state).await.map_err(fail)?;
+    store.clear_cover(&actor, title_id).await.map_err(fail)
+}
+
+/// Answers the webview's `cover://localhost/<id>` requests (the `cover`
+/// URI scheme registered in lib.rs) from the open store, for anyone who may
+/// see the catalogue. A blob never changes, so the webview may cache it.
+pub async fn cover_response(state: &AppState, id: &str) -> tauri::http::Response<Vec<u8>> {
+    use tauri::http::{Response, StatusCode, header};
+    let found = async {
+        let (store, _) = ctx(state).await?;
+        store.cover(&format!("cover:{id}")).await
+    };
+    match found.await {
+        Ok(Some(img)) => Response::builder()
+            .header(header::CONTENT_TYPE, img.mime)
+            .header(header::CACHE_CONTROL, "max-age=31536000, immutable")
+            .header("X-Content-Type-Options", "nosniff")
+            .body(img.bytes),
+        Ok(None) => Response::builder().status(StatusCode::NOT_FOUND).body(Vec::new()),
+        Err(e) => {
+            let status =
+                if matches!(e, Error::NotLoggedIn | Error::NoStore) { StatusCode::FORBIDDEN } else { StatusCode::INTERNAL_SERVER_ERROR };
+            Response::builder().status(status).body(Vec::new())
+        }
+    }
+    .unwrap_or_default()
 }

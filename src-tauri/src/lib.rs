@@ -40,6 +40,16 @@ pub fn run() {
             });
             Ok(())
         })
+        // Cover images, served from the store: `cover://localhost/<id>`
+        // (`http://cover.localhost/<id>` on Windows), allowed by the CSP's
+        // img-src and nothing else.
+        .register_asynchronous_uri_scheme_protocol("cover", |ctx, request, responder| {
+            let app = ctx.app_handle().clone();
+            let id = request.uri().path().trim_start_matches('/').to_string();
+            tauri::async_runtime::spawn(async move {
+                responder.respond(commands::cover_response(&app.state::<AppState>(), &id).await);
+            });
+        })
         .invoke_handler(tauri::generate_handler![
             commands::ui_ready,
             commands::app_status,
@@ -55,6 +65,8 @@ pub fn run() {
             commands::add_copy,
             commands::update_copy,
             commands::delete_copy,
+            commands::set_cover_from_file,
+            commands::clear_cover,
             commands::find_members,
             commands::member_detail,
             commands::save_member,

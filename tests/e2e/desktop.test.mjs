@@ -4,7 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { deflateSync } from 'node:zlib';
 import { Session, ENTER, sleep } from './webdriver.mjs';
 
 const APP = process.env.SHELFKEEPER_APP;
@@ -37,6 +38,48 @@ async function appExited() {
     await sleep(100);
   }
   throw new Error('the first instance did not exit');
+}
+
+const CLI = process.env.SHELFKEEPER_CLI;
+
+/** A small cover-shaped PNG (a vertical gradient), made here so the test
+ *  needs no binary fixture. */
+function coverPng(width = 60, height = 90) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc(td));
+    return Buffer.concat([len, td, sum]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // truecolour
+  const rows = [];
+  for (let y = 0; y < height; y++) {
+    const row = Buffer.alloc(1 + width * 3);
+    for (let x = 0; x < width; x++) row.set([200 - y, 90 + y, 40 + x], 1 + x * 3);
+    rows.push(row);
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(Buffer.concat(rows))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 const shot = (s, name) => s.screenshot(`${SHOTS}/${name}.png`);
@@ -173,6 +216,17 @@ test('a library from first run to a returned loan, backup and restore, accounts 
   // single-instance, so wait until the first one has really gone.
   await stopDriver();
   await appExited();
+
+  // A cover set from the command line while the app is closed (the desktop's
+  // own "Set cover…" opens a native file dialog, which WebDriver cannot drive).
+  assert.ok(CLI, 'SHELFKEEPER_CLI must name the built command-line tool');
+  const png = `${SHOTS}/../e2e-cover.png`;
+  writeFileSync(png, coverPng());
+  const store = `${process.env.XDG_DATA_HOME}/org.shelfkeeper.desktop/shelfkeeper.sqlite3`;
+  const set = spawnSync(CLI, ['--store', store, 'set-cover', '9780441172719', png], { encoding: 'utf8' });
+  assert.equal(set.status, 0, set.stderr);
+  assert.match(set.stdout, /Set the cover of 'Dune'/);
+
   await startDriver();
   s = await Session.start(BASE, APP);
   try {
@@ -194,6 +248,17 @@ test('a library from first run to a returned loan, backup and restore, accounts 
     await s.click('[data-testid="login-submit"]');
     await s.type('[data-testid="catalogue-search"]', 'dune');
     await s.waitFor('[data-testid="result-row"]', has('Dune'));
+    // The cover shows in the list and on the title's page, loaded from the
+    // store through the cover scheme (the CSP allows nothing remote).
+    await s.click('[data-testid="result-row"]');
+    const img = await s.waitFor('[data-testid="title-cover"]');
+    let width = 0;
+    for (let i = 0; i < 50 && width === 0; i++) {
+      width = await s.cmd('POST', '/execute/sync', { script: 'return arguments[0].complete ? arguments[0].naturalWidth : 0;', args: [{ 'element-6066-11e4-a52e-4f735466cecf': img }] });
+      if (width === 0) await sleep(100);
+    }
+    assert.equal(width, 60, 'the cover image loaded');
+    await shot(s, '13-title-cover');
     // The loan made in the dark-theme round is still out.
     await s.click('[data-testid="nav-loans"]');
     await s.waitFor('[data-testid="loan-row"]', has('Ada Lovelace'));

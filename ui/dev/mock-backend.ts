@@ -426,6 +426,19 @@ async function handle(cmd: string, a: Args): Promise<unknown> {
       return `/home/ada/Backups/${a.suggestedName}`;
     case 'pick_open_path':
       return '/home/ada/Backups/shelfkeeper-backup.sqlite3';
+    case 'list_backups':
+      return { dir: '/home/ada/.local/share/org.shelfkeeper.desktop/backups', backups: [] };
+    case 'accounts':
+      return [{ id: '0193a2b4-0000-7000-8000-000000000001', username: 'admin', role: 'admin', disabled: false, member_id: null, created_at: new Date().toISOString() }];
+    case 'create_account':
+    case 'update_account':
+      fail('unexpected', 'accounts are not simulated in the mock');
+      break;
+    case 'set_cover_from_file':
+      return null; // as if the dialog was cancelled
+    case 'clear_cover':
+      fail('unexpected', 'covers are not simulated in the mock');
+      break;
   }
   throw new Fail('unexpected', `unknown command ${cmd}`);
 }

@@ -41,6 +41,8 @@ enum Command {
     AddTitle(AddTitle),
     /// Show a title by id or ISBN, with its copies.
     Show { id_or_isbn: String },
+    /// Make an image file (JPEG, PNG, WebP or GIF, at most 2 MiB) the cover of a title.
+    SetCover { id_or_isbn: String, file: PathBuf },
     /// Search the catalogue.
     Find(Find),
     /// Add a copy of a title.
@@ -187,7 +189,6 @@ fn print<T: serde::Serialize>(json: bool, value: &T, human: impl FnOnce(&T) -> S
 }
 
 async fn run(cli: Cli) -> Result<()> {
-    let me = &Actor::OWNER;
     let json = cli.json;
     if let Command::Init { library } = cli.command {
         let mode = if library { StoreMode::Library } else { StoreMode::Collection };
@@ -196,10 +197,20 @@ async fn run(cli: Cli) -> Result<()> {
         return Ok(());
     }
     let store = Store::open(&cli.store).await?;
-    match cli.command {
+    let result = execute(&store, cli.command, json).await;
+    // Closing checkpoints the WAL into the store file, so a command leaves
+    // one self-contained file behind (a bulk load can leave gigabytes).
+    store.close().await;
+    result
+}
+
+/// Runs one command on an open store.
+async fn execute(store: &Store, command: Command, json: bool) -> Result<()> {
+    let me = &Actor::OWNER;
+    match command {
         Command::Init { .. } => unreachable!("handled above"),
         Command::Info => {
-            let s = store.stats().await?;
+            let s = store.stats_in_full().await?;
             print(json, &s, |s| {
                 format!(
                     "{} ({})\n{} titles, {} copies, {} members, {} accounts\n{} open loans ({} overdue), {} loans ever, {} events, {} active holds\n{} changes not yet synced\n{:.1} MiB on disk",
@@ -211,8 +222,8 @@ async fn run(cli: Cli) -> Result<()> {
                     s.accounts,
                     s.open_loans,
                     s.overdue_loans,
-                    s.loans_ever,
-                    s.events,
+                    s.loans_ever.unwrap_or_default(),
+                    s.events.unwrap_or_default(),
                     s.active_holds,
                     s.pending_changes,
                     s.file_bytes as f64 / 1048576.0
@@ -239,11 +250,14 @@ async fn run(cli: Cli) -> Result<()> {
             let title = store.title(title.id).await?;
             print(json, &title, |t| format!("Added '{}' ({}) with {} copies", t.title, t.id, t.copy_count));
         }
+        Command::SetCover { id_or_isbn, file } => {
+            let title = find_title(store, &id_or_isbn).await?;
+            let bytes = std::fs::read(&file).map_err(|e| Error::InvalidCover(format!("{} cannot be read: {e}", file.display())))?;
+            let t = store.set_cover(me, title.id, &bytes, "file").await?;
+            print(json, &t, |t| format!("Set the cover of '{}' ({} bytes)", t.title, bytes.len()));
+        }
         Command::Show { id_or_isbn } => {
-            let title = match id_or_isbn.parse::<TitleId>() {
-                Ok(id) => store.title(id).await?,
-                Err(_) => store.title_by_isbn(&id_or_isbn).await?.ok_or_else(|| Error::TitleNotFound(id_or_isbn.clone()))?,
-            };
+            let title = find_title(store, &id_or_isbn).await?;
             let copies = store.copies_of(title.id).await?;
             print(json, &(&title, &copies), |(t, copies)| {
                 let mut s = format!("{}{}\n", t.title, t.subtitle.as_ref().map(|x| format!(": {x}")).unwrap_or_default());
@@ -458,5 +472,13 @@ async fn main() -> ExitCode {
             }
             ExitCode::FAILURE
         }
+    }
+}
+
+/// A title by its id or its ISBN.
+async fn find_title(store: &Store, id_or_isbn: &str) -> Result<shelfkeeper_domain::model::Title> {
+    match id_or_isbn.parse::<TitleId>() {
+        Ok(id) => store.title(id).await,
+        Err(_) => store.title_by_isbn(id_or_isbn).await?.ok_or_else(|| Error::TitleNotFound(id_or_isbn.to_string())),
     }
 }

@@ -14,6 +14,8 @@ pub enum Error {
     InvalidIsbn { input: String, reason: String },
     #[error("'{input}' is not a valid ISBN: the check digit should be {expected}")]
     IsbnChecksum { input: String, expected: String },
+    #[error("this file cannot be a cover: {0}")]
+    InvalidCover(String),
     #[error("{field}: {message}")]
     Invalid { field: &'static str, message: String },
 
@@ -163,6 +165,7 @@ pub enum ErrorCode {
     NoStore,
     NotLoggedIn,
     Desktop,
+    InvalidCover,
 }
 
 impl std::fmt::Display for ErrorCode {
@@ -180,6 +183,7 @@ impl Error {
         match self {
             InvalidIsbn { .. } => ErrorCode::InvalidIsbn,
             IsbnChecksum { .. } => ErrorCode::IsbnChecksum,
+            InvalidCover(_) => ErrorCode::InvalidCover,
             Invalid { .. } => ErrorCode::Invalid,
             TitleNotFound(_) => ErrorCode::TitleNotFound,
             CopyNotFound(_) => ErrorCode::CopyNotFound,

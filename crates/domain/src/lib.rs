@@ -8,6 +8,7 @@
 pub mod access;
 pub mod circulation;
 pub mod clock;
+pub mod cover;
 pub mod error;
 pub mod ids;
 pub mod isbn;

@@ -120,15 +120,15 @@ async fn main() {
     }
     opens.sort();
     let store = Store::open(&o.store).await.unwrap();
-    let stats = store.stats().await.unwrap();
+    let stats = store.stats_in_full().await.unwrap();
     println!(
         "Collection: {} titles, {} copies, {} members, {} loans ever ({} open), {} events\n\nStore size on disk: {:.0} MiB\nOpen (migrations checked, pools ready): p50 {:.1} ms, max {:.1} ms\n",
         stats.titles,
         stats.copies,
         stats.members,
-        stats.loans_ever,
+        stats.loans_ever.unwrap_or_default(),
         stats.open_loans,
-        stats.events,
+        stats.events.unwrap_or_default(),
         stats.file_bytes as f64 / 1048576.0,
         pct(&opens, 0.5),
         opens.last().unwrap().as_secs_f64() * 1000.0

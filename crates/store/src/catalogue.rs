@@ -288,3 +288,71 @@ async fn save_copy(w: &mut WriteTx, id: CopyId, title_id: Option<TitleId>, d: &C
     .map_err(db_err)?;
     Ok(())
 }
+
+/// A stored cover image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoverImage {
+    pub mime: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Store {
+    /// Makes `bytes` the cover of a title: the image is checked (format,
+    /// size), stored as a new blob, and the title points at it. The blob it
+    /// pointed at before goes once no title names it.
+    pub async fn set_cover(&self, actor: &Actor, id: TitleId, bytes: &[u8], source: &str) -> Result<Title> {
+        actor.require(Action::ManageCatalogue)?;
+        let kind = shelfkeeper_domain::cover::sniff(bytes)?;
+        let blob = uuid::Uuid::now_v7();
+        let mut w = self.write_tx().await?;
+        title_by_id(w.conn(), id).await?;
+        let now = w.now_text();
+        sqlx::query("INSERT INTO covers(id, mime, bytes, source, added_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(blob.to_string())
+            .bind(kind.mime())
+            .bind(bytes)
+            .bind(source)
+            .bind(&now)
+            .execute(w.conn())
+            .await
+            .map_err(db_err)?;
+        set_cover_ref(&mut w, id, Some(shelfkeeper_domain::cover::cover_ref(blob)), &now).await?;
+        let title = title_by_id(w.conn(), id).await?;
+        w.commit().await?;
+        Ok(title)
+    }
+
+    /// Takes a title's cover away.
+    pub async fn clear_cover(&self, actor: &Actor, id: TitleId) -> Result<Title> {
+        actor.require(Action::ManageCatalogue)?;
+        let mut w = self.write_tx().await?;
+        title_by_id(w.conn(), id).await?;
+        let now = w.now_text();
+        set_cover_ref(&mut w, id, None, &now).await?;
+        let title = title_by_id(w.conn(), id).await?;
+        w.commit().await?;
+        Ok(title)
+    }
+
+    /// The image a `cover_ref` names, if it is a stored cover.
+    pub async fn cover(&self, cover_ref: &str) -> Result<Option<CoverImage>> {
+        let Some(id) = shelfkeeper_domain::cover::parse_cover_ref(cover_ref) else { return Ok(None) };
+        let row: Option<(String, Vec<u8>)> = sqlx::query_as("SELECT mime, bytes FROM covers WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?;
+        Ok(row.map(|(mime, bytes)| CoverImage { mime, bytes }))
+    }
+}
+
+async fn set_cover_ref(w: &mut WriteTx, id: TitleId, cover_ref: Option<String>, now: &str) -> Result<()> {
+    sqlx::query("UPDATE titles SET cover_ref = ?, updated_at = ? WHERE id = ?")
+        .bind(cover_ref)
+        .bind(now)
+        .bind(id.0)
+        .execute(w.conn())
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}

@@ -21,6 +21,7 @@ mod rows;
 mod search;
 
 pub use backup::{BackupFile, BackupReport, backup_dir, list_backups, new_backup_path, restore_backup, verify_backup};
+pub use catalogue::CoverImage;
 pub use circulation::{CheckinReceipt, CheckoutReceipt, CirculationEvent, HoldNotice, RenewReceipt};
 pub use db::StoreStats;
 pub use generate::{GenerateReport, GenerateSpec, Progress};
@@ -121,6 +122,8 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(1000);
 const CHECKPOINT_QUIET: Duration = Duration::from_millis(500);
 /// ...unless the WAL has grown this large (a bulk load, a busy day).
 const CHECKPOINT_WAL_LIMIT: u64 = 64 * 1024 * 1024;
+/// Beyond this the writer is made to wait for a full checkpoint.
+const CHECKPOINT_WAL_RESTART: u64 = 256 * 1024 * 1024;
 
 /// Checkpoints the WAL from its own connection until the store is dropped.
 /// PASSIVE never blocks the writer or readers.
@@ -139,7 +142,14 @@ fn spawn_checkpointer(path: &Path, alive: std::sync::Weak<()>) {
             let Ok(meta) = std::fs::metadata(&wal) else { continue };
             let modified = meta.modified().ok();
             let quiet = modified.and_then(|m| m.elapsed().ok()).is_some_and(|age| age >= CHECKPOINT_QUIET);
-            if modified != checkpointed_at && (quiet || meta.len() > CHECKPOINT_WAL_LIMIT) {
+            if meta.len() > CHECKPOINT_WAL_RESTART {
+                // A writer that never pauses (a bulk load) outruns PASSIVE
+                // checkpoints and the WAL grows without end. RESTART waits
+                // for the current transaction, copies everything back and
+                // makes the next writer start the WAL from its beginning.
+                let _ = sqlx::query("PRAGMA wal_checkpoint(RESTART)").execute(&pool).await;
+                checkpointed_at = modified;
+            } else if modified != checkpointed_at && (quiet || meta.len() > CHECKPOINT_WAL_LIMIT) {
                 let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await;
                 checkpointed_at = modified;
             }

@@ -62,6 +62,9 @@ export const deleteTitle = (id: string) => call<null>('delete_title', { id });
 export const addCopy = (titleId: string, draft: CopyDraft) => call<Copy>('add_copy', { titleId, draft });
 export const updateCopy = (id: string, draft: CopyDraft) => call<Copy>('update_copy', { id, draft });
 export const deleteCopy = (barcode: string) => call<null>('delete_copy', { barcode });
+/** Asks for an image file (native dialog) and makes it the cover; null if cancelled. */
+export const setCoverFromFile = (titleId: string) => call<Title | null>('set_cover_from_file', { titleId });
+export const clearCover = (titleId: string) => call<Title>('clear_cover', { titleId });
 
 // --- members ---
 export const findMembers = (text: string, limit: number) => call<Member[]>('find_members', { text, limit });

@@ -14,8 +14,16 @@ async fn a_generated_collection_keeps_every_invariant_of_the_desk() {
     assert_eq!((report.titles, report.copies, report.members, report.loans), (1_200, 2_500, 60, 4_150));
     assert_eq!(report.events, 4_000 * 2 + 150);
     assert_eq!(steps.last().map(|p| (p.done, p.total)), Some((1_200, 1_200)));
-    let stats = t.stats().await.unwrap();
+    let stats = t.stats_in_full().await.unwrap();
     assert_eq!((stats.titles, stats.copies, stats.open_loans), (1_200, 2_500, 150));
+    assert_eq!((stats.loans_ever, stats.events), (Some(4_150), Some(report.events as i64)));
+    // The cheap count of pending changes agrees with counting them.
+    let logged: i64 = {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", t.path().display())).await.unwrap();
+        sqlx::query_scalar("SELECT count(*) FROM change_log").fetch_one(&mut c).await.unwrap()
+    };
+    assert_eq!(stats.pending_changes, logged);
     assert_store_invariants(&t).await;
 
     // The desk works on generated data.

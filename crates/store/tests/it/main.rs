@@ -7,6 +7,7 @@ mod bad_input;
 mod catalogue;
 mod change_log;
 mod circulation;
+mod covers;
 mod generate;
 mod helpers;
 mod properties;
