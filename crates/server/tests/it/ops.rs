@@ -185,3 +185,31 @@ async fn account_disable_command(b: Backend) {
     s.shutdown().await;
 }
 both!(account_disable_command);
+
+/// Shutdown stops taking connections but finishes a request in flight: here
+/// one whose body is still arriving when the signal comes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_requests_in_flight() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = Server::start(Backend::Sqlite).await;
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    let body = r#"{"email":"x@example.org","password":"wrong password!"}"#;
+    let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    sock.write_all(head.as_bytes()).await.unwrap();
+    sock.write_all(&body.as_bytes()[..10]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let stopping = tokio::spawn(s.shutdown());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!stopping.is_finished(), "the server waits for the request in flight");
+    assert!(tokio::net::TcpStream::connect(&addr).await.is_err(), "no new connections once stopping");
+    sock.write_all(&body.as_bytes()[10..]).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(10), sock.read_to_string(&mut answer)).await.unwrap().unwrap();
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(answer.contains("invalid_credentials"), "{answer}");
+    tokio::time::timeout(Duration::from_secs(10), stopping).await.expect("stopped after the request").unwrap();
+}
