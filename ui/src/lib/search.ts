@@ -43,6 +43,8 @@ export type SearchState = {
   loadingMore: boolean;
   error: string | null;
   facets: Facets | null;
+  /** The facets belong to an earlier query; fresh ones are on their way. */
+  facetsStale: boolean;
   /** Increases with each new query: lets a list reset its scroll and selection. */
   generation: number;
 };
@@ -83,6 +85,7 @@ export class SearchController {
       loadingMore: false,
       error: null,
       facets: null,
+      facetsStale: false,
       generation: 0,
     };
   }
@@ -157,6 +160,7 @@ export class SearchController {
       hits: page.hits,
       total: page.total,
       nextCursor: page.next_cursor,
+      facetsStale: this.state.facets !== null,
       generation: this.state.generation + 1,
     });
     const facets = this.deps.facets;
@@ -165,7 +169,7 @@ export class SearchController {
       this.timer = null;
       facets(this.request(q, null))
         .then((f) => {
-          if (id === this.seq) this.set({ facets: f });
+          if (id === this.seq) this.set({ facets: f, facetsStale: false });
         })
         .catch(() => {
           // Facets are a help, not the answer: keep the last ones.

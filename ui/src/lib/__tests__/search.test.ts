@@ -119,6 +119,20 @@ describe('search as you type', () => {
     await vi.runAllTimersAsync();
     expect(order).toEqual(['search:old', 'facets:old', 'search:new', 'facets:new']);
     expect(c.state.facets?.available).toBe(7);
+    expect(c.state.facetsStale).toBe(false);
+  });
+
+  it('marks the facets of the previous query stale until the new ones arrive', async () => {
+    search.mockImplementation(async (r) => page([r.text]));
+    facets.mockImplementation(async (r) => ({ ...noFacets, available: r.text.length }));
+    const c = controller();
+    await c.now(q('one'));
+    await vi.advanceTimersByTimeAsync(250);
+    expect(c.state).toMatchObject({ facetsStale: false, facets: { available: 3 } });
+    await c.now(q('three'));
+    expect(c.state).toMatchObject({ facetsStale: true, facets: { available: 3 } });
+    await vi.advanceTimersByTimeAsync(250);
+    expect(c.state).toMatchObject({ facetsStale: false, facets: { available: 5 } });
   });
 
   it('never asks for facets while typing goes on', async () => {
