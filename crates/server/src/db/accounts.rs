@@ -198,7 +198,13 @@ impl Db {
     }
 
     pub async fn touch_api_key(&self, id: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2").bind(now_ms()).bind(id).execute(&self.pool).await?;
+        // At most one write a minute per key: a busy script must not turn
+        // every read into a write.
+        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1 - 60000)")
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

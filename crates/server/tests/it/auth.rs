@@ -281,6 +281,8 @@ async fn api_keys_shown_once_hashed_and_revocable(b: Backend) {
     let me = s.get("/api/v1/auth/me", &Auth::ApiKey(key.clone())).await;
     me.expect(200, "");
     assert_eq!(me.body["email"], "ada@example.org");
+    let used = s.get("/api/v1/auth/api-keys", &u.auth()).await;
+    assert!(used.body["items"][0]["last_used_at"].is_string(), "{used:?}");
     // Right prefix, wrong secret.
     let mut wrong = key.clone();
     wrong.pop();
