@@ -93,6 +93,19 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Hourly housekeeping: ended sessions and spent email tokens.
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            match db.purge_expired().await {
+                Ok(n) if n > 0 => tracing::info!(rows = n, "purged ended sessions and spent tokens"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "purging ended sessions failed"),
+            }
+        }
+    });
     let app = router(state);
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await
 }

@@ -41,3 +41,24 @@ async fn bad_database_urls_are_clear_errors() {
     let e = Db::connect("sqlite:///nonexistent-dir/sub/x.sqlite3").await.err().unwrap().to_string();
     assert!(e.contains("cannot connect") && e.contains("nonexistent-dir"), "{e}");
 }
+
+/// Housekeeping removes sessions ended more than a day ago, with their
+/// refresh tokens, and keeps live ones.
+async fn ended_sessions_are_purged(b: Backend) {
+    let t = TestDb::new(b).await;
+    let db = Db::connect(&t.url).await.unwrap();
+    assert!(db.insert_account("a1", "a@example.org", "A", "x").await.unwrap());
+    let day = 24 * 3600 * 1000;
+    db.create_session("old", "a1", "hash-old", -2 * day).await.unwrap();
+    db.create_session("live", "a1", "hash-live", day).await.unwrap();
+    db.create_session("revoked", "a1", "hash-revoked", day).await.unwrap();
+    db.revoke_session("revoked", "test").await.unwrap();
+    assert!(db.purge_expired().await.unwrap() >= 2);
+    let ids: Vec<String> =
+        sqlx::query("SELECT id FROM sessions ORDER BY id").fetch_all(&db.pool).await.unwrap().iter().map(|r| r.get("id")).collect();
+    // Revoked just now: kept for a day (reuse of its tokens still detected).
+    assert_eq!(ids, ["live", "revoked"]);
+    let tokens: i64 = sqlx::query("SELECT COUNT(*) AS n FROM refresh_tokens").fetch_one(&db.pool).await.unwrap().get("n");
+    assert_eq!(tokens, 2);
+}
+both!(ended_sessions_are_purged);
