@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Detail } from '../detail.svelte';
-
-function deferred<T>() {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+import { deferred } from './fixtures';
 
 describe('Detail', () => {
   it('keeps only the answer to the newest request', async () => {

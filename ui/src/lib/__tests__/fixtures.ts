@@ -41,3 +41,14 @@ export function member(over: Partial<Member> = {}): Member {
 export function memberDetail(over: Partial<MemberDetail> = {}): MemberDetail {
   return { member: member(), loans: [], history: [], holds: [], ...over };
 }
+
+/** A promise the test settles when it chooses: for answers that arrive late. */
+export function deferred<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}

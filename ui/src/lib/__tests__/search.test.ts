@@ -8,6 +8,7 @@ vi.mock('../api', () => ({
 
 import * as api from '../api';
 import { SearchController, emptyFilters, hasFilters, type Query } from '../search';
+import { deferred } from './fixtures';
 
 const search = vi.mocked(api.search);
 const facets = vi.mocked(api.facets);
@@ -21,16 +22,6 @@ function page(ids: string[], next: string | null = null, total = ids.length, exa
 }
 
 const noFacets: Facets = { subjects: [], tags: [], languages: [], decades: [], locations: [], available: 0, sample: 0, exact: true };
-
-function deferred<T>() {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 const q = (text: string, over: Partial<Query> = {}): Query => ({ text, filters: emptyFilters(), sort: 'relevance', ...over });
 
