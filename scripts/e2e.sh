@@ -26,7 +26,8 @@ export SHELFKEEPER_APP="$target/debug/shelfkeeper-desktop"
 export SHELFKEEPER_CLI="$target/debug/shelfkeeper"
 export SCREENSHOTS="$PWD/target/e2e-screenshots"
 home="$(mktemp -d)"
-trap 'rm -rf "$home"' EXIT
+# No program outlives the run, whatever happened in it.
+trap 'pkill -f "$SHELFKEEPER_APP" 2>/dev/null || true; rm -rf "$home"' EXIT
 if [ "${1:-}" = "--bench" ]; then
     # Benchmark the built program on a large store (see tests/e2e/bench.mjs).
     cargo build --locked -q --release -p shelfkeeper-desktop

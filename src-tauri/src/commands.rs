@@ -9,9 +9,7 @@ use shelfkeeper_domain::model::{
 };
 use shelfkeeper_domain::search::{Facets, SearchPage, SearchRequest};
 use shelfkeeper_domain::{Error, Result};
-use shelfkeeper_store::{
-    BackupFile, BackupReport, CheckinReceipt, CheckoutReceipt, HoldNotice, MemoryBudget, RenewReceipt, Store, StoreStats,
-};
+use shelfkeeper_store::{BackupFile, BackupReport, CheckinReceipt, CheckoutReceipt, HoldNotice, RenewReceipt, Store, StoreStats};
 use std::path::PathBuf;
 use tauri::{AppHandle, Emitter, State};
 use tauri_plugin_dialog::DialogExt;
@@ -82,7 +80,7 @@ pub async fn create_store(state: State<'_, AppState>, path: Option<String>, mode
         let username = shelfkeeper_domain::model::validate_username(&a.username).map_err(fail)?;
         shelfkeeper_domain::password::check_policy(&a.password, &username).map_err(fail)?;
     }
-    let store = Store::create_with(&path, mode, MemoryBudget::DESKTOP).await.map_err(fail)?;
+    let store = Store::create_with(&path, mode, crate::state::memory_budget()).await.map_err(fail)?;
     let session = match admin {
         Some(a) => {
             Some(SessionInfo::of(&store.create_account(None, &a.username, &a.password, Role::Admin, None).await.map_err(fail)?, None))
@@ -96,7 +94,7 @@ pub async fn create_store(state: State<'_, AppState>, path: Option<String>, mode
 
 #[tauri::command]
 pub async fn open_store(state: State<'_, AppState>, path: String) -> Cmd<AppStatus> {
-    let store = Store::open_with(&path, MemoryBudget::DESKTOP).await.map_err(fail)?;
+    let store = Store::open_with(&path, crate::state::memory_budget()).await.map_err(fail)?;
     state.set_store(Some(store)).await.map_err(fail)?;
     Ok(state.status().await)
 }
@@ -371,7 +369,7 @@ pub async fn restore_backup(app: AppHandle, state: State<'_, AppState>, src: Str
     drop(store);
     let restored = shelfkeeper_store::restore_backup(std::path::Path::new(&src), &target).await;
     // Whatever happened, reopen what is at the store's path now.
-    let reopened = Store::open_with(&target, MemoryBudget::DESKTOP).await.map_err(fail)?;
+    let reopened = Store::open_with(&target, crate::state::memory_budget()).await.map_err(fail)?;
     state.set_store(Some(reopened)).await.map_err(fail)?;
     progress(&app, "restore", "done", 1, 1);
     restored.map_err(fail)?;

@@ -10,6 +10,17 @@ use shelfkeeper_store::{MemoryBudget, Store};
 use std::path::PathBuf;
 use tokio::sync::RwLock;
 
+/// How much memory the desktop lets the store use: [`MemoryBudget::DESKTOP`],
+/// unless `SHELFKEEPER_MMAP_MIB` says how much of the file to map (a large
+/// library on a machine with memory to spare can map more).
+pub fn memory_budget() -> MemoryBudget {
+    let mmap = std::env::var("SHELFKEEPER_MMAP_MIB").ok().and_then(|v| v.trim().parse::<u64>().ok());
+    match mmap {
+        Some(mib) => MemoryBudget { mmap_bytes: mib << 20, ..MemoryBudget::DESKTOP },
+        None => MemoryBudget::DESKTOP,
+    }
+}
+
 /// The logged-in account (library mode only).
 #[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
 pub struct SessionInfo {
@@ -97,7 +108,7 @@ impl AppState {
             return Ok(s.clone());
         }
         let path = self.settings().store_path.filter(|p| p.exists()).ok_or(Error::NoStore)?;
-        let store = Store::open_with(&path, MemoryBudget::DESKTOP).await?;
+        let store = Store::open_with(&path, memory_budget()).await?;
         *slot = Some(store.clone());
         Ok(store)
     }

@@ -108,7 +108,9 @@ impl From<DomainError> for ApiError {
         use ErrorCode as C;
         let code = e.code();
         let status = match code {
-            C::InvalidIsbn | C::IsbnChecksum | C::Invalid | C::WeakPassword | C::RatingOutOfRange => StatusCode::UNPROCESSABLE_ENTITY,
+            C::InvalidIsbn | C::IsbnChecksum | C::Invalid | C::InvalidCover | C::WeakPassword | C::RatingOutOfRange => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             C::TitleNotFound | C::CopyNotFound | C::MemberNotFound | C::MemberTypeNotFound | C::HoldNotFound | C::AccountNotFound => {
                 StatusCode::NOT_FOUND
             }
