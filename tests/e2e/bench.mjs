@@ -123,7 +123,7 @@ async function run() {
     // fire input, and time until the first row shows the new results.
     const words = ['the', 'war', 'hist', 'love', 'dark', 'sea', 'life', 'new', 'art', 'night'];
     const samples = [];
-    for (let i = 0; i < 40; i++) {
+    for (let i = 0; i < 100; i++) {
       const w = words[i % words.length] + (i >= words.length ? ' ' + words[(i * 3) % words.length] : '');
       const ms = await s.cmd('POST', '/execute/async', {
         script: `const [text, done] = arguments;
