@@ -248,7 +248,9 @@ async fn execute(store: &Store, command: Command, json: bool) -> Result<()> {
                 store.add_copy(me, title.id, &CopyDraft { barcode: b.clone(), location: a.location.clone(), ..Default::default() }).await?;
             }
             let title = store.title(title.id).await?;
-            print(json, &title, |t| format!("Added '{}' ({}) with {} copies", t.title, t.id, t.copy_count));
+            print(json, &title, |t| {
+                format!("Added '{}' ({}) with {} {}", t.title, t.id, t.copy_count, if t.copy_count == 1 { "copy" } else { "copies" })
+            });
         }
         Command::SetCover { id_or_isbn, file } => {
             let title = find_title(store, &id_or_isbn).await?;

@@ -59,3 +59,14 @@ fn opening_a_missing_store_says_so() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("error[store_open]"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn counts_read_as_english() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("shelf.sqlite3");
+    ok(&store, &["init"]);
+    let one = ok(&store, &["add-title", "--title", "Dune", "--copy", "B1"]);
+    assert!(one.trim_end().ends_with("with 1 copy"), "{one}");
+    let two = ok(&store, &["add-title", "--title", "Emma", "--copy", "B2", "--copy", "B3"]);
+    assert!(two.trim_end().ends_with("with 2 copies"), "{two}");
+}
