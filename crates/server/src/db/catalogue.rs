@@ -174,7 +174,9 @@ enum Arg {
 }
 
 impl Db {
-    async fn log_change(
+    /// Appends a change to the library's feed (what sync will serve), in
+    /// the transaction that made it.
+    pub(super) async fn log_change(
         &self,
         tx: &mut Transaction<'static, Any>,
         lib: &str,
@@ -194,6 +196,20 @@ impl Db {
             .execute(&mut **tx)
             .await?;
         Ok(())
+    }
+
+    /// A title's name and how many copies it has; 404 when the library has
+    /// no such title.
+    pub(super) async fn title_and_copy_count(&self, tx: &mut Transaction<'static, Any>, lib: &str, id: &str) -> ApiResult<(String, i64)> {
+        let row = sqlx::query(
+            "SELECT title, (SELECT COUNT(*) FROM copies c WHERE c.title_id = t.id) AS n FROM titles t WHERE library_id = $1 AND id = $2",
+        )
+        .bind(lib)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| ApiError::not_found("title"))?;
+        Ok((row.try_get("title")?, row.try_get("n")?))
     }
 
     async fn isbn_taken(&self, tx: &mut Transaction<'static, Any>, lib: &str, isbn13: &str, except: &str) -> ApiResult<()> {
@@ -299,17 +315,9 @@ impl Db {
     /// Deletes a title that has no copies left.
     pub async fn delete_title(&self, lib: &str, id: &str) -> ApiResult<()> {
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(
-            "SELECT title, (SELECT COUNT(*) FROM copies c WHERE c.title_id = t.id) AS n FROM titles t WHERE library_id = $1 AND id = $2",
-        )
-        .bind(lib)
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| ApiError::not_found("title"))?;
-        let n: i64 = row.try_get("n")?;
+        let (title, n) = self.title_and_copy_count(&mut tx, lib, id).await?;
         if n > 0 {
-            return Err(Error::TitleHasCopies { title: row.try_get("title")?, copies: n as u32 }.into());
+            return Err(Error::TitleHasCopies { title, copies: n as u32 }.into());
         }
         // Holds on a title without copies can never be met; they go with it.
         sqlx::query("DELETE FROM holds WHERE title_id = $1").bind(id).execute(&mut *tx).await?;

@@ -142,21 +142,6 @@ impl CopyNow {
 }
 
 impl Db {
-    async fn log(&self, tx: &mut Transaction<'static, Any>, lib: &str, entity: &str, id: &str, hlc: i64) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO server_changes (library_id, entity, entity_id, op, hlc, site, at) VALUES ($1, $2, $3, 'upsert', $4, $5, $6)",
-        )
-        .bind(lib)
-        .bind(entity)
-        .bind(id)
-        .bind(hlc)
-        .bind(&*self.site)
-        .bind(now_ms())
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
-    }
-
     /// A library starts with the domain's default member types.
     pub(crate) async fn ensure_member_types(&self, tx: &mut Transaction<'static, Any>, lib: &str) -> Result<(), sqlx::Error> {
         let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM member_types WHERE library_id = $1")
@@ -185,7 +170,7 @@ impl Db {
             .bind(&*self.site)
             .execute(&mut **tx)
             .await?;
-            self.log(tx, lib, "member_type", &t.id.to_string(), hlc).await?;
+            self.log_change(tx, lib, "member_type", &t.id.to_string(), "upsert", hlc).await?;
         }
         Ok(())
     }
@@ -253,7 +238,7 @@ impl Db {
         .execute(&mut *tx)
         .await?;
         let stored = self.policy(&mut tx, lib, &t.code).await?;
-        self.log(&mut tx, lib, "member_type", &stored.id.to_string(), hlc).await?;
+        self.log_change(&mut tx, lib, "member_type", &stored.id.to_string(), "upsert", hlc).await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -319,7 +304,7 @@ impl Db {
             Err(e) if is_unique_violation(&e) => return Err(Error::DuplicateCard(d.card.clone()).into()),
             Err(e) => return Err(e.into()),
         }
-        self.log(&mut tx, lib, "member", id, hlc).await?;
+        self.log_change(&mut tx, lib, "member", id, "upsert", hlc).await?;
         tx.commit().await?;
         self.member(lib, id).await?.ok_or_else(|| ApiError::internal("member vanished after write"))
     }
@@ -353,7 +338,7 @@ impl Db {
         if r.rows_affected() == 0 {
             return Err(ApiError::not_found("member"));
         }
-        self.log(&mut tx, lib, "member", id, hlc).await?;
+        self.log_change(&mut tx, lib, "member", id, "upsert", hlc).await?;
         tx.commit().await?;
         self.member(lib, id).await?.ok_or_else(|| ApiError::internal("member vanished after write"))
     }
@@ -442,7 +427,7 @@ impl Db {
         .bind(&*self.site)
         .execute(&mut **tx)
         .await?;
-        self.log(tx, lib, "event", &id, hlc).await?;
+        self.log_change(tx, lib, "event", &id, "upsert", hlc).await?;
         Ok((id, hlc))
     }
 

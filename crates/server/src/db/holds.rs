@@ -64,16 +64,8 @@ impl Db {
     /// hold on it yet.
     pub async fn place_hold(&self, lib: &str, title_id: &str, member_id: &str) -> ApiResult<HoldRow> {
         let mut tx = self.pool.begin().await?;
-        let t = sqlx::query(
-            "SELECT title, (SELECT COUNT(*) FROM copies c WHERE c.title_id = t.id) AS n FROM titles t WHERE library_id = $1 AND id = $2",
-        )
-        .bind(lib)
-        .bind(title_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| ApiError::not_found("title"))?;
-        let title: String = t.try_get("title")?;
-        if t.try_get::<i64, _>("n")? == 0 {
+        let (title, copies) = self.title_and_copy_count(&mut tx, lib, title_id).await?;
+        if copies == 0 {
             return Err(Error::HoldOnTitleWithoutCopies(title).into());
         }
         let card: String = sqlx::query("SELECT card FROM members WHERE library_id = $1 AND id = $2")
