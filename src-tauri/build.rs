@@ -39,6 +39,20 @@ const COMMANDS: &[&str] = &[
     "restore_backup",
     "pick_save_path",
     "pick_open_path",
+    "lookup_isbn",
+    "add_title_from_lookup",
+    "set_field_lock",
+    "cancel_job",
+    "pick_import_file",
+    "stage_import",
+    "import_rows",
+    "list_imports",
+    "commit_import",
+    "discard_import",
+    "save_failed_rows",
+    "pick_save_file",
+    "export_catalogue",
+    "default_export_dir",
 ];
 
 fn main() {

@@ -39,6 +39,15 @@ mod tests {
         NewAdmin::export_all(&cfg).unwrap();
         NewAccount::export_all(&cfg).unwrap();
         shelfkeeper_domain::model::Account::export_all(&cfg).unwrap();
+        shelfkeeper_app::LookupAnswer::export_all(&cfg).unwrap();
+        shelfkeeper_app::AddedTitle::export_all(&cfg).unwrap();
+        shelfkeeper_app::StagedFile::export_all(&cfg).unwrap();
+        shelfkeeper_app::ExportReport::export_all(&cfg).unwrap();
+        shelfkeeper_app::ExportFormat::export_all(&cfg).unwrap();
+        crate::catalogue_io::StageRequest::export_all(&cfg).unwrap();
+        shelfkeeper_domain::import::ImportRow::export_all(&cfg).unwrap();
+        shelfkeeper_domain::import::ImportSummary::export_all(&cfg).unwrap();
+        shelfkeeper_domain::provenance::TitleField::export_all(&cfg).unwrap();
     }
 
     fn files(dir: &Path) -> Vec<(String, String)> {

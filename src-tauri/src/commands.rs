@@ -14,9 +14,9 @@ use std::path::PathBuf;
 use tauri::{AppHandle, Emitter, State};
 use tauri_plugin_dialog::DialogExt;
 
-type Cmd<T> = std::result::Result<T, ErrorPayload>;
+pub(crate) type Cmd<T> = std::result::Result<T, ErrorPayload>;
 
-fn fail(e: Error) -> ErrorPayload {
+pub(crate) fn fail(e: Error) -> ErrorPayload {
     e.to_payload()
 }
 
@@ -119,7 +119,7 @@ pub async fn logout(state: State<'_, AppState>) -> Cmd<AppStatus> {
 
 /// The store and the actor, for commands that need a logged-in user in a
 /// library (reads included: a library's catalogue is not anonymous here).
-async fn ctx(state: &AppState) -> Result<(Store, shelfkeeper_domain::access::Actor)> {
+pub(crate) async fn ctx(state: &AppState) -> Result<(Store, shelfkeeper_domain::access::Actor)> {
     let store = state.store().await?;
     let actor = state.actor().await?;
     Ok((store, actor))
@@ -292,7 +292,7 @@ pub async fn stats(state: State<'_, AppState>) -> Cmd<StoreStats> {
     store.stats().await.map_err(fail)
 }
 
-fn progress(app: &AppHandle, job: &str, phase: &str, done: u32, total: u32) {
+pub(crate) fn progress(app: &AppHandle, job: &str, phase: &str, done: u32, total: u32) {
     let _ = app.emit("job-progress", JobProgress { job: job.into(), phase: phase.into(), done, total });
 }
 
@@ -380,7 +380,7 @@ async fn dialog_path(app: AppHandle, save: Option<String>) -> Cmd<Option<String>
     dialog(app, save, ("Shelfkeeper store", &["sqlite3"])).await
 }
 
-async fn dialog(app: AppHandle, save: Option<String>, filter: (&str, &[&str])) -> Cmd<Option<String>> {
+pub(crate) async fn dialog(app: AppHandle, save: Option<String>, filter: (&str, &[&str])) -> Cmd<Option<String>> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let builder = app.dialog().file().add_filter(filter.0, filter.1);
     match save {

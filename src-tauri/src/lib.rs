@@ -6,6 +6,7 @@
 //! off the UI thread and reports progress with `job-progress` events.
 
 mod bindings;
+mod catalogue_io;
 mod commands;
 mod state;
 
@@ -32,6 +33,7 @@ pub fn run() {
             let config_dir = app.path().app_config_dir()?;
             let data_dir = app.path().app_data_dir()?;
             app.manage(AppState::new(config_dir, data_dir));
+            app.manage(catalogue_io::IoState::default());
             // Open the remembered store while the webview starts, instead of
             // when the UI first asks for it.
             let handle = app.handle().clone();
@@ -89,6 +91,20 @@ pub fn run() {
             commands::restore_backup,
             commands::pick_save_path,
             commands::pick_open_path,
+            catalogue_io::lookup_isbn,
+            catalogue_io::add_title_from_lookup,
+            catalogue_io::set_field_lock,
+            catalogue_io::cancel_job,
+            catalogue_io::pick_import_file,
+            catalogue_io::stage_import,
+            catalogue_io::import_rows,
+            catalogue_io::list_imports,
+            catalogue_io::commit_import,
+            catalogue_io::discard_import,
+            catalogue_io::save_failed_rows,
+            catalogue_io::pick_save_file,
+            catalogue_io::export_catalogue,
+            catalogue_io::default_export_dir,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Shelfkeeper");

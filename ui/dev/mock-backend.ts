@@ -90,6 +90,7 @@ for (let i = 0; i < titleCount; i++) {
     call_number: null,
     notes: null,
     cover_ref: null,
+    field_sources: {},
     copy_count: 1 + (i % 3),
     available_count: i % 4 === 0 ? 0 : 1,
     created_at: now,
@@ -240,7 +241,7 @@ function saveTitle(id: string | null, d: TitleDraft): Title {
   if (d.published && !/^\d{4}(-\d{2}){0,2}$/.test(d.published)) fail('invalid', `published: '${d.published}' is not a date; use YYYY, YYYY-MM or YYYY-MM-DD`);
   const base = id ? titles.find((t) => t.id === id) : undefined;
   const t: T = {
-    ...(base ?? { id: `t${titles.length}`, copy_count: 0, available_count: 0, created_at: now, isbn10: null }),
+    ...(base ?? { id: `t${titles.length}`, copy_count: 0, available_count: 0, created_at: now, isbn10: null, field_sources: {} }),
     ...d,
     isbn13: d.isbn,
     authors: d.contributors.map((c) => c.name),
@@ -439,6 +440,63 @@ async function handle(cmd: string, a: Args): Promise<unknown> {
     case 'clear_cover':
       fail('unexpected', 'covers are not simulated in the mock');
       break;
+    case 'lookup_isbn': {
+      const isbn = String(a.isbn).replace(/[^0-9X]/gi, '');
+      await sleep(300);
+      const existing = titles.find((t) => t.isbn13 === isbn) ?? null;
+      if (isbn === '9780441478125') {
+        const draft: TitleDraft = { title: 'The Left Hand of Darkness', subtitle: null, contributors: [{ name: 'Ursula K. Le Guin', role: 'author' }], subjects: ['Science fiction'], tags: [], series: null, series_number: null, language: 'en', publisher: 'Ace Books', published: '1969', pages: 304, isbn, lccn: null, call_number: null, notes: null, cover_ref: null };
+        return { isbn13: isbn, outcome: 'found', message: 'Found by Open Library', from_cache: false, fetched_at: now, existing, draft, sources: { title: 'open_library', contributors: 'open_library', subjects: 'open_library', publisher: 'open_library', published: 'open_library', pages: 'open_library', language: 'google_books', isbn: 'open_library' }, cover_url: null, providers: [] };
+      }
+      return { isbn13: isbn, outcome: existing ? 'found' : 'not_found', message: `No provider knows ISBN ${isbn} (3 asked)`, from_cache: false, fetched_at: now, existing, draft: null, sources: {}, cover_url: null, providers: [] };
+    }
+    case 'add_title_from_lookup':
+      return { title: saveTitle(null, a.draft as TitleDraft), cover_problem: null };
+    case 'set_field_lock': {
+      const t = titles.find((x) => x.id === a.titleId) ?? fail('title_not_found', 'no such title');
+      t.field_sources = { ...t.field_sources, [a.field as string]: { source: 'manual', at: now, locked: Boolean(a.locked) } };
+      return t;
+    }
+    case 'cancel_job':
+      return null;
+    case 'pick_import_file':
+      return '/home/ada/Downloads/goodreads_library_export.csv';
+    case 'default_export_dir':
+      return '/home/ada/Documents';
+    case 'pick_save_file':
+      return `/home/ada/Documents/${a.suggestedName}`;
+    case 'list_imports':
+      return [];
+    case 'stage_import': {
+      for (let i = 0; i <= 5; i++) {
+        await emit('job-progress', { job: 'import', phase: 'checking', done: i * 200, total: 1000 });
+        await sleep(120);
+      }
+      const summary = { id: 'imp1', source_name: 'goodreads_library_export.csv', format: 'goodreads', state: 'staged', staged_at: now, committed_at: null, total: 1000, new: 930, update: 41, duplicate: 25, error: 4, done: 0, created_titles: 0, updated_titles: 0, created_copies: 0 };
+      return { info: { format: 'csv', preset: 'goodreads', encoding: 'UTF-8', headers: [], unmapped: ['Average Rating', 'Spoiler'], raw_header: null, delimiter: 'comma' }, summary };
+    }
+    case 'import_rows': {
+      const kind = (a.kind as string) ?? 'new';
+      return Array.from({ length: kind === 'error' ? 4 : 30 }, (_, i) => ({ n: i + 1, position: `line ${i + 2}`, kind, title: `${words[i % words.length]} ${words[(i * 7) % words.length]}`, reason: kind === 'error' ? "'97804411727' is not a valid ISBN: it has 11 digits" : kind === 'update' ? 'matches by ISBN; changes pages' : kind === 'duplicate' ? 'already catalogued (matched by ISBN)' : null, matched_title: null, done: false, outcome: null }));
+    }
+    case 'commit_import': {
+      for (let i = 0; i <= 10; i++) {
+        await emit('job-progress', { job: 'import', phase: 'importing', done: i * 100, total: 1000 });
+        await sleep(150);
+      }
+      return { id: 'imp1', source_name: 'goodreads_library_export.csv', format: 'goodreads', state: 'committed', staged_at: now, committed_at: now, total: 1000, new: 930, update: 41, duplicate: 25, error: 4, done: 1000, created_titles: 930, updated_titles: 41, created_copies: 612 };
+    }
+    case 'discard_import':
+      return null;
+    case 'save_failed_rows':
+      return true;
+    case 'export_catalogue': {
+      for (let i = 0; i <= 10; i++) {
+        await emit('job-progress', { job: 'export', phase: 'exporting', done: i * titles.length / 10, total: titles.length });
+        await sleep(120);
+      }
+      return { path: a.path, titles: titles.length, copies: copies.length, bytes: 1_000_000, seconds: 1.2 };
+    }
   }
   throw new Fail('unexpected', `unknown command ${cmd}`);
 }

@@ -5,10 +5,11 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use shelfkeeper_domain::access::Actor;
 use shelfkeeper_domain::ids::TitleId;
+use shelfkeeper_domain::import::{ImportSummary, RowKind};
 use shelfkeeper_domain::model::{Contributor, CopyDraft, MemberDraft, Role, StoreMode, TitleDraft};
 use shelfkeeper_domain::search::{Filters, SearchRequest, SortOrder};
 use shelfkeeper_domain::{Error, Result};
-use shelfkeeper_store::{GenerateSpec, Store};
+use shelfkeeper_store::{GenerateSpec, Progress, Store};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -94,6 +95,93 @@ enum Command {
     Verify { file: PathBuf },
     /// Fill a new store with a synthetic collection (benchmarks, demos).
     Generate(Generate),
+    /// Read a file (CSV from Shelfkeeper, Goodreads, LibraryThing, Libib or
+    /// Calibre; MARC21; MARCXML; JSON) and show what importing it would do;
+    /// with --commit, import it.
+    Import(ImportArgs),
+    /// Imports made or started here, newest first.
+    Imports,
+    /// Commit a staged import, or carry on with one that stopped part-way.
+    ImportCommit {
+        id: String,
+        /// Write the rows that failed here, to fix and import again.
+        #[arg(long)]
+        failed: Option<PathBuf>,
+    },
+    /// Drop a staged import without importing it.
+    ImportDiscard { id: String },
+    /// Write the catalogue to a file: .csv (Shelfkeeper CSV), .json or .xml (MARCXML).
+    Export {
+        file: PathBuf,
+        #[arg(long, value_enum)]
+        format: Option<ExportFormatArg>,
+    },
+    /// Look an ISBN up (the store's cache first, then Open Library, Google
+    /// Books and the Library of Congress); with --add, catalogue it with its cover.
+    Lookup {
+        isbn: String,
+        #[arg(long)]
+        add: bool,
+        /// Ask the providers even if the cache has a fresh answer.
+        #[arg(long)]
+        refresh: bool,
+        /// Apply what was found to the catalogued title (locked fields stay).
+        #[arg(long, conflicts_with = "add")]
+        update: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormatArg {
+    Csv,
+    Json,
+    Marcxml,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PresetArg {
+    Shelfkeeper,
+    Goodreads,
+    Librarything,
+    Libib,
+    Calibre,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Csv,
+    Marc21,
+    Marcxml,
+    Json,
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    file: PathBuf,
+    /// The file's format; sniffed from its first bytes when not given.
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
+    /// CSV: whose export this is; recognised from the header when not given.
+    #[arg(long, value_enum)]
+    preset: Option<PresetArg>,
+    /// CSV: the file's encoding (utf-8, windows-1252, latin1, utf-16le, ...).
+    #[arg(long)]
+    encoding: Option<String>,
+    /// CSV: which column feeds which field, as JSON (see --save-mapping).
+    #[arg(long)]
+    mapping: Option<PathBuf>,
+    /// CSV: write the mapping in use as JSON, to edit and pass to --mapping.
+    #[arg(long)]
+    save_mapping: Option<PathBuf>,
+    /// Import after showing the preview.
+    #[arg(long)]
+    commit: bool,
+    /// Write the rows that failed here, to fix and import again.
+    #[arg(long)]
+    failed: Option<PathBuf>,
+    /// How many rows of each kind the preview lists.
+    #[arg(long, default_value_t = 5)]
+    show: i64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -418,6 +506,205 @@ async fn execute(store: &Store, command: Command, json: bool) -> Result<()> {
                 )
             });
         }
+        Command::Import(a) => {
+            use shelfkeeper_interchange::{CsvOptions, Format, ImportOptions, Mapping, Preset};
+            let mapping: Option<Mapping> = match &a.mapping {
+                Some(path) => {
+                    let text =
+                        std::fs::read_to_string(path).map_err(|e| Error::ImportFile(format!("{} cannot be read: {e}", path.display())))?;
+                    Some(
+                        serde_json::from_str(&text)
+                            .map_err(|e| Error::ImportFile(format!("{}: not a column mapping: {e}", path.display())))?,
+                    )
+                }
+                None => None,
+            };
+            let options = ImportOptions {
+                format: a.format.map(|f| match f {
+                    FormatArg::Csv => Format::Csv,
+                    FormatArg::Marc21 => Format::Marc21,
+                    FormatArg::Marcxml => Format::MarcXml,
+                    FormatArg::Json => Format::Json,
+                }),
+                csv: CsvOptions {
+                    encoding: a.encoding.clone(),
+                    preset: a.preset.map(|p| match p {
+                        PresetArg::Shelfkeeper => Preset::Shelfkeeper,
+                        PresetArg::Goodreads => Preset::Goodreads,
+                        PresetArg::Librarything => Preset::LibraryThing,
+                        PresetArg::Libib => Preset::Libib,
+                        PresetArg::Calibre => Preset::Calibre,
+                    }),
+                    mapping,
+                    ..Default::default()
+                },
+            };
+            let cancel = cancel_on_ctrl_c();
+            let staged = shelfkeeper_app::stage_file(store, me, &a.file, &options, progress_line(json), &cancel).await?;
+            if let (Some(path), Some(m)) = (&a.save_mapping, &staged.info.mapping) {
+                let text = serde_json::to_string_pretty(m).map_err(|e| Error::Export(e.to_string()))?;
+                std::fs::write(path, text).map_err(|e| Error::Export(format!("{} cannot be written: {e}", path.display())))?;
+            }
+            if !json {
+                eprintln!();
+                let what = match staged.info.preset {
+                    Some(p) => p.label().to_string(),
+                    None => staged.info.format.as_str().to_uppercase(),
+                };
+                println!(
+                    "{} read as {what}{}",
+                    a.file.display(),
+                    staged.info.encoding.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
+                );
+                if !staged.info.unmapped.is_empty() {
+                    println!("Columns not imported: {}", staged.info.unmapped.join(", "));
+                }
+                println!("{}", preview_counts(&staged.summary));
+                for kind in [RowKind::Error, RowKind::Update, RowKind::New, RowKind::Duplicate] {
+                    for r in store.import_rows(&staged.summary.id, Some(kind), 0, a.show).await? {
+                        println!(
+                            "  {:<9} {:<12} {}{}",
+                            kind.as_str(),
+                            r.position,
+                            r.title.unwrap_or_default(),
+                            r.reason.map(|x| format!(" — {x}")).unwrap_or_default()
+                        );
+                    }
+                }
+            }
+            if a.commit {
+                let done = store.commit_import(me, &staged.summary.id, progress_line(json), &cancel).await?;
+                finish_import(store, &done, a.failed.as_deref(), json).await?;
+            } else {
+                print(json, &staged, |s| format!("Nothing imported yet. To import: shelfkeeper import-commit {}", s.summary.id));
+            }
+        }
+        Command::Imports => {
+            let all = store.imports().await?;
+            print(json, &all, |all| {
+                all.iter()
+                    .map(|s| {
+                        format!(
+                            "{}  {}  {:<10} {}  {}",
+                            s.id,
+                            s.staged_at.format("%Y-%m-%d %H:%M"),
+                            s.state.as_str(),
+                            s.source_name,
+                            preview_counts(s)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        Command::ImportCommit { id, failed } => {
+            let cancel = cancel_on_ctrl_c();
+            // A committed import only reports again (and writes the failed rows).
+            let summary = store.import_summary(&id).await?;
+            let done = match summary.state {
+                shelfkeeper_domain::import::ImportState::Committed => summary,
+                _ => store.commit_import(me, &id, progress_line(json), &cancel).await?,
+            };
+            finish_import(store, &done, failed.as_deref(), json).await?;
+        }
+        Command::ImportDiscard { id } => {
+            store.discard_import(me, &id).await?;
+            print(json, &id, |id| format!("Discarded import {id}"));
+        }
+        Command::Export { file, format } => {
+            use shelfkeeper_app::ExportFormat;
+            let format = match format {
+                Some(ExportFormatArg::Csv) => ExportFormat::Csv,
+                Some(ExportFormatArg::Json) => ExportFormat::Json,
+                Some(ExportFormatArg::Marcxml) => ExportFormat::MarcXml,
+                None => ExportFormat::from_path(&file).ok_or_else(|| {
+                    Error::Export(format!("say --format csv, json or marcxml ({} has no known extension)", file.display()))
+                })?,
+            };
+            let cancel = cancel_on_ctrl_c();
+            let r = shelfkeeper_app::export_catalogue(store, &file, format, progress_line(json), &cancel).await?;
+            if !json {
+                eprintln!();
+            }
+            print(json, &r, |r| {
+                format!(
+                    "Wrote {} titles and {} copies to {} ({:.1} MiB) in {:.1} s",
+                    r.titles,
+                    r.copies,
+                    r.path,
+                    r.bytes as f64 / 1048576.0,
+                    r.seconds
+                )
+            });
+        }
+        Command::Lookup { isbn, add, refresh, update } => {
+            let client = shelfkeeper_app::metadata_client()?;
+            let a = shelfkeeper_app::lookup_isbn(store, &client, &isbn, refresh).await?;
+            if update {
+                let t = a.existing.as_ref().ok_or_else(|| Error::TitleNotFound(a.isbn13.clone()))?;
+                let found = a.draft.clone().ok_or_else(|| Error::Lookup(a.message.clone()))?;
+                let (title, changes) = store.refresh_title(me, t.id, &found, &a.sources).await?;
+                print(json, &changes, |changes| {
+                    let mut out = format!("Updated '{}': {} fields changed", title.title, changes.len());
+                    for c in changes {
+                        out.push_str(&format!(
+                            "\n  {:<13} {} → {}  [{}]",
+                            c.field.as_str(),
+                            c.before.as_deref().unwrap_or("—"),
+                            c.after.as_deref().unwrap_or("—"),
+                            c.source
+                        ));
+                    }
+                    out
+                });
+            } else if add {
+                if let Some(t) = &a.existing {
+                    return Err(Error::DuplicateIsbn { isbn: a.isbn13.clone(), title: t.title.clone() });
+                }
+                let draft = a.draft.clone().ok_or_else(|| Error::Lookup(a.message.clone()))?;
+                let added = shelfkeeper_app::add_from_lookup(store, &client, me, &draft).await?;
+                print(json, &added, |x| {
+                    format!(
+                        "Added '{}' ({}){}",
+                        x.title.title,
+                        x.title.id,
+                        x.cover_problem.as_ref().map(|p| format!("; {p}")).unwrap_or_else(|| if x.title.cover_ref.is_some() {
+                            " with its cover".into()
+                        } else {
+                            String::new()
+                        })
+                    )
+                });
+            } else {
+                print(json, &a, |a| {
+                    let mut out = format!("{}{}", a.message, if a.from_cache { " (from the cache)" } else { "" });
+                    if let Some(t) = &a.existing {
+                        out.push_str(&format!("\nAlready catalogued: '{}' ({})", t.title, t.id));
+                    }
+                    if let Some(d) = &a.draft {
+                        for f in shelfkeeper_domain::provenance::TitleField::ALL {
+                            if let Some(v) = f.value(d) {
+                                out.push_str(&format!(
+                                    "\n  {:<13} {}  [{}]",
+                                    f.as_str(),
+                                    v,
+                                    a.sources.get(&f).map(String::as_str).unwrap_or("")
+                                ));
+                            }
+                        }
+                    }
+                    for p in &a.providers {
+                        out.push_str(&format!(
+                            "\n  {}: {}{}",
+                            p.label,
+                            p.outcome,
+                            p.detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default()
+                        ));
+                    }
+                    out
+                });
+            }
+        }
         Command::Generate(g) => {
             let base = GenerateSpec::scaled(g.titles);
             let spec = GenerateSpec {
@@ -483,4 +770,55 @@ async fn find_title(store: &Store, id_or_isbn: &str) -> Result<shelfkeeper_domai
         Ok(id) => store.title(id).await,
         Err(_) => store.title_by_isbn(id_or_isbn).await?.ok_or_else(|| Error::TitleNotFound(id_or_isbn.to_string())),
     }
+}
+
+fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            flag.store(true, Ordering::Relaxed);
+        }
+    });
+    cancel
+}
+
+/// Progress on one line of stderr (nothing with --json).
+fn progress_line(json: bool) -> impl FnMut(Progress) {
+    move |p: Progress| {
+        if !json {
+            if p.total > 0 {
+                eprint!("\r{}: {}/{}   ", p.phase, p.done, p.total);
+            } else {
+                eprint!("\r{}: {}   ", p.phase, p.done);
+            }
+        }
+    }
+}
+
+fn preview_counts(s: &ImportSummary) -> String {
+    format!("{} rows: {} new, {} updates, {} duplicates, {} errors", s.total, s.new, s.update, s.duplicate, s.error)
+}
+
+async fn finish_import(store: &Store, done: &ImportSummary, failed: Option<&std::path::Path>, json: bool) -> Result<()> {
+    if !json {
+        eprintln!();
+    }
+    let failed_file = shelfkeeper_app::failed_rows_file(store, &done.id).await?;
+    if let (Some(path), Some(text)) = (failed, &failed_file) {
+        std::fs::write(path, text).map_err(|e| Error::Export(format!("{} cannot be written: {e}", path.display())))?;
+    }
+    print(json, done, |d| {
+        let mut out = format!(
+            "Imported: {} titles created, {} updated, {} copies added; {} rows skipped as duplicates, {} failed",
+            d.created_titles, d.updated_titles, d.created_copies, d.duplicate, d.error
+        );
+        match (failed, &failed_file) {
+            (Some(p), Some(_)) => out.push_str(&format!("\nThe rows that failed are in {}", p.display())),
+            (None, Some(_)) => out.push_str(&format!("\nTo get the rows that failed: shelfkeeper import-commit {} --failed FILE", d.id)),
+            _ => {}
+        }
+        out
+    });
+    Ok(())
 }

@@ -107,6 +107,18 @@ pub enum Error {
     #[error("the operation was cancelled")]
     Cancelled,
 
+    // --- imports and look-ups ---
+    #[error("no import {0}")]
+    ImportNotFound(String),
+    #[error("import {id} is {state}; {action} is not possible")]
+    ImportState { id: String, state: String, action: &'static str },
+    #[error("{0}")]
+    ImportFile(String),
+    #[error("{0}")]
+    Lookup(String),
+    #[error("export failed: {0}")]
+    Export(String),
+
     // --- desktop session ---
     #[error("no store is open; create or open one first")]
     NoStore,
@@ -166,6 +178,11 @@ pub enum ErrorCode {
     NotLoggedIn,
     Desktop,
     InvalidCover,
+    ImportNotFound,
+    ImportState,
+    ImportFile,
+    Lookup,
+    Export,
 }
 
 impl std::fmt::Display for ErrorCode {
@@ -223,6 +240,11 @@ impl Error {
             Backup(_) => ErrorCode::Backup,
             Storage(_) => ErrorCode::Storage,
             Cancelled => ErrorCode::Cancelled,
+            ImportNotFound(_) => ErrorCode::ImportNotFound,
+            ImportState { .. } => ErrorCode::ImportState,
+            ImportFile(_) => ErrorCode::ImportFile,
+            Lookup(_) => ErrorCode::Lookup,
+            Export(_) => ErrorCode::Export,
             NoStore => ErrorCode::NoStore,
             NotLoggedIn => ErrorCode::NotLoggedIn,
             Desktop(_) => ErrorCode::Desktop,

@@ -11,9 +11,11 @@ pub mod clock;
 pub mod cover;
 pub mod error;
 pub mod ids;
+pub mod import;
 pub mod isbn;
 pub mod model;
 pub mod password;
+pub mod provenance;
 pub mod search;
 pub mod text;
 

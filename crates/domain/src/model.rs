@@ -102,6 +102,29 @@ pub struct ValidTitle {
 }
 
 impl ValidTitle {
+    /// The normalised values as a draft (ISBN as ISBN-13), to compare with
+    /// a stored title's `draft()`.
+    pub fn draft(&self) -> TitleDraft {
+        TitleDraft {
+            title: self.title.clone(),
+            subtitle: self.subtitle.clone(),
+            contributors: self.contributors.clone(),
+            subjects: self.subjects.clone(),
+            tags: self.tags.clone(),
+            series: self.series.clone(),
+            series_number: self.series_number.clone(),
+            language: self.language.clone(),
+            publisher: self.publisher.clone(),
+            published: self.published.clone(),
+            pages: self.pages,
+            isbn: self.isbn.as_ref().map(|i| i.to_string()),
+            lccn: self.lccn.clone(),
+            call_number: self.call_number.clone(),
+            notes: self.notes.clone(),
+            cover_ref: self.cover_ref.clone(),
+        }
+    }
+
     /// The first contributor's sort key, used to sort by author.
     pub fn author_sort(&self) -> Option<String> {
         self.contributors.first().map(|c| crate::text::person_sort_key(&c.name))
@@ -237,6 +260,8 @@ pub struct Title {
     pub call_number: Option<String>,
     pub notes: Option<String>,
     pub cover_ref: Option<String>,
+    /// Where each field came from and which fields are locked.
+    pub field_sources: crate::provenance::FieldSources,
     pub copy_count: i64,
     pub available_count: i64,
     pub created_at: DateTime<Utc>,

@@ -93,7 +93,8 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // Hourly housekeeping: ended sessions and spent email tokens.
+    // Hourly housekeeping: ended sessions and spent email tokens; holds
+    // whose copy waited on the hold shelf past its pickup date.
     let db = state.db.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(3600));
@@ -103,6 +104,11 @@ pub async fn serve(
                 Ok(n) if n > 0 => tracing::info!(rows = n, "purged ended sessions and spent tokens"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purging ended sessions failed"),
+            }
+            match db.sweep_uncollected_holds(chrono::Utc::now().date_naive()).await {
+                Ok(n) if n > 0 => tracing::info!(holds = n, "expired uncollected holds"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = ?e, "sweeping the hold shelf failed"),
             }
         }
     });

@@ -18,7 +18,12 @@ pub struct Config {
     /// Address and port to listen on.
     pub listen: SocketAddr,
     /// `sqlite://PATH` or `postgres://...`; empty means a SQLite file in the
-    /// data directory.
+    /// data directory. PostgreSQL over TLS (rustls): add
+    /// `?sslmode=require` (encrypted), `verify-ca` or `verify-full`
+    /// (certificate checked against the webpki roots or `sslrootcert=FILE`;
+    /// verify-full also checks the host name). With those modes a server that
+    /// refuses TLS is an error at start, never a clear connection; the
+    /// default, `prefer`, uses TLS when the server offers it.
     pub database_url: String,
     /// Where the state the server keeps beside its database lives (the
     /// default SQLite file, the generated token secret).
@@ -57,7 +62,11 @@ pub enum LogFormat {
 pub struct Smtp {
     pub host: String,
     pub port: u16,
-    /// `none`, `starttls` or `tls`.
+    /// `none` (plain SMTP, for a relay on the same host), `starttls`
+    /// (STARTTLS required: a server that does not offer it gets nothing, and
+    /// the failure is logged and counted in `shelfkeeper_mail_failed_total`)
+    /// or `tls` (implicit TLS, SMTPS, usually port 465). Certificates are
+    /// checked against the webpki roots.
     pub tls: SmtpTls,
     pub username: String,
     pub password: String,

@@ -10,6 +10,8 @@
 
 use crate::{WriteTx, db_err};
 use shelfkeeper_domain::Result;
+use sqlx::sqlite::SqliteArguments;
+use sqlx::{Arguments, AssertSqlSafe, Encode, Sqlite, Type};
 
 /// The highest `seq` of each bulk-loaded table before the batch.
 pub(crate) struct BulkMarks {
@@ -80,6 +82,58 @@ impl WriteTx {
         .await
         .map_err(db_err)?;
         sqlx::query("UPDATE clock SET origin = 0").execute(self.conn()).await.map_err(db_err)?;
+        Ok(())
+    }
+}
+
+/// Multi-row INSERT of `rows` rows of `cols` columns.
+pub(crate) fn insert_sql(table: &str, cols: &[&str], rows: usize) -> String {
+    let one = format!("({})", vec!["?"; cols.len()].join(", "));
+    format!("INSERT INTO {table} ({}) VALUES {}", cols.join(", "), vec![one.as_str(); rows].join(", "))
+}
+
+/// Rows of one table, written in multi-row INSERTs.
+pub(crate) struct Batch {
+    table: &'static str,
+    cols: &'static [&'static str],
+    args: SqliteArguments,
+    rows: usize,
+    pub written: u64,
+}
+
+impl Batch {
+    pub(crate) fn new(table: &'static str, cols: &'static [&'static str]) -> Self {
+        Batch { table, cols, args: SqliteArguments::default(), rows: 0, written: 0 }
+    }
+
+    /// SQLite allows 32,766 bound parameters per statement.
+    pub(crate) fn max_rows(&self) -> usize {
+        (32_000 / self.cols.len()).min(1000)
+    }
+
+    pub(crate) fn push<'q, T: Encode<'q, Sqlite> + Type<Sqlite> + 'q>(&mut self, v: T) {
+        let _ = self.args.add(v);
+    }
+
+    /// Ends a row; true when the batch is full and should be flushed.
+    pub(crate) fn row_done(&mut self) -> bool {
+        self.rows += 1;
+        self.rows >= self.max_rows()
+    }
+
+    pub(crate) async fn end_row(&mut self, w: &mut WriteTx) -> Result<()> {
+        if self.row_done() { self.flush(w).await } else { Ok(()) }
+    }
+
+    pub(crate) async fn flush(&mut self, w: &mut WriteTx) -> Result<()> {
+        if self.rows == 0 {
+            return Ok(());
+        }
+        let sql = insert_sql(self.table, self.cols, self.rows);
+        let args = std::mem::take(&mut self.args);
+        sqlx::query_with(AssertSqlSafe(sql), args).execute(w.conn()).await.map_err(db_err)?;
+        self.written += self.rows as u64;
+        self.rows = 0;
         Ok(())
     }
 }

@@ -6,12 +6,13 @@ use shelfkeeper_domain::access::{Action, Actor};
 use shelfkeeper_domain::ids::{CopyId, TitleId};
 use shelfkeeper_domain::isbn::Isbn;
 use shelfkeeper_domain::model::{Copy, CopyDraft, CopyStatus, Title, TitleDraft, ValidTitle};
+use shelfkeeper_domain::provenance::{self, FieldSources};
 use shelfkeeper_domain::{Error, Result};
 use sqlx::SqliteConnection;
 use sqlx::sqlite::SqliteRow;
 
 pub(crate) const TITLE_COLUMNS: &str = "id, title, subtitle, contributors, subjects, tags, series, series_number, language, publisher, \
-     published, pages, isbn13, lccn, call_number, notes, cover_ref, copy_count, available_count, created_at, updated_at";
+     published, pages, isbn13, lccn, call_number, notes, cover_ref, field_sources, copy_count, available_count, created_at, updated_at";
 
 pub(crate) fn title_from_row(r: &SqliteRow) -> Result<Title> {
     let isbn13 = r.opt_text("isbn13")?;
@@ -35,6 +36,7 @@ pub(crate) fn title_from_row(r: &SqliteRow) -> Result<Title> {
         call_number: r.opt_text("call_number")?,
         notes: r.opt_text("notes")?,
         cover_ref: r.opt_text("cover_ref")?,
+        field_sources: r.json("field_sources")?,
         copy_count: r.int("copy_count")?,
         available_count: r.int("available_count")?,
         created_at: r.instant("created_at")?,
@@ -109,11 +111,19 @@ impl Store {
     /// is there, add a copy to it.
     pub async fn add_title(&self, actor: &Actor, draft: &TitleDraft) -> Result<Title> {
         actor.require(Action::ManageCatalogue)?;
+        let sources = provenance::sources_for_new(draft, provenance::MANUAL, chrono::Utc::now());
+        self.add_title_with_sources(actor, draft, &sources).await
+    }
+
+    /// Adds a title whose fields came from somewhere (a look-up the person
+    /// then checked, an import): `sources` says where each came from.
+    pub async fn add_title_with_sources(&self, actor: &Actor, draft: &TitleDraft, sources: &FieldSources) -> Result<Title> {
+        actor.require(Action::ManageCatalogue)?;
         let v = draft.validate()?;
         let mut w = self.write_tx().await?;
         refuse_duplicate_isbn(w.conn(), &v, None).await?;
         let id = TitleId::new();
-        save_title(&mut w, id, &v).await?;
+        save_title(&mut w, id, &v, sources).await?;
         let title = title_by_id(w.conn(), id).await?;
         w.commit().await?;
         Ok(title)
@@ -123,9 +133,10 @@ impl Store {
         actor.require(Action::ManageCatalogue)?;
         let v = draft.validate()?;
         let mut w = self.write_tx().await?;
-        title_by_id(w.conn(), id).await?;
+        let before = title_by_id(w.conn(), id).await?;
         refuse_duplicate_isbn(w.conn(), &v, Some(id)).await?;
-        save_title(&mut w, id, &v).await?;
+        let sources = provenance::record_edit(&before.field_sources, &before.draft(), draft, w.now);
+        save_title(&mut w, id, &v, &sources).await?;
         let title = title_by_id(w.conn(), id).await?;
         w.commit().await?;
         Ok(title)
@@ -215,18 +226,18 @@ impl Store {
 
 /// Inserts a title, or rewrites every descriptive field of an existing one
 /// (the update fires the change-log and re-indexing triggers).
-async fn save_title(w: &mut WriteTx, id: TitleId, v: &ValidTitle) -> Result<()> {
+pub(crate) async fn save_title(w: &mut WriteTx, id: TitleId, v: &ValidTitle, sources: &FieldSources) -> Result<()> {
     let now = w.now_text();
     sqlx::query(
         "INSERT INTO titles (id, title, subtitle, sort_title, contributors, author_sort, subjects, tags, series, series_number,
-            language, publisher, published, pub_year, pages, isbn13, lccn, call_number, notes, cover_ref, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            language, publisher, published, pub_year, pages, isbn13, lccn, call_number, notes, cover_ref, field_sources, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET title = excluded.title, subtitle = excluded.subtitle, sort_title = excluded.sort_title,
             contributors = excluded.contributors, author_sort = excluded.author_sort, subjects = excluded.subjects,
             tags = excluded.tags, series = excluded.series, series_number = excluded.series_number, language = excluded.language,
             publisher = excluded.publisher, published = excluded.published, pub_year = excluded.pub_year, pages = excluded.pages,
             isbn13 = excluded.isbn13, lccn = excluded.lccn, call_number = excluded.call_number, notes = excluded.notes,
-            cover_ref = excluded.cover_ref, updated_at = excluded.updated_at",
+            cover_ref = excluded.cover_ref, field_sources = excluded.field_sources, updated_at = excluded.updated_at",
     )
     .bind(id.0)
     .bind(&v.title)
@@ -248,6 +259,7 @@ async fn save_title(w: &mut WriteTx, id: TitleId, v: &ValidTitle) -> Result<()> 
     .bind(&v.call_number)
     .bind(&v.notes)
     .bind(&v.cover_ref)
+    .bind(json(sources))
     .bind(&now)
     .bind(&now)
     .execute(w.conn())
@@ -316,7 +328,7 @@ impl Store {
             .execute(w.conn())
             .await
             .map_err(db_err)?;
-        set_cover_ref(&mut w, id, Some(shelfkeeper_domain::cover::cover_ref(blob)), &now).await?;
+        set_cover_ref(&mut w, id, Some(shelfkeeper_domain::cover::cover_ref(blob)), source, &now).await?;
         let title = title_by_id(w.conn(), id).await?;
         w.commit().await?;
         Ok(title)
@@ -328,7 +340,7 @@ impl Store {
         let mut w = self.write_tx().await?;
         title_by_id(w.conn(), id).await?;
         let now = w.now_text();
-        set_cover_ref(&mut w, id, None, &now).await?;
+        set_cover_ref(&mut w, id, None, provenance::MANUAL, &now).await?;
         let title = title_by_id(w.conn(), id).await?;
         w.commit().await?;
         Ok(title)
@@ -346,13 +358,71 @@ impl Store {
     }
 }
 
-async fn set_cover_ref(w: &mut WriteTx, id: TitleId, cover_ref: Option<String>, now: &str) -> Result<()> {
-    sqlx::query("UPDATE titles SET cover_ref = ?, updated_at = ? WHERE id = ?")
-        .bind(cover_ref)
-        .bind(now)
-        .bind(id.0)
-        .execute(w.conn())
-        .await
-        .map_err(db_err)?;
+/// Points a title at a cover (or none) and records where the cover came
+/// from, keeping the field's lock.
+async fn set_cover_ref(w: &mut WriteTx, id: TitleId, cover_ref: Option<String>, source: &str, now: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE titles SET cover_ref = ?1, updated_at = ?3,
+            field_sources = CASE WHEN ?1 IS NULL AND NOT ifnull(json_extract(field_sources, '$.cover.locked'), 0)
+                THEN json_remove(field_sources, '$.cover')
+                ELSE json_set(field_sources, '$.cover', json_object('source', ?2, 'at', ?3, 'locked',
+                    json(CASE WHEN ifnull(json_extract(field_sources, '$.cover.locked'), 0) THEN 'true' ELSE 'false' END)))
+            END
+         WHERE id = ?4",
+    )
+    .bind(cover_ref)
+    .bind(source)
+    .bind(now)
+    .bind(id.0)
+    .execute(w.conn())
+    .await
+    .map_err(db_err)?;
     Ok(())
+}
+
+/// A page of the catalogue for export: titles in the order they were
+/// catalogued, each with its copies.
+#[derive(Clone, Debug)]
+pub struct CataloguePage {
+    pub titles: Vec<(Title, Vec<Copy>)>,
+    /// Pass back to get the next page; `None` when this was the last.
+    pub next: Option<i64>,
+}
+
+impl Store {
+    /// Reads the catalogue a page at a time (for exports), each page in one
+    /// read transaction.
+    pub async fn catalogue_page(&self, after: i64, limit: i64) -> Result<CataloguePage> {
+        let limit = limit.clamp(1, 10_000);
+        let mut conn = self.read.acquire().await.map_err(db_err)?;
+        let sql = format!("SELECT seq AS page_seq, {TITLE_COLUMNS} FROM titles WHERE seq > ? ORDER BY seq LIMIT ?");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(after).bind(limit).fetch_all(&mut *conn).await.map_err(db_err)?;
+        let mut last = after;
+        let mut titles = Vec::with_capacity(rows.len());
+        for r in &rows {
+            last = r.int("page_seq")?;
+            titles.push((title_from_row(r)?, Vec::new()));
+        }
+        if let (Some(first), Some(_)) = (rows.first(), rows.last()) {
+            let first_seq = first.int("page_seq")?;
+            let sql = format!(
+                "SELECT t.seq AS title_seq, {} FROM copies c JOIN titles t ON t.id = c.title_id
+                 WHERE t.seq BETWEEN ? AND ? ORDER BY t.seq, c.barcode",
+                COPY_COLUMNS.split(", ").map(|c| format!("c.{c}")).collect::<Vec<_>>().join(", ")
+            );
+            let copies = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(first_seq).bind(last).fetch_all(&mut *conn).await.map_err(db_err)?;
+            let mut by_title: std::collections::HashMap<uuid::Uuid, Vec<Copy>> = std::collections::HashMap::new();
+            for c in &copies {
+                let copy = copy_from_row(c)?;
+                by_title.entry(copy.title_id.0).or_default().push(copy);
+            }
+            for (t, cs) in &mut titles {
+                if let Some(v) = by_title.remove(&t.id.0) {
+                    *cs = v;
+                }
+            }
+        }
+        let next = (titles.len() as i64 == limit).then_some(last);
+        Ok(CataloguePage { titles, next })
+    }
 }

@@ -7,13 +7,11 @@
 //! thousand titles, so progress is reported and the work can be cancelled
 //! between batches (what was committed stays, consistent).
 
-use crate::{Store, WriteTx, db_err};
+use crate::bulk::Batch;
+use crate::{Store, db_err};
 use chrono::{DateTime, Days, Duration, NaiveDate, Utc};
 use serde::Serialize;
 use shelfkeeper_domain::{Error, Result};
-use sqlx::AssertSqlSafe;
-use sqlx::sqlite::SqliteArguments;
-use sqlx::{Arguments, Encode, Sqlite, Type};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use uuid::Uuid;
@@ -316,58 +314,6 @@ fn isbn13_for(n: u64) -> String {
     let body = format!("978{:09}", n % 1_000_000_000);
     let sum: u32 = body.chars().enumerate().map(|(i, c)| c.to_digit(10).unwrap_or(0) * if i % 2 == 0 { 1 } else { 3 }).sum();
     format!("{body}{}", (10 - sum % 10) % 10)
-}
-
-/// Multi-row INSERT of `rows` rows of `cols` columns.
-fn insert_sql(table: &str, cols: &[&str], rows: usize) -> String {
-    let one = format!("({})", vec!["?"; cols.len()].join(", "));
-    format!("INSERT INTO {table} ({}) VALUES {}", cols.join(", "), vec![one.as_str(); rows].join(", "))
-}
-
-/// Rows of one table, written in multi-row INSERTs.
-struct Batch {
-    table: &'static str,
-    cols: &'static [&'static str],
-    args: SqliteArguments,
-    rows: usize,
-    written: u64,
-}
-
-impl Batch {
-    fn new(table: &'static str, cols: &'static [&'static str]) -> Self {
-        Batch { table, cols, args: SqliteArguments::default(), rows: 0, written: 0 }
-    }
-
-    /// SQLite allows 32,766 bound parameters per statement.
-    fn max_rows(&self) -> usize {
-        (32_000 / self.cols.len()).min(1000)
-    }
-
-    fn push<'q, T: Encode<'q, Sqlite> + Type<Sqlite> + 'q>(&mut self, v: T) {
-        let _ = self.args.add(v);
-    }
-
-    /// Ends a row; true when the batch is full and should be flushed.
-    fn row_done(&mut self) -> bool {
-        self.rows += 1;
-        self.rows >= self.max_rows()
-    }
-
-    async fn end_row(&mut self, w: &mut WriteTx) -> Result<()> {
-        if self.row_done() { self.flush(w).await } else { Ok(()) }
-    }
-
-    async fn flush(&mut self, w: &mut WriteTx) -> Result<()> {
-        if self.rows == 0 {
-            return Ok(());
-        }
-        let sql = insert_sql(self.table, self.cols, self.rows);
-        let args = std::mem::take(&mut self.args);
-        sqlx::query_with(AssertSqlSafe(sql), args).execute(w.conn()).await.map_err(db_err)?;
-        self.written += self.rows as u64;
-        self.rows = 0;
-        Ok(())
-    }
 }
 
 const TITLE_COLS: &[&str] = &[

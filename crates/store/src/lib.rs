@@ -15,16 +15,20 @@ mod catalogue;
 mod circulation;
 mod db;
 pub mod generate;
+mod import;
+mod lookups;
 mod members;
 mod reviews;
 mod rows;
 mod search;
 
 pub use backup::{BackupFile, BackupReport, backup_dir, list_backups, new_backup_path, restore_backup, verify_backup};
-pub use catalogue::CoverImage;
+pub use catalogue::{CataloguePage, CoverImage};
 pub use circulation::{CheckinReceipt, CheckoutReceipt, CirculationEvent, HoldNotice, RenewReceipt};
 pub use db::StoreStats;
 pub use generate::{GenerateReport, GenerateSpec, Progress};
+pub use import::ImportSpec;
+pub use lookups::CachedLookup;
 
 use shelfkeeper_domain::clock::Hlc;
 use shelfkeeper_domain::ids::SiteId;

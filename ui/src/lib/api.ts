@@ -33,6 +33,16 @@ import type {
   Title,
   TitleDetail,
   TitleDraft,
+  LookupAnswer,
+  AddedTitle,
+  StagedFile,
+  ImportOptions,
+  ImportRow,
+  ImportSummary,
+  RowKind,
+  ExportFormat,
+  ExportReport,
+  TitleField,
 } from './types';
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
@@ -65,6 +75,29 @@ export const deleteCopy = (barcode: string) => call<null>('delete_copy', { barco
 /** Asks for an image file (native dialog) and makes it the cover; null if cancelled. */
 export const setCoverFromFile = (titleId: string) => call<Title | null>('set_cover_from_file', { titleId });
 export const clearCover = (titleId: string) => call<Title>('clear_cover', { titleId });
+
+// --- getting books in and out ---
+/** What the cache or the providers know about an ISBN. */
+export const lookupIsbn = (isbn: string, refresh: boolean) => call<LookupAnswer>('lookup_isbn', { isbn, refresh });
+/** Adds a title checked after a look-up; fields still as found keep their source; fetches the cover. */
+export const addTitleFromLookup = (draft: TitleDraft) => call<AddedTitle>('add_title_from_lookup', { draft });
+export const setFieldLock = (titleId: string, field: TitleField, locked: boolean) =>
+  call<Title>('set_field_lock', { titleId, field, locked });
+/** Stops the long job in hand after its current batch. */
+export const cancelJob = () => call<null>('cancel_job');
+export const pickImportFile = () => call<string | null>('pick_import_file');
+export const stageImport = (path: string, options: ImportOptions) => call<StagedFile>('stage_import', { request: { path, options } });
+export const importRows = (id: string, kind: RowKind | null, after: number, limit: number) =>
+  call<ImportRow[]>('import_rows', { id, kind, after, limit });
+export const listImports = () => call<ImportSummary[]>('list_imports');
+export const commitImport = (id: string) => call<ImportSummary>('commit_import', { id });
+export const discardImport = (id: string) => call<null>('discard_import', { id });
+/** Writes the failed rows to `path`; false if none failed. */
+export const saveFailedRows = (id: string, path: string) => call<boolean>('save_failed_rows', { id, path });
+export const pickSaveFile = (kind: 'csv' | 'json' | 'xml', suggestedName: string) =>
+  call<string | null>('pick_save_file', { kind, suggestedName });
+export const exportCatalogue = (format: ExportFormat, path: string) => call<ExportReport>('export_catalogue', { format, path });
+export const defaultExportDir = () => call<string>('default_export_dir');
 
 // --- members ---
 export const findMembers = (text: string, limit: number) => call<Member[]>('find_members', { text, limit });

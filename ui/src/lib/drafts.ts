@@ -72,6 +72,28 @@ export function titleForm(x: Title | null): TitleForm {
   };
 }
 
+/** The form for a new title pre-filled from a draft (an ISBN look-up). */
+export function formFromDraft(d: TitleDraft): TitleForm {
+  return {
+    isbn: d.isbn ?? '',
+    title: d.title,
+    subtitle: d.subtitle ?? '',
+    contributors: d.contributors.length > 0 ? d.contributors.map((c) => ({ ...c })) : [{ name: '', role: t.titleForm.defaultRole }],
+    subjects: joinList(d.subjects),
+    tags: joinList(d.tags),
+    series: d.series ?? '',
+    series_number: d.series_number ?? '',
+    language: d.language ?? '',
+    publisher: d.publisher ?? '',
+    published: d.published ?? '',
+    pages: d.pages != null ? String(d.pages) : '',
+    lccn: d.lccn ?? '',
+    call_number: d.call_number ?? '',
+    notes: d.notes ?? '',
+    cover_ref: null,
+  };
+}
+
 export function titleDraft(f: TitleForm): { draft: TitleDraft | null; errors: FieldErrors } {
   const errors: FieldErrors = {};
   let pages: number | null = null;

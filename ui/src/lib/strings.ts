@@ -259,6 +259,7 @@ export const t = {
     lccn: 'LCCN',
     callNumber: 'Call number',
     notes: 'Notes',
+    cover: 'Cover',
     saved: (title: string) => `Saved ${q(title)}.`,
   },
 
@@ -514,6 +515,107 @@ export const t = {
         ['Esc', 'Clear the member'],
       ],
     } as Record<string, [string, string][]>,
+  },
+
+  isbn: {
+    label: 'Add by ISBN',
+    placeholder: 'Scan or type an ISBN',
+    help: 'A barcode scanner types the ISBN and presses Enter.',
+    looking: 'Looking up…',
+    already: (title: string) => `Already catalogued: ${q(title)}.`,
+    openIt: 'Open it',
+    byHand: 'Catalogue by hand',
+    fromCache: 'answer kept from an earlier look-up',
+    found: 'Check what was found, then add it.',
+    coverProblem: (why: string) => `Added without its cover: ${why}`,
+  },
+
+  sources: {
+    heading: 'Where the fields came from',
+    lead: 'A locked field keeps its value when a look-up or an import brings another.',
+    field: 'Field',
+    source: 'Source',
+    when: 'When',
+    locked: 'Locked',
+    lockField: (field: string) => `Lock ${field}`,
+    name: (source: string) => {
+      const names: Record<string, string> = {
+        manual: 'typed by hand',
+        open_library: 'Open Library',
+        google_books: 'Google Books',
+        loc: 'Library of Congress',
+        file: 'image file',
+        lookup: 'look-up',
+      };
+      if (names[source]) return names[source];
+      if (source.startsWith('import:')) return `import (${source.slice(7).replace('_', ' ')})`;
+      return source;
+    },
+  },
+
+  importer: {
+    open: 'Import…',
+    title: 'Import a catalogue file',
+    fileLabel: 'File',
+    filePlaceholder: 'Path of a CSV, MARC, MARCXML or JSON file',
+    choose: 'Choose…',
+    formatLabel: 'Whose file',
+    auto: 'Recognise it',
+    presets: {
+      shelfkeeper: 'Shelfkeeper CSV',
+      goodreads: 'Goodreads export',
+      library_thing: 'LibraryThing export',
+      libib: 'Libib export',
+      calibre: 'Calibre CSV catalogue',
+    } as Record<string, string>,
+    encodingLabel: 'Encoding',
+    encodingAuto: 'UTF-8 (usual)',
+    read: 'Read the file',
+    reading: 'Reading the file…',
+    readAs: (what: string, encoding: string | null) => `Read as ${what}${encoding ? ` (${encoding})` : ''}.`,
+    unmapped: (cols: string) => `Columns not imported: ${cols}`,
+    columns: (n: number) => `${n} columns read`,
+    counts: {
+      new: 'New',
+      update: 'Updates',
+      duplicate: 'Duplicates',
+      error: 'Errors',
+    } as Record<string, string>,
+    kinds: {
+      new: 'new',
+      update: 'update',
+      duplicate: 'duplicate',
+      error: 'error',
+    } as Record<string, string>,
+    nothing: 'No rows of this kind.',
+    commit: (n: string) => `Import ${n} titles`,
+    commitNothing: 'Nothing to import',
+    importing: 'Importing…',
+    cancel: 'Stop',
+    discard: 'Discard',
+    done: (created: string, updated: string, copies: string) => `Imported: ${created} new titles, ${updated} updated, ${copies} copies added.`,
+    stopped: (done: string, total: string) => `Stopped after ${done} of ${total} rows. What was imported stays; carry on when you like.`,
+    resume: 'Carry on importing',
+    pending: (name: string, done: string, total: string) => `${q(name)} stopped after ${done} of ${total} rows.`,
+    saveFailed: 'Save the rows that failed…',
+    failedSaved: (path: string) => `The rows that failed are in ${path}: fix them and import that file.`,
+    close: 'Close',
+  },
+
+  exporter: {
+    open: 'Export…',
+    title: 'Export the catalogue',
+    formatLabel: 'Format',
+    formats: {
+      csv: 'CSV (Shelfkeeper columns, one row per copy)',
+      json: 'JSON (every field)',
+      marc_xml: 'MARCXML (for library systems)',
+    } as Record<string, string>,
+    pathLabel: 'Save as',
+    choose: 'Choose…',
+    run: 'Export',
+    exporting: 'Exporting…',
+    done: (titles: string, copies: string, path: string) => `Exported ${titles} titles and ${copies} copies to ${path}.`,
   },
 
   progress: {

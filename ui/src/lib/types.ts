@@ -45,3 +45,20 @@ export type { ErrorCode } from './bindings/ErrorCode';
 
 /** The total of a search page (MatchCount in Rust). */
 export type { MatchCount as SearchTotal } from './bindings/MatchCount';
+export type { LookupAnswer } from './bindings/LookupAnswer';
+export type { ProviderAnswer } from './bindings/ProviderAnswer';
+export type { AddedTitle } from './bindings/AddedTitle';
+export type { StagedFile } from './bindings/StagedFile';
+export type { SourceInfo } from './bindings/SourceInfo';
+export type { ExportReport } from './bindings/ExportReport';
+export type { ExportFormat } from './bindings/ExportFormat';
+export type { StageRequest } from './bindings/StageRequest';
+export type { ImportOptions } from './bindings/ImportOptions';
+export type { Preset } from './bindings/Preset';
+export type { Format } from './bindings/Format';
+export type { ImportRow } from './bindings/ImportRow';
+export type { ImportSummary } from './bindings/ImportSummary';
+export type { ImportState } from './bindings/ImportState';
+export type { RowKind } from './bindings/RowKind';
+export type { TitleField } from './bindings/TitleField';
+export type { FieldSource } from './bindings/FieldSource';

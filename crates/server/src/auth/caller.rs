@@ -3,7 +3,9 @@
 //! account enabled) so logout, revocation and disabling act at once.
 
 use crate::app::AppState;
+use crate::auth::jwt::Claims;
 use crate::auth::sha256_hex;
+use crate::db::accounts::Account;
 use crate::error::ApiError;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -28,22 +30,62 @@ impl Caller {
     }
 }
 
+/// How the request presents itself: an API key, or a verified access token.
+enum Presented<'a> {
+    ApiKey(&'a str),
+    Token(Claims),
+}
+
+fn presented<'a>(parts: &'a Parts, state: &AppState) -> Result<Presented<'a>, ApiError> {
+    if let Some(key) = parts.headers.get(API_KEY_HEADER) {
+        return key.to_str().map(Presented::ApiKey).map_err(|_| ApiError::unauthorized());
+    }
+    let Some(auth) = parts.headers.get(axum::http::header::AUTHORIZATION) else { return Err(ApiError::unauthorized()) };
+    let auth = auth.to_str().map_err(|_| ApiError::unauthorized())?;
+    let token = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("bearer ")).ok_or_else(ApiError::unauthorized)?;
+    state.keys.verify(token.trim()).map(Presented::Token).ok_or_else(ApiError::unauthorized)
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if let Some(key) = parts.headers.get(API_KEY_HEADER) {
-            let key = key.to_str().map_err(|_| ApiError::unauthorized())?;
-            return by_api_key(state, key).await;
+        match presented(parts, state)? {
+            Presented::ApiKey(key) => by_api_key(state, key).await,
+            Presented::Token(claims) => {
+                if !state.db.session_is_live(&claims.sid, &claims.sub).await? {
+                    return Err(ApiError::unauthorized());
+                }
+                Ok(Caller { account_id: claims.sub, session_id: Some(claims.sid) })
+            }
         }
-        let Some(auth) = parts.headers.get(axum::http::header::AUTHORIZATION) else { return Err(ApiError::unauthorized()) };
-        let auth = auth.to_str().map_err(|_| ApiError::unauthorized())?;
-        let token = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("bearer ")).ok_or_else(ApiError::unauthorized)?;
-        let claims = state.keys.verify(token.trim()).ok_or_else(ApiError::unauthorized)?;
-        if !state.db.session_is_live(&claims.sid, &claims.sub).await? {
-            return Err(ApiError::unauthorized());
-        }
-        Ok(Caller { account_id: claims.sub, session_id: Some(claims.sid) })
+    }
+}
+
+/// The caller with their account, checked as `Caller` is; for a token the
+/// session check and the account read are one query.
+pub struct CallerAccount {
+    pub caller: Caller,
+    pub account: Account,
+}
+
+impl FromRequestParts<AppState> for CallerAccount {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (caller, account) = match presented(parts, state)? {
+            Presented::ApiKey(key) => {
+                let caller = by_api_key(state, key).await?;
+                let account = state.db.account_by_id(&caller.account_id).await?.filter(|a| !a.disabled);
+                (caller, account)
+            }
+            Presented::Token(claims) => {
+                let account = state.db.live_session_account(&claims.sid, &claims.sub).await?;
+                (Caller { account_id: claims.sub, session_id: Some(claims.sid) }, account)
+            }
+        };
+        let account = account.ok_or_else(ApiError::unauthorized)?;
+        Ok(CallerAccount { caller, account })
     }
 }
 

@@ -95,6 +95,23 @@ impl Db {
         row.as_ref().map(account).transpose()
     }
 
+    /// The account behind a live session (not revoked, not expired, account
+    /// enabled): the per-request session check and the account read in one
+    /// query, for routes that need the account itself (`/auth/me`).
+    pub async fn live_session_account(&self, session_id: &str, account_id: &str) -> Result<Option<Account>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT a.id, a.email, a.display_name, a.password_hash, a.email_verified_at, a.disabled, a.created_at \
+             FROM sessions s JOIN accounts a ON a.id = s.account_id \
+             WHERE s.id = $1 AND s.account_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 AND a.disabled = 0",
+        )
+        .bind(session_id)
+        .bind(account_id)
+        .bind(now_ms())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(account).transpose()
+    }
+
     pub async fn set_password(&self, account_id: &str, password_hash: &str) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE accounts SET password_hash = $1, updated_at = $2 WHERE id = $3")
             .bind(password_hash)

@@ -1,12 +1,13 @@
 //! Titles and copies of one library. Every write stamps the row with
 //! `(hlc, site)` and appends to `server_changes` in the same transaction.
 
-use super::{Backend, Db, is_fk_violation, is_unique_violation, now_ms};
+use super::{Backend, Db, WriteTx, is_fk_violation, is_unique_violation, now_ms};
 use crate::error::{ApiError, ApiResult};
 use shelfkeeper_domain::Error;
 use shelfkeeper_domain::model::{Contributor, CopyDraft, ValidTitle};
+use shelfkeeper_domain::search::{FacetValue, Facets};
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct TitleRow {
@@ -64,17 +65,42 @@ pub struct HitRow {
     #[serde(skip)]
     pub sort_title: String,
     #[serde(skip)]
+    pub author_sort: Option<String>,
+    #[serde(skip)]
     pub created_at: i64,
+    /// Relevance sort only: the tier (0 every word in the title, 1 in
+    /// title, people, series or subjects, 2 anywhere) and the title's length.
+    #[serde(skip)]
+    pub rank: Option<(i64, i64)>,
 }
 
+/// The desktop's sort orders (`shelfkeeper_domain::search::SortOrder`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sort {
     Title,
     RecentlyAdded,
+    Author,
+    YearNewest,
+    YearOldest,
+    /// Needs words; without them a search is sorted by `RecentlyAdded`.
+    Relevance,
+}
+
+impl Sort {
+    /// The cursor key of a row in this order.
+    pub fn key(self, h: &HitRow) -> String {
+        match self {
+            Sort::Title => h.sort_title.clone(),
+            Sort::RecentlyAdded => h.created_at.to_string(),
+            Sort::Author => h.author_sort.clone().unwrap_or_default(),
+            Sort::YearNewest | Sort::YearOldest => h.pub_year.unwrap_or(0).to_string(),
+            Sort::Relevance => h.rank.map(|(t, l)| format!("{t}:{l}")).unwrap_or_default(),
+        }
+    }
 }
 
 /// A search, already checked by the route.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Search {
     pub words: Vec<String>,
     pub language: Option<String>,
@@ -163,6 +189,16 @@ fn search_text(t: &ValidTitle) -> String {
     parts.join(" \u{1f} ").to_lowercase()
 }
 
+/// The relevance tiers' texts: the title, and title + people + series +
+/// subjects (as the desktop's index columns), lower-cased.
+fn tier_texts(t: &ValidTitle) -> (String, String) {
+    let mut core: Vec<&str> = vec![&t.title];
+    core.extend(t.contributors.iter().map(|c| c.name.as_str()));
+    core.extend(t.series.as_deref());
+    core.extend(t.subjects.iter().map(String::as_str));
+    (t.title.to_lowercase(), core.join(" \u{1f} ").to_lowercase())
+}
+
 /// `%`, `_` and `\` taken literally in a LIKE pattern (with `ESCAPE '\'`).
 pub fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
@@ -178,7 +214,7 @@ impl Db {
     /// the transaction that made it.
     pub(super) async fn log_change(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut WriteTx,
         lib: &str,
         entity: &str,
         id: &str,
@@ -200,7 +236,7 @@ impl Db {
 
     /// A title's name and how many copies it has; 404 when the library has
     /// no such title.
-    pub(super) async fn title_and_copy_count(&self, tx: &mut Transaction<'static, Any>, lib: &str, id: &str) -> ApiResult<(String, i64)> {
+    pub(super) async fn title_and_copy_count(&self, tx: &mut WriteTx, lib: &str, id: &str) -> ApiResult<(String, i64)> {
         let row = sqlx::query(
             "SELECT title, (SELECT COUNT(*) FROM copies c WHERE c.title_id = t.id) AS n FROM titles t WHERE library_id = $1 AND id = $2",
         )
@@ -212,7 +248,7 @@ impl Db {
         Ok((row.try_get("title")?, row.try_get("n")?))
     }
 
-    async fn isbn_taken(&self, tx: &mut Transaction<'static, Any>, lib: &str, isbn13: &str, except: &str) -> ApiResult<()> {
+    async fn isbn_taken(&self, tx: &mut WriteTx, lib: &str, isbn13: &str, except: &str) -> ApiResult<()> {
         let row = sqlx::query("SELECT title FROM titles WHERE library_id = $1 AND isbn13 = $2 AND id <> $3")
             .bind(lib)
             .bind(isbn13)
@@ -227,7 +263,7 @@ impl Db {
 
     /// Inserts (`existing = false`) or replaces a title.
     pub async fn put_title(&self, lib: &str, id: &str, t: &ValidTitle, existing: bool) -> ApiResult<TitleRow> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let isbn13 = t.isbn.as_ref().map(|i| i.isbn13().to_owned());
         if let Some(i) = &isbn13 {
             self.isbn_taken(&mut tx, lib, i, id).await?;
@@ -237,12 +273,15 @@ impl Db {
         let sql = if existing {
             "UPDATE titles SET title = $3, subtitle = $4, sort_title = $5, author_sort = $6, contributors = $7, subjects = $8, tags = $9, series = $10, \
              series_number = $11, language = $12, publisher = $13, published = $14, pub_year = $15, pages = $16, isbn13 = $17, lccn = $18, call_number = $19, \
-             notes = $20, cover_ref = $21, search_text = $22, updated_at = $23, hlc = $24, site = $25 WHERE id = $1 AND library_id = $2"
+             notes = $20, cover_ref = $21, search_text = $22, updated_at = $23, hlc = $24, site = $25, title_text = $26, core_text = $27 \
+             WHERE id = $1 AND library_id = $2"
         } else {
             "INSERT INTO titles (id, library_id, title, subtitle, sort_title, author_sort, contributors, subjects, tags, series, series_number, language, \
-             publisher, published, pub_year, pages, isbn13, lccn, call_number, notes, cover_ref, search_text, created_at, updated_at, hlc, site) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $23, $24, $25)"
+             publisher, published, pub_year, pages, isbn13, lccn, call_number, notes, cover_ref, search_text, created_at, updated_at, hlc, site, \
+             title_text, core_text) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $23, $24, $25, $26, $27)"
         };
+        let (title_text, core_text) = tier_texts(t);
         let r = sqlx::query(sql)
             .bind(id)
             .bind(lib)
@@ -269,6 +308,8 @@ impl Db {
             .bind(now)
             .bind(hlc)
             .bind(&*self.site)
+            .bind(title_text)
+            .bind(core_text)
             .execute(&mut *tx)
             .await;
         match r {
@@ -314,7 +355,7 @@ impl Db {
 
     /// Deletes a title that has no copies left.
     pub async fn delete_title(&self, lib: &str, id: &str) -> ApiResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let (title, n) = self.title_and_copy_count(&mut tx, lib, id).await?;
         if n > 0 {
             return Err(Error::TitleHasCopies { title, copies: n as u32 }.into());
@@ -335,7 +376,7 @@ impl Db {
 
     /// Inserts (`title_id` given) or updates (`existing`) a copy.
     pub async fn put_copy(&self, lib: &str, id: &str, title_id: &str, c: &CopyDraft, existing: bool) -> ApiResult<CopyRow> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if !existing {
             sqlx::query("SELECT id FROM titles WHERE library_id = $1 AND id = $2")
                 .bind(lib)
@@ -393,7 +434,7 @@ impl Db {
 
     /// Deletes a copy that is on the shelf.
     pub async fn delete_copy(&self, lib: &str, id: &str) -> ApiResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query("SELECT barcode, status FROM copies WHERE library_id = $1 AND id = $2")
             .bind(lib)
             .bind(id)
@@ -442,37 +483,51 @@ impl Db {
     }
 
     /// Catalogue search: every word must occur (substring, case-insensitive)
-    /// in the title's searched text; filters; keyset pagination. Fetches one
-    /// row more than asked to know whether a next page exists.
+    /// in the title's searched text; filters; keyset pagination in any of
+    /// the desktop's sort orders. Fetches one row more than asked to know
+    /// whether a next page exists.
     pub async fn search(&self, lib: &str, q: &Search, sort: Sort) -> Result<Vec<HitRow>, sqlx::Error> {
+        let sort = if sort == Sort::Relevance && q.words.is_empty() { Sort::RecentlyAdded } else { sort };
         let mut args = vec![Arg::S(lib.to_owned())];
         let push = |a: Arg, args: &mut Vec<Arg>| {
             args.push(a);
             format!("${}", args.len())
         };
+        // Backslash is PostgreSQL's default LIKE escape; SQLite is told.
+        let esc = match self.backend {
+            Backend::Postgres => "",
+            Backend::Sqlite => " ESCAPE '\\'",
+        };
+        let word_params: Vec<String> = q.words.iter().map(|w| push(Arg::S(format!("%{}%", like_escape(w))), &mut args)).collect();
         let mut sql = String::from(
-            "SELECT t.id, t.title, t.subtitle, t.contributors, t.pub_year, t.language, t.isbn13, t.sort_title, t.created_at, \
+            "SELECT t.id, t.title, t.subtitle, t.contributors, t.pub_year, t.language, t.isbn13, t.sort_title, t.author_sort, t.created_at, \
              (SELECT COUNT(*) FROM copies c WHERE c.title_id = t.id) AS copies, \
-             (SELECT COUNT(*) FROM copies c WHERE c.title_id = t.id AND c.status = 'available') AS available \
-             FROM titles t WHERE t.library_id = $1",
+             (SELECT COUNT(*) FROM copies c WHERE c.title_id = t.id AND c.status = 'available') AS available",
         );
+        if sort == Sort::Relevance {
+            let all_in = |col: &str| word_params.iter().map(|p| format!("t.{col} LIKE {p}{esc}")).collect::<Vec<_>>().join(" AND ");
+            sql.push_str(&format!(
+                ", CASE WHEN {} THEN 0 WHEN {} THEN 1 ELSE 2 END AS rank_tier, LENGTH(t.title) AS rank_len",
+                all_in("title_text"),
+                all_in("core_text")
+            ));
+        }
+        sql.push_str(" FROM titles t WHERE t.library_id = $1");
         // SQLite: which word (if any) goes through the trigram index.
         let indexed_word = match self.backend {
             Backend::Sqlite => self.sqlite_index_word(&q.words, q.force_scan).await?,
             Backend::Postgres => None,
         };
-        for (i, w) in q.words.iter().enumerate() {
+        for (i, (w, p)) in q.words.iter().zip(&word_params).enumerate() {
             let plain = !w.contains(['%', '_', '\\']);
-            let p = push(Arg::S(format!("%{}%", like_escape(w))), &mut args);
             match self.backend {
-                // Backslash is PostgreSQL's default LIKE escape; without an
-                // ESCAPE clause the trigram index applies.
+                // Without an ESCAPE clause the trigram index applies.
                 Backend::Postgres => sql.push_str(&format!(" AND t.search_text LIKE {p}")),
                 // The FTS5 trigram table answers plain patterns from its index.
                 Backend::Sqlite if plain && indexed_word == Some(i) => {
                     sql.push_str(&format!(" AND t.id IN (SELECT title_id FROM titles_search WHERE search_text LIKE {p})"))
                 }
-                Backend::Sqlite => sql.push_str(&format!(" AND t.search_text LIKE {p} ESCAPE '\\'")),
+                Backend::Sqlite => sql.push_str(&format!(" AND t.search_text LIKE {p}{esc}")),
             }
         }
         if let Some(l) = &q.language {
@@ -503,24 +558,39 @@ impl Db {
             let p = push(Arg::S(loc.clone()), &mut args);
             sql.push_str(&format!(" AND EXISTS (SELECT 1 FROM copies c WHERE c.title_id = t.id AND c.location = {p})"));
         }
-        if let Some((key, id)) = &q.after {
-            match sort {
-                Sort::Title => {
-                    let k = push(Arg::S(key.clone()), &mut args);
-                    let i = push(Arg::S(id.clone()), &mut args);
-                    sql.push_str(&format!(" AND (t.sort_title > {k} OR (t.sort_title = {k} AND t.id > {i}))"));
-                }
-                Sort::RecentlyAdded => {
-                    let k = push(Arg::I(key.parse().unwrap_or(i64::MAX)), &mut args);
-                    let i = push(Arg::S(id.clone()), &mut args);
-                    sql.push_str(&format!(" AND (t.created_at < {k} OR (t.created_at = {k} AND t.id < {i}))"));
-                }
+        // The order's key expression; PostgreSQL compares text bytewise as SQLite does.
+        let collate = if self.backend == Backend::Postgres { " COLLATE \"C\"" } else { "" };
+        let (key_expr, text_key, descending) = match sort {
+            Sort::Title => ("t.sort_title".to_owned(), true, false),
+            Sort::RecentlyAdded => ("t.created_at".to_owned(), false, true),
+            Sort::Author => (format!("COALESCE(t.author_sort, ''){collate}"), true, false),
+            Sort::YearNewest => ("COALESCE(t.pub_year, 0)".to_owned(), false, true),
+            Sort::YearOldest => ("COALESCE(t.pub_year, 0)".to_owned(), false, false),
+            Sort::Relevance => (String::new(), false, false),
+        };
+        if sort == Sort::Relevance {
+            // The rank is computed per row: wrap, then page on (tier, length, id).
+            sql = format!("SELECT * FROM ({sql}) h WHERE 1 = 1");
+            if let Some((key, id)) = &q.after {
+                let (tier, len) = key.split_once(':').and_then(|(t, l)| Some((t.parse().ok()?, l.parse().ok()?))).unwrap_or((i64::MAX, 0));
+                let t = push(Arg::I(tier), &mut args);
+                let l = push(Arg::I(len), &mut args);
+                let i = push(Arg::S(id.clone()), &mut args);
+                sql.push_str(&format!(
+                    " AND (h.rank_tier > {t} OR (h.rank_tier = {t} AND (h.rank_len > {l} OR (h.rank_len = {l} AND h.id > {i}))))"
+                ));
             }
+            sql.push_str(" ORDER BY h.rank_tier, h.rank_len, h.id");
+        } else {
+            if let Some((key, id)) = &q.after {
+                let k = if text_key { push(Arg::S(key.clone()), &mut args) } else { push(Arg::I(key.parse().unwrap_or(0)), &mut args) };
+                let i = push(Arg::S(id.clone()), &mut args);
+                let (cmp, id_cmp) = if descending { ("<", "<") } else { (">", ">") };
+                sql.push_str(&format!(" AND ({key_expr} {cmp} {k} OR ({key_expr} = {k} AND t.id {id_cmp} {i}))"));
+            }
+            let dir = if descending { " DESC" } else { "" };
+            sql.push_str(&format!(" ORDER BY {key_expr}{dir}, t.id{dir}"));
         }
-        sql.push_str(match sort {
-            Sort::Title => " ORDER BY t.sort_title, t.id",
-            Sort::RecentlyAdded => " ORDER BY t.created_at DESC, t.id DESC",
-        });
         let p = push(Arg::I(q.limit + 1), &mut args);
         sql.push_str(&format!(" LIMIT {p}"));
         // Only fixed fragments and `$N` placeholders are spliced in; every
@@ -535,6 +605,7 @@ impl Db {
         let rows = query.fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
+                let rank = if sort == Sort::Relevance { Some((r.try_get("rank_tier")?, r.try_get("rank_len")?)) } else { None };
                 Ok(HitRow {
                     id: r.try_get("id")?,
                     title: r.try_get("title")?,
@@ -546,10 +617,101 @@ impl Db {
                     copies: r.try_get("copies")?,
                     available: r.try_get("available")?,
                     sort_title: r.try_get("sort_title")?,
+                    author_sort: r.try_get("author_sort")?,
                     created_at: r.try_get("created_at")?,
+                    rank,
                 })
             })
             .collect()
+    }
+
+    /// Counts by subject, tag, language, decade and location over the best
+    /// `FACET_SAMPLE` matches of a search (as the desktop's facets): the
+    /// matches are read in relevance order (newest first without words).
+    pub async fn facets(&self, lib: &str, q: &Search) -> Result<Facets, sqlx::Error> {
+        let sample = Search { after: None, limit: FACET_SAMPLE, ..q.clone() };
+        let hits = self.search(lib, &sample, Sort::Relevance).await?;
+        let exact = hits.len() as i64 <= FACET_SAMPLE;
+        let hits = &hits[..hits.len().min(FACET_SAMPLE as usize)];
+        let mut f = Facets { sample: hits.len() as u64, exact, ..Facets::default() };
+        if hits.is_empty() {
+            return Ok(f);
+        }
+        // Subjects and tags live on the title row; locations on its copies.
+        let mut args: Vec<String> = vec![lib.to_owned()];
+        let list = hits
+            .iter()
+            .map(|h| {
+                args.push(h.id.clone());
+                format!("${}", args.len())
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("SELECT id, subjects, tags FROM titles WHERE library_id = $1 AND id IN ({list})");
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for a in &args {
+            query = query.bind(a.clone());
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        let (mut subjects, mut tags, mut languages, mut decades, mut locations) =
+            (Counter::default(), Counter::default(), Counter::default(), Counter::default(), Counter::default());
+        for r in &rows {
+            for s in json_list::<String>(r, "subjects")? {
+                subjects.add(s);
+            }
+            for t in json_list::<String>(r, "tags")? {
+                tags.add(t);
+            }
+        }
+        for h in hits {
+            if let Some(l) = &h.language {
+                languages.add(l.clone());
+            }
+            if let Some(y) = h.pub_year {
+                decades.add((y.div_euclid(10) * 10).to_string());
+            }
+        }
+        f.available = hits.iter().filter(|h| h.available > 0).count() as u64;
+        let sql = format!(
+            "SELECT DISTINCT title_id, location FROM copies WHERE library_id = $1 AND location IS NOT NULL AND title_id IN ({list})"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for a in &args {
+            query = query.bind(a.clone());
+        }
+        for r in query.fetch_all(&self.pool).await? {
+            locations.add(r.try_get("location")?);
+        }
+        f.subjects = subjects.top(20);
+        f.tags = tags.top(20);
+        f.languages = languages.top(20);
+        f.locations = locations.top(20);
+        // Decades newest first, as on the desktop.
+        let mut d = decades.0.into_iter().map(|(value, count)| FacetValue { value, count }).collect::<Vec<_>>();
+        d.sort_by_key(|v| std::cmp::Reverse(v.value.parse::<i64>().unwrap_or(0)));
+        d.truncate(30);
+        f.decades = d;
+        Ok(f)
+    }
+}
+
+/// How many of the best matches facets are counted over (as the desktop).
+pub const FACET_SAMPLE: i64 = 1_000;
+
+#[derive(Default)]
+struct Counter(std::collections::HashMap<String, u64>);
+
+impl Counter {
+    fn add(&mut self, v: String) {
+        *self.0.entry(v).or_default() += 1;
+    }
+
+    /// The `n` most frequent values, ties by value.
+    fn top(self, n: usize) -> Vec<FacetValue> {
+        let mut v: Vec<FacetValue> = self.0.into_iter().map(|(value, count)| FacetValue { value, count }).collect();
+        v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        v.truncate(n);
+        v
     }
 }
 

@@ -2,15 +2,15 @@
 //! renewal as events plus the `loans` projection, in one transaction each.
 //! The decisions are the domain's (`circulation::check_out/check_in/renew`).
 
-use super::{Backend, Db, is_unique_violation, now_ms};
+use super::{Backend, Db, WriteTx, is_unique_violation, now_ms};
 use crate::error::{ApiError, ApiResult};
 use chrono::{DateTime, NaiveDate, Utc};
 use shelfkeeper_domain::Error;
 use shelfkeeper_domain::circulation::{self, Borrower, CopyState, OpenLoan, TrappedHold};
 use shelfkeeper_domain::ids::{EventId, HoldId, MemberId, MemberTypeId};
 use shelfkeeper_domain::model::{Member, MemberDraft, MemberType};
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct MemberRow {
@@ -143,7 +143,7 @@ impl CopyNow {
 
 impl Db {
     /// A library starts with the domain's default member types.
-    pub(crate) async fn ensure_member_types(&self, tx: &mut Transaction<'static, Any>, lib: &str) -> Result<(), sqlx::Error> {
+    pub(crate) async fn ensure_member_types(&self, tx: &mut WriteTx, lib: &str) -> Result<(), sqlx::Error> {
         let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM member_types WHERE library_id = $1")
             .bind(lib)
             .fetch_one(&mut **tx)
@@ -175,7 +175,7 @@ impl Db {
         Ok(())
     }
 
-    pub(crate) async fn policy(&self, tx: &mut Transaction<'static, Any>, lib: &str, code: &str) -> ApiResult<MemberType> {
+    pub(crate) async fn policy(&self, tx: &mut WriteTx, lib: &str, code: &str) -> ApiResult<MemberType> {
         self.ensure_member_types(tx, lib).await?;
         let r = sqlx::query("SELECT id, code, name, loan_days, max_renewals, max_loans, hold_pickup_days FROM member_types WHERE library_id = $1 AND code = $2")
             .bind(lib)
@@ -197,7 +197,7 @@ impl Db {
 
     /// The library's member types (loan rules), by code.
     pub async fn member_types(&self, lib: &str) -> ApiResult<Vec<MemberType>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         self.ensure_member_types(&mut tx, lib).await?;
         let codes: Vec<String> = sqlx::query("SELECT code FROM member_types WHERE library_id = $1 ORDER BY code")
             .bind(lib)
@@ -216,7 +216,7 @@ impl Db {
 
     /// Creates or replaces the member type with `t.code` (already validated).
     pub async fn put_member_type(&self, lib: &str, t: &MemberType) -> ApiResult<MemberType> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         self.ensure_member_types(&mut tx, lib).await?;
         let hlc = self.tick();
         sqlx::query(
@@ -245,7 +245,7 @@ impl Db {
 
     /// Inserts or replaces a member (patron) record.
     pub async fn put_member(&self, lib: &str, id: &str, d: &MemberDraft, account_id: Option<&str>, existing: bool) -> ApiResult<MemberRow> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         self.policy(&mut tx, lib, &d.member_type).await?;
         if sqlx::query("SELECT id FROM members WHERE library_id = $1 AND card = $2 AND id <> $3")
             .bind(lib)
@@ -321,7 +321,7 @@ impl Db {
 
     /// Blocks a member (`reason` given) or lifts the block (`None`).
     pub async fn set_member_block(&self, lib: &str, id: &str, reason: Option<&str>) -> ApiResult<MemberRow> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let hlc = self.tick();
         let r = sqlx::query(
             "UPDATE members SET blocked = $1, block_reason = $2, updated_at = $3, hlc = $4, site = $5 WHERE library_id = $6 AND id = $7",
@@ -357,7 +357,7 @@ impl Db {
         rows.iter().map(member_row).collect()
     }
 
-    pub(crate) async fn copy_now(&self, tx: &mut Transaction<'static, Any>, lib: &str, barcode: &str) -> ApiResult<CopyNow> {
+    pub(crate) async fn copy_now(&self, tx: &mut WriteTx, lib: &str, barcode: &str) -> ApiResult<CopyNow> {
         let r = sqlx::query(
             "SELECT c.id, c.title_id, c.status, l.id AS loan_id, l.member_id, l.due_on, l.renewals, m.card AS loan_card, \
              h.id AS hold_id, h.member_id AS hold_member, h.expires_on AS hold_expires, hm.card AS hold_card, \
@@ -401,7 +401,7 @@ impl Db {
 
     pub(crate) async fn event(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut WriteTx,
         lib: &str,
         kind: &str,
         copy: &CopyNow,
@@ -431,7 +431,7 @@ impl Db {
         Ok((id, hlc))
     }
 
-    async fn borrower(&self, tx: &mut Transaction<'static, Any>, lib: &str, member: MemberRow) -> ApiResult<(Member, MemberType, u32)> {
+    async fn borrower(&self, tx: &mut WriteTx, lib: &str, member: MemberRow) -> ApiResult<(Member, MemberType, u32)> {
         let policy = self.policy(tx, lib, &member.member_type).await?;
         let open: i64 = sqlx::query("SELECT COUNT(*) AS n FROM loans WHERE member_id = $1 AND returned_at IS NULL AND lost_at IS NULL")
             .bind(&member.id)
@@ -444,14 +444,14 @@ impl Db {
     pub async fn check_out(&self, lib: &str, barcode: &str, card: &str, today: NaiveDate) -> ApiResult<LoanRow> {
         // Expiry first, in its own transaction: it stands even when the
         // check-out below is refused.
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let copy = self.copy_now(&mut tx, lib, barcode).await?;
         if self.expire_uncollected(&mut tx, lib, &copy, today).await? {
             tx.commit().await?;
         } else {
             tx.rollback().await?;
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let copy = self.copy_now(&mut tx, lib, barcode).await?;
         let sql = sqlx::AssertSqlSafe(format!("SELECT {MEMBER_COLS} FROM members WHERE library_id = $1 AND card = $2"));
         let member = sqlx::query(sql)
@@ -503,7 +503,7 @@ impl Db {
     /// Checks a copy in: closes its loan, or finds a copy marked lost. Then
     /// the copy waits on the hold shelf for the first in line, if anyone.
     pub async fn check_in(&self, lib: &str, barcode: &str, today: NaiveDate) -> ApiResult<CheckinOutcome> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let copy = self.copy_now(&mut tx, lib, barcode).await?;
         let decision = circulation::check_in(barcode, &copy.state, today)?;
         let loan_id = decision.closes_loan.as_ref().map(|l| l.loan_id.to_string());
@@ -531,7 +531,7 @@ impl Db {
     /// Marks a copy lost: its open loan ends as lost, and a hold it was
     /// waiting for goes back to the queue.
     pub async fn mark_lost(&self, lib: &str, barcode: &str) -> ApiResult<Option<LoanRow>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let copy = self.copy_now(&mut tx, lib, barcode).await?;
         if copy.state.lost {
             return Err(Error::CopyLost(barcode.to_owned()).into());
@@ -559,7 +559,7 @@ impl Db {
     /// A copy left on the hold shelf past its pickup date: the hold expires
     /// and the copy goes to the next in line, or back on the shelf. Done
     /// when the desk next handles the copy. True when something changed.
-    async fn expire_uncollected(&self, tx: &mut Transaction<'static, Any>, lib: &str, copy: &CopyNow, today: NaiveDate) -> ApiResult<bool> {
+    async fn expire_uncollected(&self, tx: &mut WriteTx, lib: &str, copy: &CopyNow, today: NaiveDate) -> ApiResult<bool> {
         let Some(t) = copy.state.trapped.as_ref().filter(|t| t.expires_on < today) else { return Ok(false) };
         let hlc = self.tick();
         sqlx::query("UPDATE holds SET status = 'expired', hlc = $1 WHERE id = $2")
@@ -574,6 +574,35 @@ impl Db {
         Ok(true)
     }
 
+    /// The hourly sweep of the hold shelf: every copy left there past its
+    /// pickup date, in any library, is handled as a desk would handle it
+    /// (the hold expires; the copy goes to the next in line or back on the
+    /// shelf), each in its own transaction. Returns how many holds expired.
+    pub async fn sweep_uncollected_holds(&self, today: NaiveDate) -> ApiResult<u64> {
+        let rows = sqlx::query(
+            "SELECT c.library_id, c.barcode FROM holds h JOIN copies c ON c.id = h.copy_id \
+             WHERE h.status = 'ready' AND h.expires_on < $1 ORDER BY h.expires_on LIMIT 10000",
+        )
+        .bind(today.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut n = 0;
+        for r in rows {
+            let (lib, barcode): (String, String) = (r.try_get("library_id")?, r.try_get("barcode")?);
+            // A copy may pass to the next hold, itself uncollected: until settled.
+            for _ in 0..100 {
+                let mut tx = self.begin_write().await?;
+                let copy = self.copy_now(&mut tx, &lib, &barcode).await?;
+                if !self.expire_uncollected(&mut tx, &lib, &copy, today).await? {
+                    break;
+                }
+                tx.commit().await?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     /// The open loan of a copy, if any (for checking who may renew it).
     pub async fn open_loan_of(&self, lib: &str, barcode: &str) -> Result<Option<LoanRow>, sqlx::Error> {
         let sql = sqlx::AssertSqlSafe(format!(
@@ -583,7 +612,7 @@ impl Db {
     }
 
     pub async fn renew(&self, lib: &str, barcode: &str, today: NaiveDate) -> ApiResult<LoanRow> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let copy = self.copy_now(&mut tx, lib, barcode).await?;
         let loan = copy.state.loan.clone().ok_or_else(|| Error::CopyNotOnLoan(barcode.to_owned()))?;
         let member = self.member(lib, &loan.member_id.to_string()).await?.ok_or_else(|| ApiError::internal("loan without member"))?;

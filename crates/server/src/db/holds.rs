@@ -1,14 +1,14 @@
 //! Holds (a member's place in the queue for a title) and reviews.
 
 use super::circulation::CopyNow;
-use super::{Db, is_unique_violation, now_ms};
+use super::{Db, WriteTx, is_unique_violation, now_ms};
 use crate::error::{ApiError, ApiResult};
 use chrono::NaiveDate;
 use shelfkeeper_domain::Error;
 use shelfkeeper_domain::circulation;
 use shelfkeeper_domain::model::validate_rating;
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct HoldRow {
@@ -63,7 +63,7 @@ impl Db {
     /// title has copies, the member has none of it on loan, and no active
     /// hold on it yet.
     pub async fn place_hold(&self, lib: &str, title_id: &str, member_id: &str) -> ApiResult<HoldRow> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let (title, copies) = self.title_and_copy_count(&mut tx, lib, title_id).await?;
         if copies == 0 {
             return Err(Error::HoldOnTitleWithoutCopies(title).into());
@@ -108,7 +108,7 @@ impl Db {
 
     async fn hold_event(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut WriteTx,
         lib: &str,
         kind: &str,
         title_id: &str,
@@ -167,7 +167,7 @@ impl Db {
 
     /// Cancels an active hold; a copy waiting on the shelf for it goes back.
     pub async fn cancel_hold(&self, lib: &str, id: &str) -> ApiResult<HoldRow> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let h = sqlx::query("SELECT title_id, member_id, status, copy_id FROM holds WHERE library_id = $1 AND id = $2")
             .bind(lib)
             .bind(id)
@@ -198,7 +198,7 @@ impl Db {
     /// on the hold shelf. Returns that member's card.
     pub(crate) async fn trap_for_next_hold(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut WriteTx,
         lib: &str,
         copy: &CopyNow,
         today: NaiveDate,

@@ -34,7 +34,7 @@ impl Db {
     /// Creates a library whose first admin is its creator.
     pub async fn create_library(&self, id: &str, name: &str, creator: &str) -> Result<i64, sqlx::Error> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("INSERT INTO libraries (id, name, created_at) VALUES ($1, $2, $3)")
             .bind(id)
             .bind(name)

@@ -15,7 +15,7 @@ pub mod sessions;
 use shelfkeeper_domain::clock::Hlc;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Row};
+use sqlx::{Any, AnyPool, Row, Transaction};
 use std::sync::{Arc, Mutex};
 
 static PG_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -31,6 +31,9 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// SQLite has one writer: write transactions take turns here (so at most
+    /// one pooled connection waits on the write lock and the rest serve reads).
+    write_turn: Arc<tokio::sync::Mutex<()>>,
     /// This server's site id: the `site` of every row it writes.
     pub site: Arc<str>,
     /// The hybrid logical clock stamping writes (`hlc` columns).
@@ -80,7 +83,7 @@ impl Db {
             })
             .connect(&url)
             .await
-            .map_err(|e| DbError::Connect { url: shown.clone(), reason: e.to_string() })?;
+            .map_err(|e| DbError::Connect { url: shown.clone(), reason: connect_reason(&e, &url) })?;
         let migrator = match backend {
             Backend::Postgres => &PG_MIGRATIONS,
             Backend::Sqlite => &SQLITE_MIGRATIONS,
@@ -101,7 +104,30 @@ impl Db {
             .map_err(fail)?;
         let last: Option<i64> =
             sqlx::query("SELECT MAX(hlc) AS h FROM server_changes").fetch_one(&pool).await.map_err(fail)?.try_get("h").map_err(fail)?;
-        Ok(Db { pool, backend, site: site.into(), clock: Arc::new(Mutex::new(Hlc::from_i64(last.unwrap_or(0)))) })
+        Ok(Db {
+            pool,
+            backend,
+            write_turn: Arc::default(),
+            site: site.into(),
+            clock: Arc::new(Mutex::new(Hlc::from_i64(last.unwrap_or(0)))),
+        })
+    }
+
+    /// Starts a transaction that will write. On SQLite it waits for its turn
+    /// (up to 10 s, then the pool-timeout error, a 503) and begins with
+    /// `BEGIN IMMEDIATE`: a deferred transaction that reads and then writes
+    /// can be refused the write lock at once (SQLITE_BUSY, no waiting), which
+    /// under concurrent desks turned into 503s.
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        match self.backend {
+            Backend::Postgres => Ok(WriteTx { tx: self.pool.begin().await?, _turn: None }),
+            Backend::Sqlite => {
+                let turn = tokio::time::timeout(std::time::Duration::from_secs(10), self.write_turn.clone().lock_owned())
+                    .await
+                    .map_err(|_| sqlx::Error::PoolTimedOut)?;
+                Ok(WriteTx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: Some(turn) })
+            }
+        }
     }
 
     /// The next clock reading for a write: after every earlier one, and
@@ -114,6 +140,57 @@ impl Db {
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+    }
+}
+
+/// Why a connection failed, in words an operator can act on. TLS to
+/// PostgreSQL is asked for with `sslmode=require|verify-ca|verify-full`
+/// (rustls; `sslrootcert=FILE` names a private CA); when the server will
+/// not speak TLS, say so rather than fall back to a clear connection.
+fn connect_reason(e: &sqlx::Error, url: &str) -> String {
+    let mode = url.split_once('?').and_then(|(_, q)| {
+        q.split('&').find_map(|kv| kv.split_once('=').filter(|(k, _)| matches!(*k, "sslmode" | "ssl-mode")).map(|(_, v)| v.to_owned()))
+    });
+    match (e, mode) {
+        (sqlx::Error::Tls(inner), Some(mode)) if inner.to_string().contains("does not support TLS") => format!(
+            "the URL asks for TLS (sslmode={mode}) but the PostgreSQL server does not accept TLS connections; \
+             turn on ssl in its postgresql.conf, or use sslmode=prefer or disable to allow an unencrypted connection"
+        ),
+        // A certificate refused shows up as an I/O error of the handshake.
+        (e, Some(mode)) if matches!(e, sqlx::Error::Tls(_)) || e.to_string().contains("certificate") => {
+            format!("TLS with the PostgreSQL server failed (sslmode={mode}): {e}; for a private CA set sslrootcert=FILE in the URL")
+        }
+        _ => e.to_string(),
+    }
+}
+
+/// A write transaction (`Db::begin_write`); derefs to the connection as a
+/// `Transaction` does. Dropped without `commit`, it rolls back.
+pub struct WriteTx {
+    tx: Transaction<'static, Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
     }
 }
 

@@ -17,7 +17,7 @@ pub enum Rotation {
 impl Db {
     pub async fn create_session(&self, session_id: &str, account_id: &str, refresh_hash: &str, ttl_ms: i64) -> Result<(), sqlx::Error> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO sessions (id, account_id, created_at, expires_at, revoked_at, revoked_reason) VALUES ($1, $2, $3, $4, NULL, NULL)",
         )
@@ -61,7 +61,7 @@ impl Db {
             self.revoke_session(&session_id, "refresh token reused").await?;
             return Ok(Rotation::Reused);
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let r = sqlx::query("UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at IS NULL")
             .bind(now)
             .bind(old_hash)

@@ -3,7 +3,7 @@
 
 use super::{ClientIp, rfc3339};
 use crate::app::AppState;
-use crate::auth::caller::{API_KEY_TAG, Caller};
+use crate::auth::caller::{API_KEY_TAG, Caller, CallerAccount};
 use crate::auth::{normalise_email, random_hex, random_token, sha256_hex};
 use crate::db::accounts::Purpose;
 use crate::db::sessions::Rotation;
@@ -247,8 +247,7 @@ struct Me {
 }
 
 #[utoipa::path(get, path = "/auth/me", tag = "auth", summary = "The calling account", responses((status = 200, description = "the account", body = Me), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
-async fn me(State(s): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
-    let a = s.db.account_by_id(&caller.account_id).await?.ok_or_else(ApiError::unauthorized)?;
+async fn me(CallerAccount { account: a, .. }: CallerAccount) -> ApiResult<impl IntoResponse> {
     Ok(JsonOut(Me {
         id: a.id,
         email: a.email,

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use shelfkeeper_domain::access::Action;
 use shelfkeeper_domain::isbn::Isbn;
 use shelfkeeper_domain::model::{CopyDraft, Role, TitleDraft};
+use shelfkeeper_domain::search::SortOrder;
 use std::collections::HashMap;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -26,6 +27,7 @@ use utoipa_axum::routes;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(search, create_title))
+        .routes(routes!(facets))
         .routes(routes!(show_title, update_title, delete_title))
         .routes(routes!(add_copy))
         .routes(routes!(update_copy, delete_copy))
@@ -150,15 +152,21 @@ async fn delete_copy(State(s): State<AppState>, ctx: InLibrary, Path(p): Path<Ha
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields, default)]
 struct SearchQuery {
+    /// Words; each must occur in the title's text. An ISBN finds its edition.
     q: String,
     language: Option<String>,
     tag: Option<String>,
     subject: Option<String>,
     year_from: Option<i64>,
     year_to: Option<i64>,
+    /// Only titles with a copy on the shelf.
     available: bool,
+    /// Only titles with a copy at this location.
     location: Option<String>,
-    /// `title` (default) or `recently_added`.
+    /// The desktop's orders: `title` (default), `relevance` (every word in
+    /// the title first, then in title/people/series/subjects, then
+    /// anywhere; shorter titles first; newest first without words),
+    /// `author`, `year_newest`, `year_oldest`, `recently_added`.
     sort: Option<String>,
     cursor: Option<String>,
     limit: Option<i64>,
@@ -193,8 +201,22 @@ fn decode_cursor(sort: &str, c: &str) -> ApiResult<(String, String)> {
     Ok((key, id))
 }
 
-#[utoipa::path(get, path = "/libraries/{lib}/titles", tag = "catalogue", summary = "Search the catalogue: words, filters, keyset pages", params(("lib" = String, Path, description = "library id (UUID)"), SearchQuery), responses((status = 200, description = "a page of results", body = SearchOut), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
-async fn search(State(s): State<AppState>, ctx: InLibrary, Query(q): Query<SearchQuery>) -> ApiResult<impl IntoResponse> {
+/// The sort order by the desktop's name for it (`SortOrder`, snake_case).
+fn sort_order(name: &str) -> ApiResult<Sort> {
+    let order: SortOrder = serde_json::from_value(serde_json::Value::String(name.to_owned()))
+        .map_err(|_| invalid(format!("sort: '{name}' is not one of title, relevance, author, year_newest, year_oldest, recently_added")))?;
+    Ok(match order {
+        SortOrder::Relevance => Sort::Relevance,
+        SortOrder::Title => Sort::Title,
+        SortOrder::Author => Sort::Author,
+        SortOrder::YearNewest => Sort::YearNewest,
+        SortOrder::YearOldest => Sort::YearOldest,
+        SortOrder::RecentlyAdded => Sort::RecentlyAdded,
+    })
+}
+
+/// Checks a search's words and filters (the page and order are the caller's).
+fn parse_search(q: &SearchQuery) -> ApiResult<Search> {
     if q.q.chars().count() > 500 || q.q.contains('\0') {
         return Err(invalid("q: at most 500 characters"));
     }
@@ -210,43 +232,58 @@ async fn search(State(s): State<AppState>, ctx: InLibrary, Query(q): Query<Searc
     if words.len() > 12 {
         return Err(invalid("q: at most 12 words"));
     }
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(invalid("limit: from 1 to 200"));
-    }
-    let (sort, sort_name) = match q.sort.as_deref().unwrap_or("title") {
-        "title" => (Sort::Title, "title"),
-        "recently_added" => (Sort::RecentlyAdded, "recently_added"),
-        other => return Err(invalid(format!("sort: '{other}' is not one of title, recently_added"))),
-    };
     for (name, v) in [("language", &q.language), ("tag", &q.tag), ("subject", &q.subject), ("location", &q.location)] {
         if v.as_deref().is_some_and(|v| v.chars().count() > 200 || v.contains('\0')) {
             return Err(invalid(format!("{name}: at most 200 characters")));
         }
     }
-    let after = q.cursor.as_deref().map(|c| decode_cursor(sort_name, c)).transpose()?;
-    let search = Search {
+    Ok(Search {
         words,
-        language: q.language.map(|l| l.to_lowercase()),
-        tag: q.tag,
-        subject: q.subject,
+        language: q.language.as_ref().map(|l| l.to_lowercase()),
+        tag: q.tag.clone(),
+        subject: q.subject.clone(),
         year_from: q.year_from,
         year_to: q.year_to,
         available: q.available,
-        location: q.location,
-        after,
-        limit,
+        location: q.location.clone(),
+        after: None,
+        limit: 50,
         force_scan: None,
-    };
+    })
+}
+
+#[utoipa::path(get, path = "/libraries/{lib}/titles", tag = "catalogue", summary = "Search the catalogue: words, filters, the desktop's sort orders, keyset pages", params(("lib" = String, Path, description = "library id (UUID)"), SearchQuery), responses((status = 200, description = "a page of results", body = SearchOut), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
+async fn search(State(s): State<AppState>, ctx: InLibrary, Query(q): Query<SearchQuery>) -> ApiResult<impl IntoResponse> {
+    let mut search = parse_search(&q)?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(invalid("limit: from 1 to 200"));
+    }
+    let sort_name = q.sort.as_deref().unwrap_or("title");
+    let mut sort = sort_order(sort_name)?;
+    if sort == Sort::Relevance && search.words.is_empty() {
+        // As on the desktop: without words, relevance is newest first.
+        sort = Sort::RecentlyAdded;
+    }
+    search.after = q.cursor.as_deref().map(|c| decode_cursor(sort_name, c)).transpose()?;
+    search.limit = limit;
     let mut items = s.db.search(&ctx.library.id, &search, sort).await?;
     let next_cursor = if items.len() as i64 > limit {
         items.truncate(limit as usize);
-        items.last().map(|h| match sort {
-            Sort::Title => encode_cursor(sort_name, &h.sort_title, &h.id),
-            Sort::RecentlyAdded => encode_cursor(sort_name, &h.created_at.to_string(), &h.id),
-        })
+        items.last().map(|h| encode_cursor(sort_name, &sort.key(h), &h.id))
     } else {
         None
     };
     Ok(JsonOut(SearchOut { items, next_cursor }))
+}
+
+/// Facet counts (the desktop's `Facets`) for a search, over its best 1,000
+/// matches; `exact` when that was all of them.
+#[utoipa::path(get, path = "/libraries/{lib}/titles/facets", tag = "catalogue", summary = "Counts by subject, tag, language, decade and location for a search", params(("lib" = String, Path, description = "library id (UUID)"), SearchQuery), responses((status = 200, description = "`{subjects, tags, languages, decades, locations: [{value, count}], available, sample, exact}`", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
+async fn facets(State(s): State<AppState>, ctx: InLibrary, Query(q): Query<SearchQuery>) -> ApiResult<impl IntoResponse> {
+    if q.sort.is_some() || q.cursor.is_some() || q.limit.is_some() {
+        return Err(invalid("facets take the words and filters of a search, not sort, cursor or limit"));
+    }
+    let search = parse_search(&q)?;
+    Ok(JsonOut(s.db.facets(&ctx.library.id, &search).await?))
 }

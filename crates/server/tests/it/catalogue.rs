@@ -243,6 +243,100 @@ async fn search_filters_and_pages(b: Backend) {
 }
 both!(search_filters_and_pages);
 
+/// Every page of a search in one order, walked by cursor with pages of `per`.
+async fn walk(s: &Server, who: &Session, titles: &str, query: &str, per: usize) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{titles}?{query}&limit={per}");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let r = s.get(&url, &who.auth()).await;
+        r.expect(200, "");
+        seen.extend(r.body["items"].as_array().unwrap().iter().map(|h| h["title"].as_str().unwrap().to_owned()));
+        match r.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return seen,
+        }
+        assert!(seen.len() < 1000, "cursor loop");
+    }
+}
+
+/// The desktop's sort orders (relevance, title, author, year either way,
+/// recently added), each paged by keyset cursor, and its facets.
+async fn desktop_sorts_and_facets(b: Backend) {
+    let s = Server::start(b).await;
+    let ada = s.user("ada@example.org").await;
+    let lib = library(&s, &ada, "Main").await;
+    let titles = format!("/api/v1/libraries/{lib}/titles");
+    let books = [
+        json!({ "title": "The Road to Dune", "contributors": [{ "name": "Brian Herbert" }], "published": "2005", "language": "en", "subjects": ["Science fiction"], "tags": ["sf"] }),
+        json!({ "title": "Dune Messiah", "contributors": [{ "name": "Frank Herbert" }], "published": "1969", "language": "en", "subjects": ["Science fiction"], "tags": ["sf"] }),
+        json!({ "title": "Dune", "contributors": [{ "name": "Frank Herbert" }], "published": "1965", "language": "en", "subjects": ["Science fiction", "Deserts"], "tags": ["sf", "classic"] }),
+        json!({ "title": "Arrakis Notes", "contributors": [{ "name": "Ann Dune" }], "published": "1990", "language": "fr", "subjects": ["Deserts"] }),
+        json!({ "title": "Sand", "contributors": [{ "name": "Zed Writer" }], "notes": "like dune", "language": "fr" }),
+        json!({ "title": "Emma", "contributors": [{ "name": "Jane Austen" }], "published": "1815", "language": "en" }),
+    ];
+    let mut ids = Vec::new();
+    for b in &books {
+        let r = s.post(&titles, &ada.auth(), b.clone()).await;
+        r.expect(201, "");
+        ids.push(r.body["id"].as_str().unwrap().to_owned());
+    }
+    for (i, (barcode, loc)) in [(2, ("D1", "Annex")), (2, ("D2", "Main")), (1, ("M1", "Main")), (4, ("S1", "Annex"))] {
+        s.post(&format!("{titles}/{}/copies", ids[i]), &ada.auth(), json!({ "barcode": barcode, "location": loc })).await.expect(201, "");
+    }
+
+    // Relevance: every word in the title (shorter titles first), then in
+    // title/people/series/subjects, then anywhere. Pages of one walk it whole.
+    let rel = walk(&s, &ada, &titles, "q=dune&sort=relevance", 1).await;
+    assert_eq!(rel, ["Dune", "Dune Messiah", "The Road to Dune", "Arrakis Notes", "Sand"]);
+    assert_eq!(walk(&s, &ada, &titles, "q=dune&sort=relevance", 2).await, rel);
+    assert_eq!(walk(&s, &ada, &titles, "q=herbert%20dune&sort=relevance", 1).await, ["Dune", "Dune Messiah", "The Road to Dune"]);
+    // Without words, relevance is newest first (as on the desktop).
+    assert_eq!(walk(&s, &ada, &titles, "sort=relevance", 4).await, walk(&s, &ada, &titles, "sort=recently_added", 4).await);
+    assert_eq!(walk(&s, &ada, &titles, "sort=relevance", 2).await.first().map(String::as_str), Some("Emma"));
+    // Author: by the first contributor's sort key (surname first).
+    assert_eq!(
+        walk(&s, &ada, &titles, "sort=author", 1).await,
+        ["Emma", "Arrakis Notes", "The Road to Dune", "Dune Messiah", "Dune", "Sand"],
+        "Austen, Dune, Herbert B, Herbert F (ties in the order added), Writer"
+    );
+    // Years: unknown counts as 0, as on the desktop.
+    assert_eq!(
+        walk(&s, &ada, &titles, "sort=year_newest", 1).await,
+        ["The Road to Dune", "Arrakis Notes", "Dune Messiah", "Dune", "Emma", "Sand"]
+    );
+    assert_eq!(
+        walk(&s, &ada, &titles, "sort=year_oldest", 2).await,
+        ["Sand", "Emma", "Dune", "Dune Messiah", "Arrakis Notes", "The Road to Dune"]
+    );
+    assert_eq!(walk(&s, &ada, &titles, "q=dune&sort=year_oldest&language=en", 1).await, ["Dune", "Dune Messiah", "The Road to Dune"]);
+    // A cursor of one order is refused by another.
+    let r = s.get(&format!("{titles}?q=dune&sort=relevance&limit=1"), &ada.auth()).await;
+    let c = r.body["next_cursor"].as_str().unwrap();
+    s.get(&format!("{titles}?q=dune&sort=author&cursor={c}"), &ada.auth()).await.expect(400, "bad_cursor");
+
+    // Facets over the matches of a search.
+    let f = s.get(&format!("{titles}/facets?q=dune"), &ada.auth()).await;
+    f.expect(200, "");
+    let f = f.body;
+    assert_eq!(f["sample"], 5);
+    assert_eq!(f["exact"], true);
+    assert_eq!(f["available"], 3, "Dune, Dune Messiah and Sand have a copy on the shelf");
+    assert_eq!(f["subjects"], json!([{ "value": "Science fiction", "count": 3 }, { "value": "Deserts", "count": 2 }]));
+    assert_eq!(f["tags"], json!([{ "value": "sf", "count": 3 }, { "value": "classic", "count": 1 }]));
+    assert_eq!(f["languages"], json!([{ "value": "en", "count": 3 }, { "value": "fr", "count": 2 }]));
+    assert_eq!(f["decades"], json!([{ "value": "2000", "count": 1 }, { "value": "1990", "count": 1 }, { "value": "1960", "count": 2 }]));
+    assert_eq!(f["locations"], json!([{ "value": "Annex", "count": 2 }, { "value": "Main", "count": 2 }]));
+    let f = s.get(&format!("{titles}/facets?language=fr"), &ada.auth()).await.body;
+    assert_eq!((f["sample"].as_i64(), f["languages"].clone()), (Some(2), json!([{ "value": "fr", "count": 2 }])));
+    s.get(&format!("{titles}/facets?sort=title"), &ada.auth()).await.expect(422, "invalid");
+    s.shutdown().await;
+}
+both!(desktop_sorts_and_facets);
+
 /// Search follows edits and deletes, and the substring match is answered by
 /// an index on both backends (pg_trgm GIN; FTS5 trigram on SQLite).
 async fn search_follows_edits_and_uses_the_index(b: Backend) {

@@ -4,6 +4,7 @@ use crate::both;
 use crate::support::{Backend, Server, Session};
 use reqwest::Method;
 use serde_json::json;
+use sqlx::Row;
 
 struct Lib {
     base: String,
@@ -163,3 +164,40 @@ async fn uncollected_holds_expire(b: Backend) {
     s.shutdown().await;
 }
 both!(uncollected_holds_expire);
+
+/// The hourly sweep expires uncollected holds without waiting for a desk:
+/// the copy passes down the queue (each uncollected hold in turn) and ends
+/// on the shelf.
+async fn hold_shelf_sweep(b: Backend) {
+    let s = Server::start(b).await;
+    let admin = s.user("admin@example.org").await;
+    let l = setup(&s, &admin).await;
+    let base = &l.base;
+    for card in ["Q1", "Q2", "Q3"] {
+        s.post(&format!("{base}/members"), &admin.auth(), json!({ "card": card, "name": card, "member_type": "adult" }))
+            .await
+            .expect(201, "");
+    }
+    s.post(&format!("{base}/titles/{}/copies", l.title), &admin.auth(), json!({ "barcode": "X1" })).await.expect(201, "");
+    s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": "X1", "card": "Q3" })).await.expect(201, "");
+    let holds = format!("{base}/titles/{}/holds", l.title);
+    s.post(&holds, &admin.auth(), json!({ "card": "Q1" })).await.expect(201, "");
+    s.post(&holds, &admin.auth(), json!({ "card": "Q2" })).await.expect(201, "");
+    assert_eq!(s.post(&format!("{base}/checkin"), &admin.auth(), json!({ "barcode": "X1" })).await.body["hold_shelf_for"], "Q1");
+    let today = chrono::Utc::now().date_naive();
+    assert_eq!(s.state.db.sweep_uncollected_holds(today).await.unwrap(), 0, "within the pickup days nothing expires");
+    // Ten days on, past the pickup days (7): Q1's hold expires, the copy is
+    // trapped for Q2 with a new pickup date, so one sweep day later than
+    // that it expires too and the copy is back on the shelf.
+    let later = today + chrono::Days::new(10);
+    assert_eq!(s.state.db.sweep_uncollected_holds(later).await.unwrap(), 1);
+    let queue = s.get(&holds, &admin.auth()).await;
+    assert_eq!((queue.body["items"][0]["card"].as_str(), queue.body["items"][0]["status"].as_str()), (Some("Q2"), Some("ready")));
+    assert_eq!(s.state.db.sweep_uncollected_holds(later + chrono::Days::new(10)).await.unwrap(), 1);
+    assert!(s.get(&holds, &admin.auth()).await.body["items"].as_array().unwrap().is_empty());
+    let status: String =
+        sqlx::query("SELECT status FROM copies WHERE barcode = 'X1'").fetch_one(&s.state.db.pool).await.unwrap().get("status");
+    assert_eq!(status, "available");
+    s.shutdown().await;
+}
+both!(hold_shelf_sweep);

@@ -9,6 +9,7 @@ mod catalogue;
 mod circulation;
 mod holds;
 mod libraries;
+mod mail;
 mod matrix;
 mod openapi;
 mod ops;

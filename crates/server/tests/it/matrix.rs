@@ -127,6 +127,7 @@ async fn every_route_checks_the_caller(b: Backend) {
         ),
         row(M::DELETE, "/api/v1/libraries/{lib}/memberships/{outsider}", None, [401, 404, 403, 403, 404, 401, 401, 401, 401, 403]),
         row(M::GET, "/api/v1/libraries/{lib}/titles?q=matrix", None, [401, 200, 200, 200, 404, 401, 401, 401, 401, 200]),
+        row(M::GET, "/api/v1/libraries/{lib}/titles/facets?q=matrix", None, [401, 200, 200, 200, 404, 401, 401, 401, 401, 200]),
         row(
             M::POST,
             "/api/v1/libraries/{lib}/titles",
@@ -257,6 +258,10 @@ async fn every_route_checks_the_caller(b: Backend) {
                 409 => !code.is_empty(),
                 _ => resp.status.is_success(),
             };
+            // Every answer has the shape the OpenAPI document gives it.
+            if let Err(e) = crate::openapi::check_response(r.method.as_str(), r.path, resp.status.as_u16(), &resp.body) {
+                failures.push(format!("{} as {}: {e}", r.path, COLUMNS[i]));
+            }
             if resp.status.as_u16() != want || !code_ok {
                 failures.push(format!(
                     "{} {} as {}: want {want}, got {} {}",

@@ -52,3 +52,89 @@ pub fn documented_routes() -> std::collections::BTreeSet<String> {
     }
     out
 }
+
+/// Checks a response against the document: the operation of `method` and
+/// `path` (ids or `{placeholders}`) must document `status` (or its class,
+/// `4XX`), and a JSON body must fit that response's schema. Returns what
+/// does not fit.
+pub fn check_response(method: &str, path: &str, status: u16, body: &Value) -> Result<(), String> {
+    static SPEC: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    let spec = SPEC.get_or_init(|| serde_json::from_str(&shelfkeeper_server::routes::openapi_json()).unwrap());
+    let key = route_key(method, path);
+    let op = spec["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(p, item)| route_key(method, p) == key && item.get(method.to_lowercase()).is_some())
+        .map(|(_, item)| &item[method.to_lowercase()])
+        .ok_or_else(|| format!("{key}: not in the document"))?;
+    let class = format!("{}XX", status / 100);
+    let resp = op["responses"].get(status.to_string()).or_else(|| op["responses"].get(&class)).ok_or_else(|| {
+        format!("{key}: answered {status}, documented {:?}", op["responses"].as_object().map(|o| o.keys().collect::<Vec<_>>()))
+    })?;
+    match resp["content"]["application/json"].get("schema") {
+        Some(schema) if !body.is_null() => fits(spec, schema, body, "body").map_err(|e| format!("{key} {status}: {e}")),
+        Some(_) if status != 204 => Err(format!("{key} {status}: documented a JSON body, got none")),
+        _ => Ok(()),
+    }
+}
+
+/// A small JSON Schema check for what utoipa emits: `$ref`, `allOf`,
+/// `oneOf`/`anyOf`, `type` (one or a list, `null` included), required and
+/// typed properties, array items.
+fn fits(spec: &Value, schema: &Value, v: &Value, at: &str) -> Result<(), String> {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.rsplit('/').next().unwrap();
+        return fits(spec, &spec["components"]["schemas"][name], v, at);
+    }
+    if let Some(all) = schema["allOf"].as_array() {
+        for s in all {
+            fits(spec, s, v, at)?;
+        }
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(any) = schema[key].as_array()
+            && !any.iter().any(|s| fits(spec, s, v, at).is_ok())
+        {
+            return Err(format!("{at}: fits none of {key}"));
+        }
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    if !types.is_empty() {
+        let ok = types.iter().any(|t| match *t {
+            "null" => v.is_null(),
+            "string" => v.is_string(),
+            "integer" => v.is_i64() || v.is_u64(),
+            "number" => v.is_number(),
+            "boolean" => v.is_boolean(),
+            "array" => v.is_array(),
+            "object" => v.is_object(),
+            _ => true,
+        });
+        if !ok {
+            return Err(format!("{at}: {v} is not {types:?}"));
+        }
+    }
+    if let (Some(obj), Some(props)) = (v.as_object(), schema["properties"].as_object()) {
+        for req in schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+            if !obj.contains_key(req) {
+                return Err(format!("{at}: required '{req}' missing"));
+            }
+        }
+        for (k, s) in props {
+            if let Some(x) = obj.get(k) {
+                fits(spec, s, x, &format!("{at}.{k}"))?;
+            }
+        }
+    }
+    if let (Some(items), Some(arr)) = (schema.get("items"), v.as_array()) {
+        for (i, x) in arr.iter().enumerate() {
+            fits(spec, items, x, &format!("{at}[{i}]"))?;
+        }
+    }
+    Ok(())
+}

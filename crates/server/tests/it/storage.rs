@@ -42,6 +42,69 @@ async fn bad_database_urls_are_clear_errors() {
     assert!(e.contains("cannot connect") && e.contains("nonexistent-dir"), "{e}");
 }
 
+/// A stand-in for a PostgreSQL server without TLS: it answers the
+/// SSLRequest with 'N', as such a server does, and counts the bytes a
+/// client sends after that (a client that went on in clear would send its
+/// startup message, user name included).
+async fn server_without_tls() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let after = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = after.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut request = [0u8; 8];
+                if sock.read_exact(&mut request).await.is_ok() && request[4..] == [0x04, 0xd2, 0x16, 0x2f] {
+                    let _ = sock.write_all(b"N").await;
+                    let mut rest = Vec::new();
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), sock.read_to_end(&mut rest)).await;
+                    seen.fetch_add(rest.len(), std::sync::atomic::Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    (port, after)
+}
+
+/// TLS to PostgreSQL is built in (rustls): `sslmode=require` or
+/// `verify-full` against a server that refuses TLS is an error that says
+/// so, and nothing goes to the server in clear; against the test server
+/// `require` is encrypted when it has TLS on (Debian's default, with its
+/// self-signed certificate, which `verify-full` then refuses) and the same
+/// clear error when it has not.
+#[tokio::test]
+async fn postgres_tls_is_required_when_asked() {
+    let (port, after) = server_without_tls().await;
+    for mode in ["require", "verify-ca", "verify-full"] {
+        let e = Db::connect(&format!("postgres://u:hunter2@127.0.0.1:{port}/db?sslmode={mode}")).await.err().unwrap().to_string();
+        assert!(e.contains(&format!("sslmode={mode}")) && e.contains("does not accept TLS") && !e.contains("hunter2"), "{e}");
+    }
+    assert_eq!(after.load(std::sync::atomic::Ordering::SeqCst), 0, "nothing after the refusal: no startup message in clear");
+
+    let t = TestDb::new(Backend::Postgres).await;
+    let plain = Db::connect(&t.url).await.unwrap();
+    let ssl: String = sqlx::query("SHOW ssl").fetch_one(&plain.pool).await.unwrap().get("ssl");
+    let sep = if t.url.contains('?') { '&' } else { '?' };
+    let required = Db::connect(&format!("{}{sep}sslmode=require", t.url)).await;
+    if ssl == "on" {
+        let db = required.expect("the server has TLS on");
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM pg_stat_ssl WHERE pid = pg_backend_pid() AND ssl")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap()
+            .get("n");
+        assert_eq!(n, 1, "the connection is encrypted");
+        let e = Db::connect(&format!("{}{sep}sslmode=verify-full", t.url)).await.err().expect("a self-signed certificate").to_string();
+        assert!(e.contains("sslmode=verify-full") && e.contains("sslrootcert"), "{e}");
+    } else {
+        let e = required.err().expect("the server has TLS off").to_string();
+        assert!(e.contains("sslmode=require") && e.contains("does not accept TLS"), "{e}");
+    }
+}
+
 /// Housekeeping removes sessions ended more than a day ago, with their
 /// refresh tokens, and keeps live ones.
 async fn ended_sessions_are_purged(b: Backend) {

@@ -37,6 +37,18 @@ macro_rules! both {
     };
 }
 
+/// A plain HTTP client for talking to the server under test.
+///
+/// Cargo unifies reqwest's features over the workspace, and the metadata
+/// crate turns on `rustls-no-provider`; a client built without a TLS
+/// provider then panics. The tests speak plain HTTP, but reqwest still sets
+/// TLS up, so the ring provider is installed for the process first (a second
+/// install is a harmless error).
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
+}
+
 // ---------------------------------------------------------------- databases
 
 /// A fresh database; a PostgreSQL one is dropped when this is.
@@ -295,7 +307,7 @@ impl Server {
         Server {
             base: format!("http://{addr}"),
             db_url: db.url.clone(),
-            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+            http: http_client(),
             sink,
             state,
             stop: Some(tx),

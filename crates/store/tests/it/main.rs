@@ -10,5 +10,6 @@ mod circulation;
 mod covers;
 mod generate;
 mod helpers;
+mod import;
 mod properties;
 mod search;
