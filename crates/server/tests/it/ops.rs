@@ -106,7 +106,13 @@ fn binary_starts_on_defaults_and_stops_on_sigterm() {
     assert!(home.path().join("data/shelfkeeper-server/token-secret").exists());
     let rt = tokio::runtime::Runtime::new().unwrap();
     let status = rt.block_on(async {
-        crate::support::http_client().get(format!("http://{addr}/healthz")).header("x-request-id", "bin-test-req-7").send().await.unwrap().status()
+        crate::support::http_client()
+            .get(format!("http://{addr}/healthz"))
+            .header("x-request-id", "bin-test-req-7")
+            .send()
+            .await
+            .unwrap()
+            .status()
     });
     assert_eq!(status, 200);
     // A structured log line for the response, carrying the request id.
