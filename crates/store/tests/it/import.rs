@@ -201,6 +201,34 @@ async fn a_commit_cancelled_part_way_leaves_whole_batches_and_carries_on() {
 }
 
 #[tokio::test]
+async fn a_write_between_two_batches_makes_the_rest_of_the_commit_check_again() {
+    // A commit trusts its preview only while nothing else has written
+    // since; a desk that catalogues a book between two batches ends that.
+    let t = library().await;
+    let mut records: Vec<SourceRecord> =
+        (0..1200).map(|i| rec(i + 2, item(&format!("Book number {i}"), "Some Author", None, &[&format!("B{i:05}")]))).collect();
+    records.push(rec(1202, item("Kindred", "Octavia E. Butler", Some("9780807083697"), &["K1"])));
+    let s = stage(&t, records).await;
+    assert_eq!(s.new, 1201);
+    let cancel = AtomicBool::new(false);
+    let stop_after_one_batch = |p: shelfkeeper_store::Progress| {
+        if p.done >= 1000 {
+            cancel.store(true, Ordering::Relaxed);
+        }
+    };
+    t.commit_import(OWNER, &s.id, stop_after_one_batch, &cancel).await.unwrap_err();
+    let k = t.add_title(OWNER, &TitleDraft { isbn: Some("9780807083697".into()), ..draft("Kindred", "Octavia E. Butler") }).await.unwrap();
+    t.add_copy(OWNER, k.id, &CopyDraft { barcode: "K1".into(), ..Default::default() }).await.unwrap();
+    let done = commit(&t, &s.id).await;
+    assert_eq!((done.created_titles, done.done), (1200, 1201));
+    let rows = t.import_rows(&s.id, None, 1200, 10).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].outcome.as_deref(), Some("skipped (already catalogued)"), "found again, not created twice");
+    assert_eq!(t.stats().await.unwrap().titles, 1201);
+    assert_store_invariants(&t).await;
+}
+
+#[tokio::test]
 async fn the_catalogue_changing_between_preview_and_commit_is_respected() {
     let t = library().await;
     let s = stage(&t, vec![rec(2, item("Kindred", "Octavia E. Butler", Some("9780807083697"), &["K1"]))]).await;
