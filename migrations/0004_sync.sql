@@ -1,0 +1,53 @@
+-- Sync (crates/sync has the protocol, crates/store/src/sync.rs the rules).
+--
+-- Nothing here changes how a local write is stamped or logged: the outbox
+-- is the change log, and applying received changes runs with
+-- clock.origin = 1 (rows carry their own stamps, nothing is logged,
+-- derived data is still maintained by the triggers of 0001-0003).
+
+-- The outbox. A change-log row gets its change id (UUIDv7) the first time
+-- a push reads it, and keeps it until the server acknowledged it, so a
+-- push retried after a lost reply sends the same ids. `payload` is null
+-- while the change is read from the row as it is now; it freezes the
+-- local version (a serialized change) when a received change is about to
+-- overwrite or delete the row before the local change was pushed.
+ALTER TABLE change_log ADD COLUMN change_id BLOB;
+ALTER TABLE change_log ADD COLUMN payload TEXT CHECK (payload IS NULL OR json_valid(payload));
+CREATE INDEX change_log_entity ON change_log(entity_id);
+
+-- A loan ended by a concurrent check-out of the same copy at another desk
+-- (the events are both kept and a conflict says so): the check-out event
+-- that took the copy over. returned_at is that event's time.
+ALTER TABLE loans ADD COLUMN superseded_by BLOB;
+
+-- A title's events in clock order: received events that arrive out of
+-- order replay the title's projections in this order.
+CREATE INDEX circulation_events_title_hlc ON circulation_events(title_id, hlc);
+
+-- What staff must look at, found while merging. Rows are derived from the
+-- replicated data by the same rules on every replica (detected_at and
+-- resolved_at excepted, which are local).
+--  concurrent_events: two events on one copy name the same previous event
+--      (the copy was handled at two desks that had not seen each other's
+--      work, e.g. lent twice); key 'events:<a>:<b>', a < b.
+--  kept_row: a row version that a delete removed (an edit newer than the
+--      row's delete, or a copy whose title was deleted); payload keeps it,
+--      the newest version seen; key 'row:<id>'.
+--  duplicate_key: two rows claimed one barcode/card/code; the row with the
+--      larger id was renamed '<key>~<id tail>'; key 'key:<id>'.
+CREATE TABLE sync_conflicts (
+    key         TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL CHECK (kind IN ('concurrent_events', 'kept_row', 'duplicate_key')),
+    entity      TEXT NOT NULL,
+    entity_id   BLOB NOT NULL,
+    event_a     BLOB,
+    event_b     BLOB,
+    hlc         INTEGER NOT NULL,
+    site_id     BLOB NOT NULL,
+    payload     TEXT CHECK (payload IS NULL OR json_valid(payload)),
+    detail      TEXT,
+    detected_at TEXT NOT NULL,
+    resolved_at TEXT,
+    resolved_by BLOB
+) WITHOUT ROWID;
+CREATE INDEX sync_conflicts_open ON sync_conflicts(resolved_at, kind);
