@@ -133,12 +133,17 @@ pub(crate) async fn project(conn: &mut SqliteConnection, e: &NewEvent) -> Result
             set_copy_status(conn, e, CopyStatus::OnLoan).await
         }
         EventKind::Renewed => {
-            q("UPDATE loans SET due_on = ?, renewals = renewals + 1 WHERE copy_id = ? AND returned_at IS NULL AND lost_at IS NULL")
-                .bind(e.due_on.map(date))
-                .bind(copy)
-                .execute(&mut *conn)
-                .await
-                .map_err(db_err)?;
+            let renewed =
+                q("UPDATE loans SET due_on = ?, renewals = renewals + 1 WHERE copy_id = ? AND returned_at IS NULL AND lost_at IS NULL")
+                    .bind(e.due_on.map(date))
+                    .bind(copy)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+            // No open loan only after concurrent desks (returned elsewhere).
+            if renewed.rows_affected() == 0 {
+                return Ok(());
+            }
             set_copy_status(conn, e, CopyStatus::OnLoan).await
         }
         EventKind::CheckedIn => {
@@ -212,13 +217,20 @@ pub(crate) async fn project(conn: &mut SqliteConnection, e: &NewEvent) -> Result
 }
 
 async fn set_copy_status(conn: &mut SqliteConnection, e: &NewEvent, status: CopyStatus) -> Result<()> {
-    sqlx::query("UPDATE copies SET status = ?, last_event_id = ? WHERE id = ?")
-        .bind(status.as_str())
-        .bind(e.id.0)
-        .bind(e.copy_id.map(|c| c.0))
-        .execute(conn)
-        .await
-        .map_err(db_err)?;
+    // A copy with an open loan is on loan, whatever else happened to it (a
+    // trap or release at a desk that had not seen the loan: sync only).
+    sqlx::query(
+        "UPDATE copies SET status = CASE WHEN ?1 <> 'on_loan' AND EXISTS (SELECT 1 FROM loans l WHERE l.copy_id = ?3
+                                          AND l.returned_at IS NULL AND l.lost_at IS NULL) THEN status ELSE ?1 END,
+                           last_event_id = ?2
+         WHERE id = ?3",
+    )
+    .bind(status.as_str())
+    .bind(e.id.0)
+    .bind(e.copy_id.map(|c| c.0))
+    .execute(conn)
+    .await
+    .map_err(db_err)?;
     Ok(())
 }
 
