@@ -7,10 +7,11 @@
 
 -- The outbox. A change-log row gets its change id (UUIDv7) the first time
 -- a push reads it, and keeps it until the server acknowledged it, so a
--- push retried after a lost reply sends the same ids. `payload` is null
--- while the change is read from the row as it is now; it freezes the
--- local version (a serialized change) when a received change is about to
--- overwrite or delete the row before the local change was pushed.
+-- push retried after a lost reply sends the same ids. `payload` (a
+-- serialized change) is null until then; the first read freezes the row's
+-- version into it with the id (an id never stands for two versions), and
+-- so does a received change that is about to overwrite or delete the row
+-- before the local change was read.
 ALTER TABLE change_log ADD COLUMN change_id BLOB;
 ALTER TABLE change_log ADD COLUMN payload TEXT CHECK (payload IS NULL OR json_valid(payload));
 CREATE INDEX change_log_entity ON change_log(entity_id);

@@ -2,14 +2,17 @@
 //! changes received from the server. The protocol is `shelfkeeper_sync`.
 //!
 //! **Outbox.** The change log is the outbox. [`Store::outbox_page`] turns
-//! its rows into [`Change`]s: the row as it is now (or its tombstone, or the
-//! event), stamped with the row's own `(hlc, site)`; each change-log row gets
-//! a change id (UUIDv7) the first time it is read and keeps it, so a push
-//! retried after a lost reply sends the same ids. [`Store::ack_pushed`]
-//! trims the log from the front once the server has everything up to a
-//! sequence. When a received change is about to overwrite or delete a row
-//! whose local changes were not pushed yet, the local version is frozen into
-//! those change-log rows first, so what is pushed is what this desk wrote.
+//! its rows into [`Change`]s: the row (or its tombstone, or the event) as it
+//! is when the change-log row is first read, stamped with the row's own
+//! `(hlc, site)`. At that first read the change-log row gets its change id
+//! (UUIDv7) and its content is frozen with it, so a push retried after a
+//! lost reply sends the same ids with the same content (the server keeps
+//! the first it got; an id must never stand for two versions). Later edits
+//! are later change-log rows. [`Store::ack_pushed`] trims the log from the
+//! front once the server has everything up to a sequence. When a received
+//! change is about to overwrite or delete a row whose local changes were
+//! not read yet, the local version is frozen into them first, so what is
+//! pushed is always what this desk wrote.
 //!
 //! **Apply.** [`Store::apply_remote`] applies a page in one write transaction
 //! with `clock.origin = 1` (rows carry their own stamps, nothing is logged;
@@ -397,32 +400,43 @@ impl Store {
         let mut through_seq = after_seq;
         for (seq, entity, entity_id, change_id, frozen) in rows.into_iter().take(limit as usize) {
             through_seq = seq;
-            let change_id = match change_id {
-                Some(id) => id,
-                None => {
+            // Accounts, reviews and reading status stay on this desk (for now).
+            let Some(entity) = Entity::parse(&entity) else { continue };
+            let change = match (change_id, frozen) {
+                (Some(id), Some(text)) => {
+                    let mut c = serde_json::from_str::<Change>(&text).map_err(|e| bad(format!("frozen change {seq}: {e}")))?;
+                    c.change_id = id;
+                    Some(c)
+                }
+                (Some(_), None) => None,
+                (None, frozen) => {
+                    // First read: the change gets its id, and its content is
+                    // fixed with it — a change id the server may already have
+                    // must never stand for other content.
+                    let change = match frozen {
+                        Some(text) => Some(serde_json::from_str::<Change>(&text).map_err(|e| bad(format!("frozen change {seq}: {e}")))?),
+                        None => current_change(&mut tx, &sites, entity, entity_id).await?,
+                    };
                     let id = Uuid::now_v7();
-                    sqlx::query("UPDATE change_log SET change_id = ? WHERE seq = ?")
+                    let text = change.as_ref().map(serde_json::to_string).transpose().map_err(|e| bad(e))?;
+                    sqlx::query("UPDATE change_log SET change_id = ?, payload = ? WHERE seq = ?")
                         .bind(id)
+                        .bind(text)
                         .bind(seq)
                         .execute(&mut *tx)
                         .await
                         .map_err(db_err)?;
-                    id
+                    change.map(|c| Change { change_id: id, ..c })
                 }
             };
-            // Accounts, reviews and reading status stay on this desk (for now).
-            let Some(entity) = Entity::parse(&entity) else { continue };
-            let change = match frozen {
-                Some(text) => Some(serde_json::from_str::<Change>(&text).map_err(|e| bad(format!("frozen change {seq}: {e}")))?),
-                None => current_change(&mut tx, &sites, entity, entity_id).await?,
-            };
-            let Some(mut change) = change else { continue };
-            // A version from elsewhere means a later local write superseded
-            // this one and was frozen... or the server has it already.
+            let Some(change) = change else { continue };
+            // Only this site's versions are sent (apply freezes unread
+            // entries before overwriting, so this is a safety net). Entries
+            // of one row first read together carry the same version: it is
+            // sent once.
             if change.site_id != self.site_id.0 || !seen.insert((change.entity_id, change.hlc)) {
                 continue;
             }
-            change.change_id = change_id;
             changes.push(change);
         }
         tx.commit().await.map_err(db_err)?;
