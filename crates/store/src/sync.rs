@@ -215,8 +215,8 @@ fn row_payload(s: &Spec, r: &SqliteRow) -> Result<(serde_json::Value, Stamp)> {
         .map_err(|e| bad(format!("{}.{c}: {e}", s.table)))?;
         map.insert((*c).to_string(), v.unwrap_or(serde_json::Value::Null));
     }
-    let hlc: i64 = r.try_get("sync_hlc").map_err(|e| bad(e))?;
-    let site: Uuid = r.try_get("sync_site").map_err(|e| bad(e))?;
+    let hlc: i64 = r.try_get("sync_hlc").map_err(bad)?;
+    let site: Uuid = r.try_get("sync_site").map_err(bad)?;
     Ok((serde_json::Value::Object(map), Stamp { hlc: hlc as u64, site_id: site }))
 }
 
@@ -231,7 +231,7 @@ fn payload_args(s: &Spec, payload: &serde_json::Value) -> Result<SqliteArguments
             Int => args.add(if v.is_null() { None } else { Some(v.as_i64().ok_or_else(wrong)?) }),
             Id => args.add(if v.is_null() { None } else { Some(Uuid::parse_str(v.as_str().ok_or_else(wrong)?).map_err(|_| wrong())?) }),
         };
-        added.map_err(|e| bad(e))?;
+        added.map_err(bad)?;
     }
     Ok(args)
 }
@@ -386,7 +386,8 @@ impl Store {
         let limit = limit.max(1);
         // A plain write transaction (no clock tick): it only names changes.
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
-        let rows: Vec<(i64, String, Uuid, Option<Uuid>, Option<String>)> =
+        type LogRow = (i64, String, Uuid, Option<Uuid>, Option<String>);
+        let rows: Vec<LogRow> =
             sqlx::query_as("SELECT seq, entity, entity_id, change_id, payload FROM change_log WHERE seq > ? ORDER BY seq LIMIT ?")
                 .bind(after_seq)
                 .bind(i64::from(limit) + 1)
@@ -418,7 +419,7 @@ impl Store {
                         None => current_change(&mut tx, &sites, entity, entity_id).await?,
                     };
                     let id = Uuid::now_v7();
-                    let text = change.as_ref().map(serde_json::to_string).transpose().map_err(|e| bad(e))?;
+                    let text = change.as_ref().map(serde_json::to_string).transpose().map_err(bad)?;
                     sqlx::query("UPDATE change_log SET change_id = ?, payload = ? WHERE seq = ?")
                         .bind(id)
                         .bind(text)
@@ -477,20 +478,20 @@ impl Store {
             .map_err(db_err)?;
         rows.iter()
             .map(|r| {
-                let hlc: i64 = r.try_get("hlc").map_err(|e| bad(e))?;
+                let hlc: i64 = r.try_get("hlc").map_err(bad)?;
                 Ok(SyncConflict {
-                    key: r.try_get("key").map_err(|e| bad(e))?,
-                    kind: r.try_get("kind").map_err(|e| bad(e))?,
-                    entity: r.try_get("entity").map_err(|e| bad(e))?,
-                    entity_id: r.try_get("entity_id").map_err(|e| bad(e))?,
-                    event_a: r.try_get("event_a").map_err(|e| bad(e))?,
-                    event_b: r.try_get("event_b").map_err(|e| bad(e))?,
+                    key: r.try_get("key").map_err(bad)?,
+                    kind: r.try_get("kind").map_err(bad)?,
+                    entity: r.try_get("entity").map_err(bad)?,
+                    entity_id: r.try_get("entity_id").map_err(bad)?,
+                    event_a: r.try_get("event_a").map_err(bad)?,
+                    event_b: r.try_get("event_b").map_err(bad)?,
                     hlc: hlc as u64,
-                    site_id: r.try_get("site_id").map_err(|e| bad(e))?,
-                    payload: r.try_get("payload").map_err(|e| bad(e))?,
-                    detail: r.try_get("detail").map_err(|e| bad(e))?,
-                    detected_at: r.try_get("detected_at").map_err(|e| bad(e))?,
-                    resolved_at: r.try_get("resolved_at").map_err(|e| bad(e))?,
+                    site_id: r.try_get("site_id").map_err(bad)?,
+                    payload: r.try_get("payload").map_err(bad)?,
+                    detail: r.try_get("detail").map_err(bad)?,
+                    detected_at: r.try_get("detected_at").map_err(bad)?,
+                    resolved_at: r.try_get("resolved_at").map_err(bad)?,
                 })
             })
             .collect()
@@ -581,7 +582,7 @@ impl Apply {
         if change.site_id != self.local_site {
             return Ok(());
         }
-        let text = serde_json::to_string(&change).map_err(|e| bad(e))?;
+        let text = serde_json::to_string(&change).map_err(bad)?;
         sqlx::query("UPDATE change_log SET payload = ? WHERE entity_id = ? AND payload IS NULL")
             .bind(text)
             .bind(id)
@@ -672,8 +673,8 @@ impl Apply {
             names.join(", ")
         );
         let mut args = payload_args(s, &payload)?;
-        args.add(stamp.hlc as i64).map_err(|e| bad(e))?;
-        args.add(site_no).map_err(|e| bad(e))?;
+        args.add(stamp.hlc as i64).map_err(bad)?;
+        args.add(site_no).map_err(bad)?;
         sqlx::query_with(AssertSqlSafe(sql), args).execute(w.conn()).await.map_err(db_err)?;
         if c.entity == Entity::Copy && current.is_none() {
             // Events that arrived before the copy row (or a copy deleted and
@@ -826,8 +827,8 @@ impl Apply {
             vec!["?"; names.len()].join(", ")
         );
         let mut args = payload_args(&EVENTS, &c.payload)?;
-        args.add(c.hlc as i64).map_err(|e| bad(e))?;
-        args.add(site_no).map_err(|e| bad(e))?;
+        args.add(c.hlc as i64).map_err(bad)?;
+        args.add(site_no).map_err(bad)?;
         sqlx::query_with(AssertSqlSafe(sql), args).execute(w.conn()).await.map_err(db_err)?;
         self.report.applied += 1;
 
@@ -930,16 +931,16 @@ async fn replay_title(conn: &mut SqliteConnection, _sites: &Sites, title: Uuid) 
     .await
     .map_err(db_err)?;
     for r in rows {
-        let kind: String = r.try_get("kind").map_err(|e| bad(e))?;
-        let due: Option<String> = r.try_get("due_on").map_err(|e| bad(e))?;
-        let at: String = r.try_get("occurred_at").map_err(|e| bad(e))?;
+        let kind: String = r.try_get("kind").map_err(bad)?;
+        let due: Option<String> = r.try_get("due_on").map_err(bad)?;
+        let at: String = r.try_get("occurred_at").map_err(bad)?;
         let e = NewEvent {
-            id: EventId(r.try_get("id").map_err(|e| bad(e))?),
+            id: EventId(r.try_get("id").map_err(bad)?),
             kind: EventKind::parse(&kind).ok_or_else(|| bad(format!("unknown event kind '{kind}'")))?,
-            title_id: TitleId(r.try_get("title_id").map_err(|e| bad(e))?),
-            copy_id: r.try_get::<Option<Uuid>, _>("copy_id").map_err(|e| bad(e))?.map(CopyId),
-            member_id: r.try_get::<Option<Uuid>, _>("member_id").map_err(|e| bad(e))?.map(MemberId),
-            hold_id: r.try_get::<Option<Uuid>, _>("hold_id").map_err(|e| bad(e))?.map(HoldId),
+            title_id: TitleId(r.try_get("title_id").map_err(bad)?),
+            copy_id: r.try_get::<Option<Uuid>, _>("copy_id").map_err(bad)?.map(CopyId),
+            member_id: r.try_get::<Option<Uuid>, _>("member_id").map_err(bad)?.map(MemberId),
+            hold_id: r.try_get::<Option<Uuid>, _>("hold_id").map_err(bad)?.map(HoldId),
             due_on: due.as_deref().map(parse_date).transpose()?,
             occurred_at: crate::rows::parse_ts(&at)?,
         };
