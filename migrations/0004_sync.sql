@@ -34,8 +34,11 @@ CREATE INDEX circulation_events_title_hlc ON circulation_events(title_id, hlc);
 --  kept_row: a row version that a delete removed (an edit newer than the
 --      row's delete, or a copy whose title was deleted); payload keeps it,
 --      the newest version seen; key 'row:<id>'.
---  duplicate_key: two rows claimed one barcode/card/code; the row with the
---      larger id was renamed '<key>~<id tail>'; key 'key:<id>'.
+--  duplicate_key: live rows want one barcode/card/code; the smallest id
+--      holds it, this row (entity_id) holds '<key>~<id tail>' and claims
+--      the key in detail (with the stamp of the row version that wants
+--      it); the claim ends when the row gets the key back or a newer
+--      version; key 'key:<id>'.
 CREATE TABLE sync_conflicts (
     key         TEXT PRIMARY KEY,
     kind        TEXT NOT NULL CHECK (kind IN ('concurrent_events', 'kept_row', 'duplicate_key')),

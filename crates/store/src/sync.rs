@@ -26,9 +26,13 @@
 //!   `sync_conflicts` (`kept_row`). Deleting a title deletes copies that
 //!   another desk added to it meanwhile the same way (kept, not lost), and a
 //!   copy that arrives for a deleted title is kept likewise.
-//! - a barcode, card or member-type code claimed by two rows: the row with
-//!   the larger id is renamed `<key>~<last 12 hex digits of its id>` and a
-//!   `duplicate_key` conflict names it.
+//! - a barcode, card or member-type code wanted by several live rows: the
+//!   smallest id holds it, the others hold `<key>~<last 12 hex digits of
+//!   their id>` and a `duplicate_key` conflict (a claim) keeps the key they
+//!   want; when the holder goes (deleted, or another key), the smallest
+//!   claimant gets the key back; a newer version of a renamed row (a
+//!   person edited it) ends its claim. Claims are settled after every page,
+//!   so local deletes and edits are taken into account at the next pull.
 //! - circulation events: inserted once by id, never changed. Loans, holds
 //!   and copy statuses are the events of their title run through
 //!   [`crate::circulation::project`] in `(hlc, site id)` order — causal
@@ -183,6 +187,12 @@ const EVENTS: Spec = Spec {
     ],
     unique: None,
 };
+
+/// The key a row gives way with: `<key>~<last 12 hex digits of its id>`.
+fn renamed_key(key: &str, id: Uuid) -> String {
+    let hex = id.simple().to_string();
+    format!("{key}~{}", &hex[hex.len() - 12..])
+}
 
 fn spec(entity: Entity) -> &'static Spec {
     match entity {
@@ -522,6 +532,7 @@ impl Store {
                 Op::Delete => a.delete(&mut w, c).await?,
             }
         }
+        a.settle_claims(w.conn()).await?;
         for title in std::mem::take(&mut a.dirty) {
             replay_title(w.conn(), &a.sites, title).await?;
             a.report.replayed_titles += 1;
@@ -661,7 +672,7 @@ impl Apply {
         }
         let mut payload = c.payload.clone();
         if let Some(col) = s.unique {
-            self.settle_duplicate_key(w.conn(), s, col, c.entity_id, &mut payload).await?;
+            self.settle_duplicate_key(w.conn(), s, col, c.entity_id, stamp, &mut payload).await?;
         }
         let site_no = self.sites.no(w.conn(), c.site_id).await?;
         let names = s.cols.iter().map(|(c, _)| *c).collect::<Vec<_>>();
@@ -690,51 +701,126 @@ impl Apply {
         Ok(())
     }
 
-    /// Two live rows may not share a barcode, card or code: the larger id
-    /// gives way, renamed deterministically, and a conflict names it.
+    /// Two live rows may not share a barcode, card or code. Among the live
+    /// rows that want one key, the smallest id holds it; the others hold
+    /// `<key>~<id tail>` and a `duplicate_key` conflict (the claim) keeps
+    /// the key they want and the row version that wants it. A claim ends
+    /// when its row gets a newer version (here, or a local edit: the person
+    /// took the new key), or gets the key back ([`Apply::settle_claims`]).
     async fn settle_duplicate_key(
         &mut self,
         conn: &mut SqliteConnection,
         s: &Spec,
         col: &str,
         id: Uuid,
+        stamp: Stamp,
         payload: &mut serde_json::Value,
     ) -> Result<()> {
+        sqlx::query("DELETE FROM sync_conflicts WHERE key = ?").bind(format!("key:{id}")).execute(&mut *conn).await.map_err(db_err)?;
         let Some(key) = payload.get(col).and_then(|v| v.as_str()).map(str::to_string) else { return Ok(()) };
         let sql = format!("SELECT id FROM {} WHERE {col} = ? AND id <> ?", s.table);
         let other: Option<Uuid> =
             sqlx::query_scalar(AssertSqlSafe(sql)).bind(&key).bind(id).fetch_optional(&mut *conn).await.map_err(db_err)?;
         let Some(other) = other else { return Ok(()) };
-        let renamed = |loser: Uuid| {
-            let hex = loser.simple().to_string();
-            format!("{key}~{}", &hex[hex.len() - 12..])
-        };
-        let loser = if id.as_bytes() > other.as_bytes() {
-            payload[col] = serde_json::Value::from(renamed(id));
-            id
+        if id.as_bytes() > other.as_bytes() {
+            payload[col] = serde_json::Value::from(renamed_key(&key, id));
+            self.claim(conn, s, id, &key, stamp).await
         } else {
-            self.freeze(conn, s.entity, other).await?;
-            let sql = format!("UPDATE {} SET {col} = ? WHERE id = ?", s.table);
-            sqlx::query(AssertSqlSafe(sql)).bind(renamed(other)).bind(other).execute(&mut *conn).await.map_err(db_err)?;
-            other
-        };
-        let done = sqlx::query(
+            self.give_way(conn, s, col, other, &key).await
+        }
+    }
+
+    /// Renames a live row that holds `key` for a smaller id that wants it.
+    async fn give_way(&mut self, conn: &mut SqliteConnection, s: &Spec, col: &str, holder: Uuid, key: &str) -> Result<()> {
+        self.freeze(conn, s.entity, holder).await?;
+        let stamp = self.row_stamp(conn, s, holder).await?.ok_or_else(|| bad("renaming a row that is gone"))?;
+        let sql = format!("UPDATE {} SET {col} = ? WHERE id = ?", s.table);
+        sqlx::query(AssertSqlSafe(sql)).bind(renamed_key(key, holder)).bind(holder).execute(&mut *conn).await.map_err(db_err)?;
+        self.claim(conn, s, holder, key, stamp).await
+    }
+
+    async fn claim(&mut self, conn: &mut SqliteConnection, s: &Spec, id: Uuid, key: &str, stamp: Stamp) -> Result<()> {
+        sqlx::query(
             "INSERT INTO sync_conflicts (key, kind, entity, entity_id, hlc, site_id, detail, detected_at)
-             VALUES (?, 'duplicate_key', ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+             VALUES (?, 'duplicate_key', ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (key) DO UPDATE SET hlc = excluded.hlc, site_id = excluded.site_id, detail = excluded.detail",
         )
-        .bind(format!("key:{loser}"))
+        .bind(format!("key:{id}"))
         .bind(s.entity.as_str())
-        .bind(loser)
-        // Which version of the loser met the clash depends on arrival order:
-        // no stamp, so every replica records the same row.
-        .bind(0i64)
-        .bind(Uuid::nil())
-        .bind(format!("{col} {key}"))
+        .bind(id)
+        .bind(stamp.hlc as i64)
+        .bind(stamp.site_id)
+        .bind(key)
         .bind(&self.now)
         .execute(&mut *conn)
         .await
         .map_err(db_err)?;
-        self.report.conflicts += done.rows_affected() as u32;
+        self.report.conflicts += 1;
+        Ok(())
+    }
+
+    /// A kept version of a renamed row keeps the key it wanted.
+    async fn wanted(&self, conn: &mut SqliteConnection, s: &Spec, id: Uuid, payload: &mut serde_json::Value) -> Result<()> {
+        let Some(col) = s.unique else { return Ok(()) };
+        let key: Option<String> = sqlx::query_scalar("SELECT detail FROM sync_conflicts WHERE key = ?")
+            .bind(format!("key:{id}"))
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        if let Some(key) = key {
+            payload[col] = serde_json::Value::from(key);
+        }
+        Ok(())
+    }
+
+    /// Brings every claim in line with the rows as they are now (after the
+    /// page, and after local deletes and edits since the last page): a
+    /// claim of a row that is gone, or that has a newer version, ends; a
+    /// claimed key no live row holds goes back to the smallest claimant; a
+    /// larger id holding it gives way.
+    async fn settle_claims(&mut self, conn: &mut SqliteConnection) -> Result<()> {
+        for s in [&COPIES, &MEMBERS, &MEMBER_TYPES] {
+            let col = s.unique.unwrap_or("id");
+            let claims: Vec<(Uuid, String, i64, Uuid)> = sqlx::query_as(
+                "SELECT entity_id, detail, hlc, site_id FROM sync_conflicts WHERE kind = 'duplicate_key' AND entity = ? ORDER BY entity_id",
+            )
+            .bind(s.entity.as_str())
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?;
+            for (id, key, hlc, site) in claims {
+                let sql = format!("SELECT {col}, hlc, site_no FROM {} WHERE id = ?", s.table);
+                let row: Option<(String, i64, i64)> =
+                    sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *conn).await.map_err(db_err)?;
+                let current = match row {
+                    Some((held, h, no)) => held == renamed_key(&key, id) && h == hlc && self.sites.id(no)? == site,
+                    None => false,
+                };
+                if !current {
+                    sqlx::query("DELETE FROM sync_conflicts WHERE key = ?")
+                        .bind(format!("key:{id}"))
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(db_err)?;
+                    continue;
+                }
+                let sql = format!("SELECT id FROM {} WHERE {col} = ?", s.table);
+                let holder: Option<Uuid> =
+                    sqlx::query_scalar(AssertSqlSafe(sql)).bind(&key).fetch_optional(&mut *conn).await.map_err(db_err)?;
+                match holder {
+                    Some(h) if h.as_bytes() < id.as_bytes() => continue,
+                    Some(h) => self.give_way(conn, s, col, h, &key).await?,
+                    None => {}
+                }
+                let sql = format!("UPDATE {} SET {col} = ? WHERE id = ?", s.table);
+                sqlx::query(AssertSqlSafe(sql)).bind(&key).bind(id).execute(&mut *conn).await.map_err(db_err)?;
+                sqlx::query("DELETE FROM sync_conflicts WHERE key = ?")
+                    .bind(format!("key:{id}"))
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+            }
+        }
         Ok(())
     }
 
@@ -769,8 +855,9 @@ impl Apply {
             self.report.applied += 1;
             return Ok(());
         };
-        let (payload, current) = row_payload(s, &row)?;
+        let (mut payload, current) = row_payload(s, &row)?;
         if current > stamp {
+            self.wanted(w.conn(), s, c.entity_id, &mut payload).await?;
             self.keep_row(w.conn(), c.entity, c.entity_id, current, &payload).await?;
         }
         match c.entity {
@@ -784,7 +871,8 @@ impl Apply {
                 for copy in copies {
                     self.freeze(w.conn(), Entity::Copy, copy).await?;
                     let r = sqlx::query(AssertSqlSafe(select_sql(&COPIES))).bind(copy).fetch_one(w.conn()).await.map_err(db_err)?;
-                    let (payload, copy_stamp) = row_payload(&COPIES, &r)?;
+                    let (mut payload, copy_stamp) = row_payload(&COPIES, &r)?;
+                    self.wanted(w.conn(), &COPIES, copy, &mut payload).await?;
                     self.keep_row(w.conn(), Entity::Copy, copy, copy_stamp, &payload).await?;
                     sqlx::query("DELETE FROM copies WHERE id = ?").bind(copy).execute(w.conn()).await.map_err(db_err)?;
                 }

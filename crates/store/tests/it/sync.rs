@@ -4,7 +4,9 @@
 //! between the server accepting a push and the desk recording it.
 //!
 //! `SK_SYNC_SEEDS=500 cargo test -p shelfkeeper-store --test it sync::` runs
-//! more seeds (default 6); `SK_SYNC_SEED=n` runs only seed n.
+//! more seeds (default 12); `SK_SYNC_SEED=n` runs only seed n;
+//! `SK_SYNC_SHARED_KEYS=1` makes every seed (not only odd ones) claim
+//! shared barcodes and cards at several desks.
 
 use crate::helpers::*;
 use shelfkeeper_domain::Error;
@@ -424,6 +426,26 @@ async fn one_barcode_claimed_at_two_desks_is_renamed_on_the_larger_id() {
 }
 
 #[tokio::test]
+async fn a_renamed_row_gets_its_key_back_when_the_holder_goes() {
+    let (mut desks, mut relay) = pair().await;
+    let dune = desks[0].store.add_title(OWNER, &draft("Dune", "Frank Herbert")).await.unwrap();
+    sync_all(&mut desks, &mut relay).await;
+    let a = desks[0].store.add_copy(OWNER, dune.id, &CopyDraft { barcode: "B1".into(), ..Default::default() }).await.unwrap();
+    let b = desks[1].store.add_copy(OWNER, dune.id, &CopyDraft { barcode: "B1".into(), ..Default::default() }).await.unwrap();
+    sync_all(&mut desks, &mut relay).await;
+    let (keeps, renamed) = if a.id.0 < b.id.0 { (0, b.id) } else { (1, a.id) };
+    // The desk whose copy holds B1 withdraws it: the other copy is B1 again
+    // everywhere, and the conflict is over.
+    desks[keeps].store.delete_copy(OWNER, "B1").await.unwrap();
+    sync_all(&mut desks, &mut relay).await;
+    assert_converged(&desks).await;
+    for d in &desks {
+        assert_eq!(d.store.copy("B1").await.unwrap().id, renamed);
+        assert!(d.store.sync_conflicts().await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
 async fn default_member_types_are_the_same_rows_everywhere() {
     let (mut desks, mut relay) = pair().await;
     sync_all(&mut desks, &mut relay).await;
@@ -525,6 +547,8 @@ struct World {
     cards: Vec<String>,
     holds: Vec<HoldId>,
     n: usize,
+    /// Desks sometimes claim the same barcode or card.
+    shared_keys: bool,
 }
 
 /// A refusal of the rules is fine (the desk saw an error); a storage error is a bug.
@@ -562,7 +586,8 @@ async fn random_op(d: &Desk, w: &mut World, rng: &mut Rng, me: usize) {
         }
         3 | 4 => {
             if let Some(title) = rng.pick(&w.titles).copied() {
-                let barcode = format!("D{me}-{n}");
+                // Now and then a barcode another desk may claim too.
+                let barcode = if w.shared_keys && rng.chance(20) { format!("S{}", n % 4) } else { format!("D{me}-{n}") };
                 let draft = CopyDraft { barcode: barcode.clone(), location: Some(format!("Shelf {}", n % 3)), ..Default::default() };
                 if let Some(c) = allowed(s.add_copy(OWNER, title, &draft).await) {
                     w.barcodes.push((barcode.clone(), title));
@@ -584,7 +609,7 @@ async fn random_op(d: &Desk, w: &mut World, rng: &mut Rng, me: usize) {
             }
         }
         7 => {
-            let card = format!("M{me}-{n}");
+            let card = if w.shared_keys && rng.chance(20) { format!("MS{}", n % 3) } else { format!("M{me}-{n}") };
             let m = MemberDraft { card: card.clone(), name: format!("Member {n}"), member_type: "adult".into(), ..Default::default() };
             if allowed(s.add_member(OWNER, &m).await).is_some() {
                 w.cards.push(card);
@@ -631,6 +656,7 @@ struct Totals {
     concurrent_pairs: i64,
     lent_twice: i64,
     kept_rows: i64,
+    duplicate_keys: i64,
 }
 
 async fn simulate(seed: u64, totals: &mut Totals) {
@@ -641,7 +667,8 @@ async fn simulate(seed: u64, totals: &mut Totals) {
         desks.push(desk().await);
     }
     let mut relay = Relay::default();
-    let mut world = World::default();
+    // Odd seeds (or all, with SK_SYNC_SHARED_KEYS) let desks claim the same barcodes and cards.
+    let mut world = World { shared_keys: seed % 2 == 1 || std::env::var("SK_SYNC_SHARED_KEYS").is_ok(), ..World::default() };
     let mut online = vec![true; desk_count];
     let faults = Faults { lose_request: 10, lose_reply: 15, duplicate: 15 };
     // A shared start: a few titles, copies and members everyone knows.
@@ -698,6 +725,7 @@ async fn simulate(seed: u64, totals: &mut Totals) {
     totals.concurrent_pairs += pairs;
     totals.lent_twice += lent_twice;
     totals.kept_rows += scalar(&mut conn, "SELECT count(*) FROM sync_conflicts WHERE kind = 'kept_row'").await;
+    totals.duplicate_keys += scalar(&mut conn, "SELECT count(*) FROM sync_conflicts WHERE kind = 'duplicate_key'").await;
     // Everyone keeps working after the merge, and converges again.
     for (i, d) in desks.iter().enumerate() {
         for _ in 0..5 {
@@ -710,7 +738,7 @@ async fn simulate(seed: u64, totals: &mut Totals) {
 
 #[tokio::test]
 async fn simulation_of_desks_that_sync_through_a_relay_converges() {
-    let seeds: u64 = std::env::var("SK_SYNC_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(6);
+    let seeds: u64 = std::env::var("SK_SYNC_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(12);
     let only: Option<u64> = std::env::var("SK_SYNC_SEED").ok().and_then(|s| s.parse().ok());
     let mut totals = Totals::default();
     for seed in 0..seeds {
