@@ -35,7 +35,7 @@
 //!   so local deletes and edits are taken into account at the next pull.
 //! - circulation events: inserted once by id, never changed. Loans, holds
 //!   and copy statuses are the events of their title run through
-//!   [`crate::circulation::project`] in `(hlc, site id)` order — causal
+//!   [`crate::circulation::project`] in `(hlc, site id, event id)` order — causal
 //!   order, since every clock moves past what it has seen; concurrent
 //!   events fall in clock order, so a check-in beats an older concurrent
 //!   check-out and otherwise the newest event wins. An event newer than all
@@ -957,17 +957,20 @@ impl Apply {
             return Ok(());
         }
         // Projected now only if it is the newest event of its title.
-        let newer: Vec<(i64, i64)> =
-            sqlx::query_as("SELECT hlc, site_no FROM circulation_events WHERE title_id = ? AND hlc >= ? AND id <> ?")
+        let newer: Vec<(i64, i64, Uuid)> =
+            sqlx::query_as("SELECT hlc, site_no, id FROM circulation_events WHERE title_id = ? AND hlc >= ? AND id <> ?")
                 .bind(title)
                 .bind(c.hlc as i64)
                 .bind(c.entity_id)
                 .fetch_all(w.conn())
                 .await
                 .map_err(db_err)?;
+        // Events of one transaction share a stamp: their ids (UUIDv7, made
+        // in order) order them.
         let mut in_order = true;
-        for (hlc, no) in newer {
-            if (Stamp { hlc: hlc as u64, site_id: self.sites.id(no)? }) > c.stamp() {
+        for (hlc, no, id) in newer {
+            let other = (Stamp { hlc: hlc as u64, site_id: self.sites.id(no)? }, *id.as_bytes());
+            if other > (c.stamp(), *c.entity_id.as_bytes()) {
                 in_order = false;
             }
         }
@@ -998,7 +1001,8 @@ fn event_from_payload(id: Uuid, p: &serde_json::Value) -> Result<NewEvent> {
 }
 
 /// Rebuilds a title's loans, holds and copy statuses from its events, in
-/// `(hlc, site id)` order.
+/// `(hlc, site id, event id)` order (events of one transaction share a
+/// stamp; their UUIDv7 ids are in the order they were made).
 async fn replay_title(conn: &mut SqliteConnection, _sites: &Sites, title: Uuid) -> Result<()> {
     sqlx::query("DELETE FROM loans WHERE title_id = ?").bind(title).execute(&mut *conn).await.map_err(db_err)?;
     sqlx::query("DELETE FROM holds WHERE title_id = ?").bind(title).execute(&mut *conn).await.map_err(db_err)?;
@@ -1012,7 +1016,7 @@ async fn replay_title(conn: &mut SqliteConnection, _sites: &Sites, title: Uuid) 
     .map_err(db_err)?;
     let rows = sqlx::query(
         "SELECT e.id, e.kind, e.title_id, e.copy_id, e.member_id, e.hold_id, e.due_on, e.occurred_at
-         FROM circulation_events e JOIN sites s ON s.no = e.site_no WHERE e.title_id = ? ORDER BY e.hlc, s.id",
+         FROM circulation_events e JOIN sites s ON s.no = e.site_no WHERE e.title_id = ? ORDER BY e.hlc, s.id, e.id",
     )
     .bind(title)
     .fetch_all(&mut *conn)

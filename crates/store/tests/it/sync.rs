@@ -406,6 +406,33 @@ async fn a_check_in_beats_an_older_concurrent_renewal() {
 }
 
 #[tokio::test]
+async fn events_of_one_transaction_replay_in_the_order_they_were_made() {
+    let (mut desks, mut relay) = pair().await;
+    let dune = title_with_copies(&desks[0].store, "Dune", &["B1"]).await;
+    for (card, name) in [("M1", "Ada"), ("M2", "Grace"), ("M3", "Edsger")] {
+        member(&desks[0].store, card, name).await;
+    }
+    desks[0].store.check_out(OWNER, "M1", "B1").await.unwrap();
+    desks[0].store.place_hold(OWNER, "M2", dune.id).await.unwrap();
+    sync_all(&mut desks, &mut relay).await;
+    // Desk 0: the check-in and the trap for M2, one transaction, one stamp.
+    let receipt = desks[0].store.check_in(OWNER, "B1").await.unwrap();
+    assert_eq!(receipt.hold.unwrap().card, "M2");
+    // Desk 1, later and unaware: another hold on the title. Desk 1 then
+    // receives desk 0's older pair and replays the title.
+    desks[1].store.place_hold(OWNER, "M3", dune.id).await.unwrap();
+    assert!(push(&desks[1], &mut relay, &mut Rng(1), NO_FAULTS, 10).await);
+    sync_all(&mut desks, &mut relay).await;
+    assert_converged(&desks).await;
+    for d in &desks {
+        assert_eq!(d.store.copy("B1").await.unwrap().status.as_str(), "on_hold_shelf");
+        let queue = d.store.holds_of_title(dune.id).await.unwrap();
+        assert_eq!(queue.iter().map(|h| (h.card.as_str(), h.status.as_str())).collect::<Vec<_>>(), [("M2", "ready"), ("M3", "waiting")]);
+        assert_merged_invariants(&d.store).await;
+    }
+}
+
+#[tokio::test]
 async fn one_barcode_claimed_at_two_desks_is_renamed_on_the_larger_id() {
     let (mut desks, mut relay) = pair().await;
     let dune = desks[0].store.add_title(OWNER, &draft("Dune", "Frank Herbert")).await.unwrap();
@@ -511,6 +538,26 @@ async fn a_stamp_far_ahead_is_applied_but_flagged() {
     let report = desks[0].store.apply_remote(&[Sequenced { server_seq: 1, change }], 1).await.unwrap();
     assert_eq!((report.applied, report.clock_ahead), (1, 1));
     assert!(desks[0].store.member_types().await.unwrap().iter().any(|t| t.code == "night"));
+}
+
+/// A generated library to a new desk: how long push and pull take.
+/// `cargo test -p shelfkeeper-store --release --test it sync::a_generated -- --ignored --nocapture`
+#[tokio::test]
+#[ignore = "a measurement, not a check for every run"]
+async fn a_generated_library_syncs_to_a_new_desk() {
+    let titles: u64 = std::env::var("SK_SYNC_TITLES").ok().and_then(|s| s.parse().ok()).unwrap_or(5_000);
+    let (mut desks, mut relay) = pair().await;
+    let spec = shelfkeeper_store::GenerateSpec::scaled(titles);
+    desks[0].store.generate(&spec, |_| {}, &std::sync::atomic::AtomicBool::new(false)).await.unwrap();
+    let t = std::time::Instant::now();
+    assert!(push(&desks[0], &mut relay, &mut Rng(1), NO_FAULTS, 1_000).await);
+    let pushed = t.elapsed();
+    let t = std::time::Instant::now();
+    assert!(pull(&mut desks[1], &relay, &mut Rng(1), NO_FAULTS, 1_000).await);
+    let pulled = t.elapsed();
+    eprintln!("{} changes: outbox read {pushed:?}, applied {pulled:?}", relay.feed.len());
+    sync_all(&mut desks, &mut relay).await;
+    assert_converged(&desks).await;
 }
 
 // ------------------------------------------------------- simulation --
