@@ -39,9 +39,12 @@ CREATE INDEX circulation_events_title_hlc ON circulation_events(title_id, hlc);
 --      the key in detail (with the stamp of the row version that wants
 --      it); the claim ends when the row gets the key back or a newer
 --      version; key 'key:<id>'.
+--  loan_of_deleted_copy: a copy deleted at one desk while another lent it:
+--      the loan (event_a) stays open on a copy that is gone; key
+--      'loan:<hex of the loan id>'. Exists exactly while that is so.
 CREATE TABLE sync_conflicts (
     key         TEXT PRIMARY KEY,
-    kind        TEXT NOT NULL CHECK (kind IN ('concurrent_events', 'kept_row', 'duplicate_key')),
+    kind        TEXT NOT NULL CHECK (kind IN ('concurrent_events', 'kept_row', 'duplicate_key', 'loan_of_deleted_copy')),
     entity      TEXT NOT NULL,
     entity_id   BLOB NOT NULL,
     event_a     BLOB,

@@ -42,7 +42,8 @@
 //!   its title's events is projected as it comes; an older one (a desk that
 //!   was offline) replays the title's projections. Two events on one copy
 //!   that name the same previous event are concurrent: a
-//!   `concurrent_events` conflict records the pair.
+//!   `concurrent_events` conflict records the pair. A loan left open on a
+//!   copy deleted at another desk is a `loan_of_deleted_copy` conflict.
 
 use crate::circulation::{NewEvent, project};
 use crate::rows::parse_date;
@@ -362,7 +363,7 @@ pub struct SyncStatus {
 #[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
 pub struct SyncConflict {
     pub key: String,
-    /// `concurrent_events`, `kept_row` or `duplicate_key`.
+    /// `concurrent_events`, `kept_row`, `duplicate_key` or `loan_of_deleted_copy`.
     pub kind: String,
     pub entity: String,
     pub entity_id: Uuid,
@@ -537,6 +538,7 @@ impl Store {
             replay_title(w.conn(), &a.sites, title).await?;
             a.report.replayed_titles += 1;
         }
+        a.report.conflicts += settle_loans_of_deleted_copies(w.conn(), &a.now).await?;
         // The receive rule: the next local stamp is above everything seen.
         sqlx::query("UPDATE clock SET hlc = max(hlc, ?)").bind(max_hlc as i64).execute(w.conn()).await.map_err(db_err)?;
         let cursor = cursor.max(new_cursor);
@@ -998,6 +1000,36 @@ fn event_from_payload(id: Uuid, p: &serde_json::Value) -> Result<NewEvent> {
         due_on: p.get("due_on").and_then(|v| v.as_str()).map(parse_date).transpose()?,
         occurred_at: crate::rows::parse_ts(occurred)?,
     })
+}
+
+/// A copy deleted at one desk while another lent it: the loan is open on a
+/// copy that is gone. A conflict says so exactly while it is (open loans
+/// are few; this runs after every page). Returns how many were new.
+async fn settle_loans_of_deleted_copies(conn: &mut SqliteConnection, now: &str) -> Result<u32> {
+    let added = sqlx::query(
+        "INSERT INTO sync_conflicts (key, kind, entity, entity_id, event_a, hlc, site_id, detail, detected_at)
+         SELECT 'loan:' || lower(hex(l.id)), 'loan_of_deleted_copy', 'copy', l.copy_id, l.id, e.hlc, s.id,
+                'lent while it was deleted elsewhere', ?
+         FROM loans l
+         JOIN tombstones t ON t.entity_id = l.copy_id
+         JOIN circulation_events e ON e.id = l.id
+         JOIN sites s ON s.no = e.site_no
+         WHERE l.returned_at IS NULL AND l.lost_at IS NULL
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    sqlx::query(
+        "DELETE FROM sync_conflicts WHERE kind = 'loan_of_deleted_copy' AND NOT EXISTS
+            (SELECT 1 FROM loans l JOIN tombstones t ON t.entity_id = l.copy_id
+             WHERE l.id = sync_conflicts.event_a AND l.returned_at IS NULL AND l.lost_at IS NULL)",
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(added.rows_affected() as u32)
 }
 
 /// Rebuilds a title's loans, holds and copy statuses from its events, in

@@ -386,6 +386,28 @@ async fn a_copy_lent_at_two_desks_is_a_conflict_and_one_deterministic_loan() {
 }
 
 #[tokio::test]
+async fn a_copy_withdrawn_at_one_desk_while_lent_at_another_keeps_its_loan_visible() {
+    let (mut desks, mut relay) = pair().await;
+    title_with_copies(&desks[0].store, "Dune", &["B1"]).await;
+    let ada = member(&desks[0].store, "M1", "Ada").await;
+    sync_all(&mut desks, &mut relay).await;
+    desks[0].store.delete_copy(OWNER, "B1").await.unwrap();
+    desks[1].store.check_out(OWNER, "M1", "B1").await.unwrap();
+    sync_all(&mut desks, &mut relay).await;
+    assert_converged(&desks).await;
+    for d in &desks {
+        assert!(matches!(d.store.copy("B1").await, Err(Error::CopyNotFound(_))));
+        let loans = d.store.loans_of_member(ada.id, false).await.unwrap();
+        assert_eq!(loans.len(), 1, "the loan is still there");
+        let conflicts = d.store.sync_conflicts().await.unwrap();
+        assert_eq!(
+            conflicts.iter().map(|c| (c.kind.as_str(), c.event_a)).collect::<Vec<_>>(),
+            [("loan_of_deleted_copy", Some(loans[0].id.0))]
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_check_in_beats_an_older_concurrent_renewal() {
     let (mut desks, mut relay) = pair().await;
     title_with_copies(&desks[0].store, "Dune", &["B1"]).await;
