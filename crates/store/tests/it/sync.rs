@@ -633,7 +633,7 @@ async fn random_op(d: &Desk, w: &mut World, rng: &mut Rng, me: usize) {
     let s = &d.store;
     w.n += 1;
     let n = w.n;
-    match rng.below(14) {
+    match rng.below(18) {
         0 => {
             let mut t = draft(&format!("Title {n}"), "Author");
             t.subjects = vec![format!("subject{}", n % 5)];
@@ -710,9 +710,53 @@ async fn random_op(d: &Desk, w: &mut World, rng: &mut Rng, me: usize) {
                 w.holds.push(h.id);
             }
         }
-        _ => {
+        13 => {
             if let Some(h) = rng.pick(&w.holds).copied() {
                 allowed(s.cancel_hold(OWNER, h).await);
+            }
+        }
+        14 => {
+            // Edits of members: blocks, renames, now and then a delete.
+            if let Some(card) = rng.pick(&w.cards).cloned() {
+                match rng.below(4) {
+                    0 => {
+                        allowed(s.set_member_blocked(OWNER, &card, Some(&format!("desk {me}"))).await);
+                    }
+                    1 => {
+                        allowed(s.set_member_blocked(OWNER, &card, None).await);
+                    }
+                    2 => {
+                        if let Some(m) = allowed(s.member(&card).await) {
+                            let d = MemberDraft {
+                                card: m.card,
+                                name: format!("Renamed {n}"),
+                                member_type: "adult".into(),
+                                ..Default::default()
+                            };
+                            allowed(s.update_member(OWNER, m.id, &d).await);
+                        }
+                    }
+                    _ => {
+                        allowed(s.delete_member(OWNER, &card).await);
+                    }
+                }
+            }
+        }
+        15 => {
+            // The loan rules change at some desk.
+            let mut t = shelfkeeper_domain::model::MemberType::defaults()[0].clone();
+            t.loan_days = 7 + rng.below(30) as u32;
+            allowed(s.save_member_type(OWNER, &t).await);
+        }
+        16 => {
+            // Holds on the shelf past their pickup day expire.
+            let later = chrono::Utc::now().date_naive() + chrono::Days::new(60);
+            allowed(s.expire_holds(OWNER, later).await);
+        }
+        _ => {
+            // Copies that come back after being lost, or check-ins of what is out.
+            if let Some((barcode, _)) = rng.pick(&w.barcodes).cloned() {
+                allowed(s.check_in(OWNER, &barcode).await);
             }
         }
     }
