@@ -345,6 +345,7 @@ pub struct ApplyReport {
     /// Titles whose loans and holds were replayed from their events.
     pub replayed_titles: u32,
     /// The cursor after the page.
+    #[ts(type = "number")]
     pub cursor: u64,
 }
 
@@ -354,6 +355,7 @@ pub struct SyncStatus {
     /// Local changes not yet acknowledged by the server.
     pub pending_changes: i64,
     /// The last server sequence applied.
+    #[ts(type = "number")]
     pub cursor: u64,
     /// Conflicts no one resolved yet.
     pub open_conflicts: i64,
