@@ -88,6 +88,9 @@ pub(crate) fn seed_member_type_id(code: &str) -> uuid::Uuid {
     uuid::Uuid::new_v8(bytes)
 }
 
+/// The stamp of default rows: older than any write.
+const SEED_HLC: i64 = 1;
+
 pub(crate) async fn seed_member_types_if_empty(pool: &SqlitePool) -> Result<()> {
     let mut w = begin_write(pool).await?;
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM member_types").fetch_one(w.conn()).await.map_err(db_err)?;
@@ -99,6 +102,16 @@ pub(crate) async fn seed_member_types_if_empty(pool: &SqlitePool) -> Result<()> 
             t.id = MemberTypeId(seed_member_type_id(&t.code));
             insert_member_type(&mut w, &t).await?;
         }
+        // Stamped at the beginning of time (the clock's first tick), so any
+        // edit anywhere wins over a default: a desk that joins a library
+        // later must not reset the loan rules the library set. Only the
+        // stamp changes (not logged; the log entries follow).
+        sqlx::query("UPDATE member_types SET hlc = ?1 WHERE site_no = 1").bind(SEED_HLC).execute(w.conn()).await.map_err(db_err)?;
+        sqlx::query("UPDATE change_log SET hlc = ?1 WHERE entity = 'member_type'")
+            .bind(SEED_HLC)
+            .execute(w.conn())
+            .await
+            .map_err(db_err)?;
     }
     w.commit().await
 }

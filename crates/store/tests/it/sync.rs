@@ -503,6 +503,23 @@ async fn default_member_types_are_the_same_rows_everywhere() {
 }
 
 #[tokio::test]
+async fn a_desk_that_joins_later_does_not_reset_the_loan_rules() {
+    let (mut desks, mut relay) = pair().await;
+    let mut adult = desks[0].store.member_types().await.unwrap().into_iter().find(|t| t.code == "adult").unwrap();
+    adult.loan_days = 9;
+    desks[0].store.save_member_type(OWNER, &adult).await.unwrap();
+    sync_all(&mut desks[..1], &mut relay).await;
+    // A new desk, created (and seeded with the defaults) after the edit.
+    desks.push(desk().await);
+    sync_all(&mut desks, &mut relay).await;
+    assert_converged(&desks).await;
+    for d in &desks {
+        let adult = d.store.member_types().await.unwrap().into_iter().find(|t| t.code == "adult").unwrap();
+        assert_eq!(adult.loan_days, 9);
+    }
+}
+
+#[tokio::test]
 async fn the_outbox_keeps_change_ids_until_acknowledged() {
     let (desks, mut relay) = pair().await;
     let s = &desks[0].store;
