@@ -12,10 +12,11 @@ use crate::helpers::*;
 use shelfkeeper_domain::Error;
 use shelfkeeper_domain::ids::{CopyId, HoldId, TitleId};
 use shelfkeeper_domain::model::{CopyDraft, MemberDraft, StoreMode, TitleDraft};
-use shelfkeeper_store::Store;
+use shelfkeeper_store::{Store, SyncError, SyncTransport};
 use shelfkeeper_sync::{Accepted, Change, Entity, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest, PushResponse, Sequenced};
 use sqlx::Connection;
 use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 use tempfile::TempDir;
 use uuid::Uuid;
 
@@ -56,6 +57,41 @@ impl Relay {
         let changes: Vec<Sequenced> = self.feed.iter().filter(|s| s.server_seq > req.after).take(req.limit as usize).cloned().collect();
         let last = changes.last().map_or(req.after, |s| s.server_seq);
         PullResponse { more: last < self.feed.len() as u64, high_water: self.feed.len() as u64, changes }
+    }
+}
+
+/// The relay behind a transport that loses requests and replies and
+/// delivers pushes twice, as the desktop's HTTP client would see it.
+struct Faulty<'a> {
+    relay: &'a Mutex<Relay>,
+    rng: Mutex<Rng>,
+    faults: Faults,
+}
+
+impl SyncTransport for Faulty<'_> {
+    fn push(&self, req: PushRequest) -> impl Future<Output = Result<PushResponse, String>> + Send {
+        let mut rng = self.rng.lock().unwrap();
+        let out = if rng.chance(self.faults.lose_request) {
+            Err("request lost".to_string())
+        } else {
+            let mut relay = self.relay.lock().unwrap();
+            let resp = relay.push(&req);
+            if rng.chance(self.faults.duplicate) {
+                relay.push(&req);
+            }
+            if rng.chance(self.faults.lose_reply) { Err("reply lost".to_string()) } else { Ok(resp) }
+        };
+        std::future::ready(out)
+    }
+
+    fn pull(&self, req: PullRequest) -> impl Future<Output = Result<PullResponse, String>> + Send {
+        let mut rng = self.rng.lock().unwrap();
+        let out = if rng.chance(self.faults.lose_request) || rng.chance(self.faults.lose_reply) {
+            Err("lost".to_string())
+        } else {
+            Ok(self.relay.lock().unwrap().pull(&req))
+        };
+        std::future::ready(out)
     }
 }
 
@@ -545,6 +581,48 @@ async fn the_outbox_keeps_change_ids_until_acknowledged() {
 }
 
 #[tokio::test]
+async fn the_driver_syncs_desks_and_keeps_refused_changes() {
+    let (desks, _) = pair().await;
+    let relay = Mutex::new(Relay::default());
+    let clean = Faulty { relay: &relay, rng: Mutex::new(Rng(1)), faults: NO_FAULTS };
+    title_with_copies(&desks[0].store, "Dune", &["B1", "B2"]).await;
+    let run = desks[0].store.sync_once(&clean, 3).await.unwrap();
+    assert!(run.pushed > 0);
+    let run = desks[1].store.sync_once(&clean, 3).await.unwrap();
+    assert_eq!(run.cursor, relay.lock().unwrap().feed.len() as u64);
+    assert!(run.applied > 0);
+    desks[0].store.sync_once(&clean, 3).await.unwrap();
+    assert_converged(&desks).await;
+
+    // A server that refuses (a clock far ahead): nothing leaves the outbox.
+    struct Refusing;
+    impl SyncTransport for Refusing {
+        fn push(&self, req: PushRequest) -> impl Future<Output = Result<PushResponse, String>> + Send {
+            let rejected = req
+                .changes
+                .iter()
+                .map(|c| shelfkeeper_sync::Rejected {
+                    change_id: c.change_id,
+                    code: shelfkeeper_sync::RejectCode::ClockSkew,
+                    reason: "ahead".into(),
+                })
+                .collect();
+            std::future::ready(Ok(PushResponse { accepted: vec![], rejected }))
+        }
+        fn pull(&self, _: PullRequest) -> impl Future<Output = Result<PullResponse, String>> + Send {
+            std::future::ready(Err("unused".to_string()))
+        }
+    }
+    member(&desks[1].store, "M1", "Ada").await;
+    let pending = desks[1].store.sync_status().await.unwrap().pending_changes;
+    assert!(matches!(desks[1].store.sync_once(&Refusing, 10).await, Err(SyncError::Rejected(r)) if r.len() == 1));
+    assert_eq!(desks[1].store.sync_status().await.unwrap().pending_changes, pending);
+    desks[1].store.sync_once(&clean, 10).await.unwrap();
+    desks[0].store.sync_once(&clean, 10).await.unwrap();
+    assert_converged(&desks).await;
+}
+
+#[tokio::test]
 async fn receiving_moves_the_clock_past_the_sender_and_cursors_never_go_back() {
     let (mut desks, mut relay) = pair().await;
     title_with_copies(&desks[0].store, "Dune", &["B1"]).await;
@@ -824,10 +902,27 @@ async fn simulate(seed: u64, totals: &mut Totals) {
             0 => online[i] = !online[i],
             1 | 2 if online[i] => {
                 let page = 1 + rng.below(20) as u32;
-                if rng.chance(50) {
-                    push(&desks[i], &mut relay, &mut rng, faults, page).await;
-                } else {
-                    pull(&mut desks[i], &relay, &mut rng, faults, page).await;
+                match rng.below(3) {
+                    0 => {
+                        push(&desks[i], &mut relay, &mut rng, faults, page).await;
+                    }
+                    1 => {
+                        pull(&mut desks[i], &relay, &mut rng, faults, page).await;
+                    }
+                    _ => {
+                        // The store's own driver, over a faulty transport.
+                        let shared = Mutex::new(std::mem::take(&mut relay));
+                        let t = Faulty { relay: &shared, rng: Mutex::new(Rng(rng.next())), faults };
+                        match desks[i].store.sync_once(&t, page).await {
+                            Ok(_) | Err(SyncError::Transport(_)) => {}
+                            Err(e) => panic!("sync failed: {e}"),
+                        }
+                        relay = shared.into_inner().unwrap();
+                        let cursor = desks[i].store.sync_cursor().await.unwrap();
+                        assert!(cursor >= desks[i].cursor, "cursors only move forward");
+                        desks[i].cursor = cursor;
+                        desks[i].last_page = None;
+                    }
                 }
             }
             _ => random_op(&desks[i], &mut world, &mut rng, i).await,
