@@ -14,6 +14,9 @@
 //! not read yet, the local version is frozen into them first, so what is
 //! pushed is always what this desk wrote.
 //!
+//! **Driver.** [`Store::sync_once`] pushes the outbox and pulls until
+//! done over a [`SyncTransport`]; any step may be cut short and repeated.
+//!
 //! **Apply.** [`Store::apply_remote`] applies a page in one write transaction
 //! with `clock.origin = 1` (rows carry their own stamps, nothing is logged;
 //! the triggers still keep the search index, terms and counters), stores the
