@@ -4,7 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { deflateSync } from 'node:zlib';
 import { Session, ENTER, sleep } from './webdriver.mjs';
 
@@ -24,13 +25,55 @@ async function stopDriver() {
   await new Promise((r) => (driver.exitCode !== null ? r() : driver.once('exit', r)));
 }
 
+// ISBN look-ups go to a local stand-in for the three providers (the app
+// reads SHELFKEEPER_METADATA_ROOT; tauri-driver passes the environment on).
+// Open Library knows one book, the others know none.
+const FIXTURES = new URL('../../crates/metadata/tests/fixtures/', import.meta.url);
+const LOOKUP_ISBN = isbn13('978044147812');
+let providers;
+
+function isbn13(first12) {
+  const sum = [...first12].reduce((acc, d, i) => acc + Number(d) * (i % 2 ? 3 : 1), 0);
+  return first12 + ((10 - (sum % 10)) % 10);
+}
+
+async function startProviders() {
+  providers = createServer((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    const send = (status, type, body) => {
+      res.writeHead(status, { 'content-type': type });
+      res.end(body);
+    };
+    if (url.pathname === '/openlibrary/api/books') {
+      if (!url.searchParams.get('bibkeys')?.includes(LOOKUP_ISBN)) return send(200, 'application/json', '{}');
+      const body = readFileSync(new URL('openlibrary_found.json', FIXTURES), 'utf8')
+        .replaceAll('9780441172719', LOOKUP_ISBN)
+        .replaceAll('"Dune"', '"The Left Hand of Darkness"')
+        .replaceAll('40th anniversary edition', 'Ace science fiction')
+        .replaceAll('Frank Herbert', 'Ursula K. Le Guin')
+        .replace(/https:\/\/covers\.openlibrary\.org[^"]*/, `http://127.0.0.1:${providers.address().port}/covers/lhod.png`);
+      return send(200, 'application/json', body);
+    }
+    if (url.pathname === '/google/books/v1/volumes') return send(200, 'application/json', readFileSync(new URL('google_not_found.json', FIXTURES)));
+    if (url.pathname.startsWith('/loc')) return send(200, 'text/xml', readFileSync(new URL('loc_not_found.xml', FIXTURES)));
+    if (url.pathname === '/covers/lhod.png') return send(200, 'image/png', coverPng(80, 120));
+    send(404, 'text/plain', 'not here');
+  });
+  await new Promise((r) => providers.listen(0, '127.0.0.1', r));
+  process.env.SHELFKEEPER_METADATA_ROOT = `http://127.0.0.1:${providers.address().port}`;
+}
+
 before(async () => {
   assert.ok(APP, 'SHELFKEEPER_APP must name the built desktop binary');
   mkdirSync(SHOTS, { recursive: true });
+  await startProviders();
   await startDriver();
 });
 
-after(() => driver?.kill());
+after(() => {
+  driver?.kill();
+  providers?.close();
+});
 
 async function appExited() {
   const running = () => spawnSync('pgrep', ['-f', APP]).status === 0;
@@ -267,6 +310,65 @@ test('a library from first run to a returned loan, backup and restore, accounts 
     // The loan made in the dark-theme round is still out.
     await s.click('[data-testid="nav-loans"]');
     await s.waitFor('[data-testid="loan-row"]', has('Ada Lovelace'));
+
+    // Add by ISBN, as a scanner types it (digits, then Enter): the form
+    // opens filled from the look-up, each field credited to its provider.
+    await s.click('[data-testid="nav-catalogue"]');
+    await s.type('[data-testid="isbn-input"]', LOOKUP_ISBN + ENTER);
+    await s.waitFor('[data-testid="lookup-found"]');
+    await s.waitFor('[data-testid="title-sources"]', has('Open Library'));
+    await shot(s, '14-add-by-isbn');
+    await s.click('[data-testid="title-save"]');
+    await s.waitFor('[data-testid="title-panel"]', has('The Left Hand of Darkness'));
+    // The same ISBN again offers the title already catalogued.
+    await s.type('[data-testid="isbn-input"]', LOOKUP_ISBN + ENTER);
+    await s.waitFor('[data-testid="isbn-outcome"]', has('The Left Hand of Darkness'));
+
+    // Import a Goodreads export: a preview first (one new book, Dune
+    // already catalogued, one row with a wrong ISBN), then the commit.
+    const dir = `${SHOTS}/..`;
+    const gr = `${dir}/e2e-goodreads_library_export.csv`;
+    const header = 'Book Id,Title,Author,Author l-f,Additional Authors,ISBN,ISBN13,My Rating,Average Rating,Publisher,Binding,Number of Pages,Year Published,Original Publication Year,Date Read,Date Added,Bookshelves,Bookshelves with positions,Exclusive Shelf,My Review,Spoiler,Private Notes,Read Count,Owned Copies';
+    const row = (id, title, author, lf, i13, pages) =>
+      `${id},"${title}",${author},"${lf}",,"=""""","=""${i13}""",0,4.10,Ace,Paperback,${pages},1990,1965,,2024/01/05,,,to-read,,,,0,0`;
+    writeFileSync(gr, [
+      header,
+      row(101, 'Kindred', 'Octavia E. Butler', 'Butler, Octavia E.', isbn13('978080708369'), 264),
+      row(102, 'Dune', 'Frank Herbert', 'Herbert, Frank', '9780441172719', 896),
+      row(103, 'A Broken Record', 'Nobody Atall', 'Atall, Nobody', '9780000000000', 100),
+    ].join('\r\n') + '\r\n');
+    await s.click('[data-testid="catalogue-more"]');
+    await s.click('[data-testid="catalogue-import"]');
+    await s.type('[data-testid="import-path"]', gr);
+    await s.click('[data-testid="import-read"]');
+    await s.waitFor('[data-testid="import-count-new"]', has('1'));
+    const counts = {};
+    for (const k of ['new', 'update', 'duplicate', 'error']) {
+      const el = await s.findAll(`[data-testid="import-count-${k}"]`);
+      counts[k] = el.length ? await s.text(el[0]) : '';
+    }
+    assert.match(counts.error, /\b1\b/, `one row with an error: ${JSON.stringify(counts)}`);
+    assert.ok(/\b1\b/.test(counts.duplicate) || /\b1\b/.test(counts.update), `Dune is found again: ${JSON.stringify(counts)}`);
+    await s.waitFor('[data-testid="import-rows"]', has('Kindred'));
+    await shot(s, '15-import-preview');
+    await s.click('[data-testid="import-commit"]');
+    await s.waitFor('[data-testid="import-result"]', has('1'));
+    await shot(s, '16-import-done');
+    await s.click('[data-testid="import-close"]');
+    await s.type('[data-testid="catalogue-search"]', 'kindred');
+    await s.waitFor('[data-testid="result-row"]', has('Kindred'));
+
+    // Export the catalogue as CSV; the file holds every title.
+    const out = `${dir}/e2e-export.csv`;
+    await s.click('[data-testid="catalogue-more"]');
+    await s.click('[data-testid="catalogue-export"]');
+    await s.click('[data-testid="export-format-csv"]');
+    await s.type('[data-testid="export-path"]', out);
+    await shot(s, '17-export');
+    await s.click('[data-testid="export-run"]');
+    for (let i = 0; i < 100 && !existsSync(out); i++) await sleep(100);
+    const exported = readFileSync(out, 'utf8');
+    for (const title of ['Dune', 'The Left Hand of Darkness', 'Kindred']) assert.ok(exported.includes(title), `${title} is in the export`);
   } catch (e) {
     await shot(s, 'failure-2').catch(() => {});
     throw e;

@@ -50,16 +50,9 @@ pub async fn failed_rows_file(store: &Store, import_id: &str) -> Result<Option<S
         return Ok(None);
     }
     let info: Option<SourceInfo> = store.import_source_info(import_id).await?.and_then(|s| serde_json::from_str(&s).ok());
-    let info = info.unwrap_or(SourceInfo {
-        format: shelfkeeper_interchange::Format::Marc21,
-        preset: None,
-        encoding: None,
-        headers: vec![],
-        unmapped: vec![],
-        raw_header: None,
-        delimiter: None,
-        mapping: None,
-    });
+    // An import staged without what the reader made of the file: its rows
+    // go out as they were, with no header to repeat.
+    let info = info.unwrap_or_else(|| SourceInfo::of_format(shelfkeeper_interchange::Format::Marc21));
     Ok(Some(failed_rows_csv(&info, &rows)))
 }
 

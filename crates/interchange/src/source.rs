@@ -32,6 +32,20 @@ pub struct SourceInfo {
 }
 
 impl SourceInfo {
+    /// What is known of a file before (or without) reading its header.
+    pub fn of_format(format: Format) -> Self {
+        SourceInfo {
+            format,
+            preset: None,
+            encoding: None,
+            headers: vec![],
+            unmapped: vec![],
+            raw_header: None,
+            delimiter: None,
+            mapping: None,
+        }
+    }
+
     /// The name provenance and re-import matching use: the preset's id, or
     /// the format's.
     pub fn format_id(&self) -> &'static str {
@@ -62,16 +76,7 @@ pub fn read_source<'a>(
     options: &ImportOptions,
 ) -> Result<(SourceInfo, impl Iterator<Item = SourceRecord> + 'a), FileError> {
     let records = open(bytes, options)?;
-    let mut info = SourceInfo {
-        format: records.format(),
-        preset: None,
-        encoding: None,
-        headers: vec![],
-        unmapped: vec![],
-        raw_header: None,
-        delimiter: None,
-        mapping: None,
-    };
+    let mut info = SourceInfo::of_format(records.format());
     let mut raw_rows: HashMap<u64, String> = HashMap::new();
     if let Records::Csv(r) = &records {
         info.preset = r.preset();

@@ -23,8 +23,7 @@ use shelfkeeper_domain::import::{FailedRow, ImportItem, ImportRow, ImportState, 
 use shelfkeeper_domain::model::{CopyDraft, StoreMode, Title, TitleDraft, ValidTitle};
 use shelfkeeper_domain::provenance::{self, FieldSources, TitleField};
 use shelfkeeper_domain::{Error, Result};
-use sqlx::sqlite::SqliteArguments;
-use sqlx::{Arguments, AssertSqlSafe, Row, SqliteConnection};
+use sqlx::{AssertSqlSafe, Row, SqliteConnection};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use uuid::Uuid;
@@ -127,10 +126,33 @@ struct Verdict {
     /// For an update: the merged draft and sources.
     merged: Option<(TitleDraft, FieldSources)>,
     new_copies: Vec<CopyDraft>,
+    /// The title a duplicate matched at staging (when `matched` is not
+    /// loaded again).
+    known_match: Option<Uuid>,
 }
 
-fn in_list(n: usize) -> String {
-    vec!["?"; n].join(", ")
+impl Verdict {
+    /// A row staged as new, while nothing else has written since: it is
+    /// still new, with every copy it brings.
+    fn still_new(k: &Keyed) -> Verdict {
+        Verdict { kind: RowKind::New, reason: None, matched: None, merged: None, new_copies: k.item.copies.clone(), known_match: None }
+    }
+
+    /// A row staged as a duplicate of `title`, while nothing else has
+    /// written since.
+    fn still_duplicate(title: Option<Uuid>) -> Verdict {
+        Verdict { kind: RowKind::Duplicate, reason: None, matched: None, merged: None, new_copies: vec![], known_match: title }
+    }
+}
+
+/// Rows of `sql`, whose one parameter is the JSON array of `values` (read
+/// with `json_each`): one statement however many values, no chunking.
+async fn rows_in<V: serde::Serialize>(conn: &mut SqliteConnection, sql: &str, values: &[V]) -> Result<Vec<sqlx::sqlite::SqliteRow>> {
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = serde_json::to_string(values).map_err(|e| Error::Storage(e.to_string()))?;
+    sqlx::query(AssertSqlSafe(sql.to_string())).bind(list).fetch_all(conn).await.map_err(db_err)
 }
 
 /// Classifies records against the catalogue as `conn` sees it, with a
@@ -149,72 +171,40 @@ async fn classify(conn: &mut SqliteConnection, format: &str, records: &[&Keyed])
     let mut by_name: HashMap<(String, String), Title> = HashMap::new();
     let mut barcode_owner: HashMap<String, (Uuid, String)> = HashMap::new();
 
-    for chunk in ids.chunks(BATCH) {
-        let sql = format!("SELECT {TITLE_COLUMNS} FROM titles WHERE id IN ({})", in_list(chunk.len()));
-        let mut args = SqliteArguments::default();
-        for id in chunk {
-            args.add(*id).map_err(|e| Error::Storage(e.to_string()))?;
-        }
-        for r in sqlx::query_with(AssertSqlSafe(sql), args).fetch_all(&mut *conn).await.map_err(db_err)? {
-            let t = title_from_row(&r)?;
-            by_id.insert(t.id.0, t);
+    let ids: Vec<String> = ids.iter().map(|id| id.simple().to_string()).collect();
+    for r in rows_in(conn, &format!("SELECT {TITLE_COLUMNS} FROM titles WHERE id IN (SELECT unhex(value) FROM json_each(?))"), &ids).await?
+    {
+        let t = title_from_row(&r)?;
+        by_id.insert(t.id.0, t);
+    }
+    for r in rows_in(conn, &format!("SELECT {TITLE_COLUMNS} FROM titles WHERE isbn13 IN (SELECT value FROM json_each(?))"), &isbns).await? {
+        let t = title_from_row(&r)?;
+        if let Some(i) = t.isbn13.clone() {
+            by_isbn.insert(i, t);
         }
     }
-    for chunk in isbns.chunks(BATCH) {
-        let sql = format!("SELECT {TITLE_COLUMNS} FROM titles WHERE isbn13 IN ({})", in_list(chunk.len()));
-        let mut args = SqliteArguments::default();
-        for i in chunk {
-            args.add(*i).map_err(|e| Error::Storage(e.to_string()))?;
-        }
-        for r in sqlx::query_with(AssertSqlSafe(sql), args).fetch_all(&mut *conn).await.map_err(db_err)? {
-            let t = title_from_row(&r)?;
-            if let Some(i) = t.isbn13.clone() {
-                by_isbn.insert(i, t);
-            }
+    let cols = TITLE_COLUMNS.split(", ").map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "SELECT r.source_key AS source_key, {cols} FROM import_rows r JOIN titles t ON t.id = r.title_id
+         WHERE r.source_key IN (SELECT value FROM json_each(?)) AND r.title_id IS NOT NULL"
+    );
+    for r in rows_in(conn, &sql, &keys).await? {
+        by_key.insert(r.text("source_key")?, title_from_row(&r)?);
+    }
+    let sql = format!(
+        "SELECT author_sort AS a_sort, sort_title AS s_title, {TITLE_COLUMNS} FROM titles
+         WHERE sort_title IN (SELECT value FROM json_each(?)) AND isbn13 IS NULL"
+    );
+    for r in rows_in(conn, &sql, &sort_titles).await? {
+        let key = (r.text("s_title")?, r.text("a_sort")?);
+        if !by_name.contains_key(&key) {
+            by_name.insert(key, title_from_row(&r)?);
         }
     }
-    for chunk in keys.chunks(BATCH) {
-        let cols = TITLE_COLUMNS.split(", ").map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", ");
-        let sql = format!(
-            "SELECT r.source_key AS source_key, {cols} FROM import_rows r JOIN titles t ON t.id = r.title_id
-             WHERE r.source_key IN ({}) AND r.title_id IS NOT NULL",
-            in_list(chunk.len())
-        );
-        let mut args = SqliteArguments::default();
-        for k in chunk {
-            args.add(k.as_str()).map_err(|e| Error::Storage(e.to_string()))?;
-        }
-        for r in sqlx::query_with(AssertSqlSafe(sql), args).fetch_all(&mut *conn).await.map_err(db_err)? {
-            let key = r.text("source_key")?;
-            by_key.insert(key, title_from_row(&r)?);
-        }
-    }
-    for chunk in sort_titles.chunks(BATCH) {
-        let sql = format!(
-            "SELECT author_sort AS a_sort, sort_title AS s_title, {TITLE_COLUMNS} FROM titles WHERE sort_title IN ({}) AND isbn13 IS NULL",
-            in_list(chunk.len())
-        );
-        let mut args = SqliteArguments::default();
-        for s in chunk {
-            args.add(*s).map_err(|e| Error::Storage(e.to_string()))?;
-        }
-        for r in sqlx::query_with(AssertSqlSafe(sql), args).fetch_all(&mut *conn).await.map_err(db_err)? {
-            let key = (r.text("s_title")?, r.text("a_sort")?);
-            by_name.entry(key).or_insert(title_from_row(&r)?);
-        }
-    }
-    for chunk in barcodes.chunks(BATCH) {
-        let sql = format!(
-            "SELECT c.barcode, c.title_id, t.title FROM copies c JOIN titles t ON t.id = c.title_id WHERE c.barcode IN ({})",
-            in_list(chunk.len())
-        );
-        let mut args = SqliteArguments::default();
-        for b in chunk {
-            args.add(*b).map_err(|e| Error::Storage(e.to_string()))?;
-        }
-        for r in sqlx::query_with(AssertSqlSafe(sql), args).fetch_all(&mut *conn).await.map_err(db_err)? {
-            barcode_owner.insert(r.text("barcode")?, (r.uuid("title_id")?, r.text("title")?));
-        }
+    let sql = "SELECT c.barcode, c.title_id, t.title FROM copies c JOIN titles t ON t.id = c.title_id
+               WHERE c.barcode IN (SELECT value FROM json_each(?))";
+    for r in rows_in(conn, sql, &barcodes).await? {
+        barcode_owner.insert(r.text("barcode")?, (r.uuid("title_id")?, r.text("title")?));
     }
 
     let source = import_source(format);
@@ -249,13 +239,14 @@ async fn classify(conn: &mut SqliteConnection, format: &str, records: &[&Keyed])
                             matched: None,
                             merged: None,
                             new_copies: vec![],
+                            known_match: None,
                         };
                     }
                     None => new_copies.push(c.clone()),
                 }
             }
             let Some(t) = matched else {
-                return Verdict { kind: RowKind::New, reason: None, matched: None, merged: None, new_copies };
+                return Verdict { kind: RowKind::New, reason: None, matched: None, merged: None, new_copies, known_match: None };
             };
             let m = provenance::merge(&t.draft(), &t.field_sources, &k.valid.draft(), &BTreeMap::new(), &source, now);
             let mut what: Vec<String> = Vec::new();
@@ -276,7 +267,7 @@ async fn classify(conn: &mut SqliteConnection, format: &str, records: &[&Keyed])
                 RowKind::Duplicate => format!("already catalogued as '{}' (matched by {how})", t.title),
                 _ => format!("matches '{}' by {how}; {}", t.title, what.join("; ")),
             };
-            Verdict { kind, reason: Some(reason), merged: Some((m.draft, m.sources)), matched: Some(t), new_copies }
+            Verdict { kind, reason: Some(reason), merged: Some((m.draft, m.sources)), matched: Some(t), new_copies, known_match: None }
         })
         .collect())
 }
@@ -492,17 +483,20 @@ impl Store {
             }
             let mut w = self.write_tx().await?;
             let rows = pending_records(w.conn(), id, "r.kind = 'new'", after).await?;
-            let Some(last) = rows.last().map(|r| r.0) else { break };
+            let Some(last) = rows.last().map(|r| r.n) else { break };
+            still_quiet(&mut w, id, after == 0).await?;
             let (ns, keyed, errors) = rekey(rows);
             let verdicts = classify(w.conn(), &spec.format, &keyed.iter().collect::<Vec<_>>()).await?;
+            let mut marks = RowMarks::default();
             for (n, reason) in errors {
-                set_kind(w.conn(), id, n, RowKind::Error, Some(&reason), None).await?;
+                marks.kind(n, RowKind::Error, Some(&reason), None);
             }
-            for (n, v) in ns.iter().zip(&verdicts) {
+            for ((n, _, _), v) in ns.iter().zip(&verdicts) {
                 if v.kind != RowKind::New {
-                    set_kind(w.conn(), id, *n, v.kind, v.reason.as_deref(), v.matched.as_ref().map(|t| t.id.0)).await?;
+                    marks.kind(*n, v.kind, v.reason.as_deref(), v.matched.as_ref().map(|t| t.id.0));
                 }
             }
+            marks.write_kinds(w.conn(), id).await?;
             w.commit().await?;
             after = last;
             progress(Progress { phase: "checking", done: after as u64, total: total as u64 });
@@ -534,6 +528,7 @@ impl Store {
             }
             let mut w = self.write_tx().await?;
             sqlx::query("UPDATE imports SET state = 'committing' WHERE id = ?").bind(id).execute(w.conn()).await.map_err(db_err)?;
+            let quiet = still_quiet(&mut w, id, false).await?;
             let rows = pending_records(w.conn(), id, "r.done = 0", 0).await?;
             if rows.is_empty() {
                 sqlx::query("UPDATE imports SET state = 'committed', committed_at = ? WHERE id = ?")
@@ -546,7 +541,7 @@ impl Store {
                 break;
             }
             let batch_len = rows.len() as u64;
-            self.commit_batch(&mut w, id, &summary.format, &source, rows).await?;
+            self.commit_batch(&mut w, id, &summary.format, &source, rows, quiet).await?;
             w.commit().await?;
             done += batch_len;
             progress(Progress { phase: "importing", done, total });
@@ -554,11 +549,16 @@ impl Store {
         self.import_summary(id).await
     }
 
-    async fn commit_batch(&self, w: &mut WriteTx, id: &str, format: &str, source: &str, rows: Vec<(i64, Option<String>)>) -> Result<()> {
-        let last_n = rows.last().map(|r| r.0).unwrap_or(0);
+    /// Commits one batch of rows. `quiet`: nothing else has written since
+    /// the rows were classified, so rows staged as new are still new and
+    /// duplicates still duplicates; only updates are worked out again (their
+    /// merge and copies). Otherwise every row is classified afresh.
+    async fn commit_batch(&self, w: &mut WriteTx, id: &str, format: &str, source: &str, rows: Vec<Pending>, quiet: bool) -> Result<()> {
+        let last_n = rows.last().map(|r| r.n).unwrap_or(0);
         let (ns, keyed, errors) = rekey(rows);
+        let mut marks = RowMarks::default();
         for (n, reason) in errors {
-            mark_done(w.conn(), id, n, &format!("failed: {reason}"), None, None).await?;
+            marks.done(n, &format!("failed: {reason}"), None, None, 0);
         }
         // Rows staged as errors or merged duplicates carry no record.
         sqlx::query("UPDATE import_rows SET done = 1, outcome = CASE kind WHEN 'error' THEN 'failed: ' || reason ELSE 'skipped' END WHERE import_id = ? AND done = 0 AND has_record = 0 AND n <= ?")
@@ -568,15 +568,29 @@ impl Store {
             .await
             .map_err(db_err)?;
         if keyed.is_empty() {
-            return Ok(());
+            return marks.write_outcomes(w.conn(), id).await;
         }
-        let verdicts = classify(w.conn(), format, &keyed.iter().collect::<Vec<_>>()).await?;
+        let verdicts = if quiet {
+            let updates: Vec<&Keyed> = ns.iter().zip(&keyed).filter(|((_, kind, _), _)| *kind == RowKind::Update).map(|(_, k)| k).collect();
+            let mut updated = classify(w.conn(), format, &updates).await?.into_iter();
+            let mut verdicts = Vec::with_capacity(keyed.len());
+            for ((_, kind, match_id), k) in ns.iter().zip(&keyed) {
+                verdicts.push(match kind {
+                    RowKind::Update => updated.next().expect("one verdict per update"),
+                    RowKind::Duplicate => Verdict::still_duplicate(*match_id),
+                    _ => Verdict::still_new(k),
+                });
+            }
+            verdicts
+        } else {
+            classify(w.conn(), format, &keyed.iter().collect::<Vec<_>>()).await?
+        };
         let now = w.now;
         let now_text = w.now_text();
         let collection = self.mode() == StoreMode::Collection;
 
         // Updates first, through the ordinary path (logged, re-indexed).
-        for (n, v) in ns.iter().zip(&verdicts) {
+        for ((n, _, _), v) in ns.iter().zip(&verdicts) {
             match v.kind {
                 RowKind::Update => {
                     let t = v.matched.as_ref().expect("an update has a match");
@@ -584,7 +598,7 @@ impl Store {
                     let valid = match draft.validate() {
                         Ok(valid) => valid,
                         Err(e) => {
-                            mark_done(w.conn(), id, *n, &format!("failed: {e}"), None, None).await?;
+                            marks.done(*n, &format!("failed: {e}"), None, None, 0);
                             continue;
                         }
                     };
@@ -597,7 +611,7 @@ impl Store {
                             .await
                             .map_err(db_err)?;
                         if other.is_some() {
-                            mark_done(w.conn(), id, *n, "failed: its ISBN belongs to another title", None, None).await?;
+                            marks.done(*n, "failed: its ISBN belongs to another title", None, None, 0);
                             continue;
                         }
                     }
@@ -610,33 +624,30 @@ impl Store {
                         1 => "updated, 1 copy added".to_string(),
                         c => format!("updated, {c} copies added"),
                     };
-                    mark_done(w.conn(), id, *n, &outcome, Some(t.id), Some(&before)).await?;
-                    set_copies_added(w.conn(), id, *n, v.new_copies.len()).await?;
+                    marks.done(*n, &outcome, Some(t.id), Some(&before), v.new_copies.len());
                 }
                 RowKind::Duplicate => {
-                    mark_done(w.conn(), id, *n, "skipped (already catalogued)", v.matched.as_ref().map(|t| t.id), None).await?
+                    marks.done(*n, "skipped (already catalogued)", v.matched.as_ref().map(|t| t.id).or(v.known_match.map(TitleId)), None, 0)
                 }
-                RowKind::Error => {
-                    mark_done(w.conn(), id, *n, &format!("failed: {}", v.reason.clone().unwrap_or_default()), None, None).await?
-                }
+                RowKind::Error => marks.done(*n, &format!("failed: {}", v.reason.clone().unwrap_or_default()), None, None, 0),
                 RowKind::New => {}
             }
         }
 
         // New titles and every new copy, set-wise.
-        let marks = w.begin_bulk().await?;
+        let bulk = w.begin_bulk().await?;
         let (hlc, site) = w.stamp();
         let mut titles = Batch::new("titles", IMPORT_TITLE_COLS);
         let mut copies = Batch::new("copies", IMPORT_COPY_COLS);
-        let mut created: Vec<(i64, TitleId, &Keyed)> = Vec::new();
-        for ((n, k), v) in ns.iter().zip(&keyed).zip(&verdicts) {
+        let mut created: Vec<(i64, TitleId, &Keyed, usize)> = Vec::new();
+        for (((n, _, _), k), v) in ns.iter().zip(&keyed).zip(&verdicts) {
             let title_id = match v.kind {
                 RowKind::New => {
                     let tid = k.item.title_id.unwrap_or_else(TitleId::new);
                     let sources = provenance::sources_for_new(&k.valid.draft(), source, now);
                     push_title(&mut titles, tid, &k.valid, &sources, &now_text, hlc, site);
                     titles.end_row(w).await?;
-                    created.push((*n, tid, k));
+                    created.push((*n, tid, k, v.new_copies.len()));
                     tid
                 }
                 RowKind::Update => match &v.matched {
@@ -652,22 +663,20 @@ impl Store {
         }
         titles.flush(w).await?;
         copies.flush(w).await?;
-        w.end_bulk(marks).await?;
+        w.end_bulk(bulk).await?;
 
-        for (n, tid, k) in &created {
-            let copies_added = verdicts[ns.iter().position(|x| x == n).unwrap_or(0)].new_copies.len();
+        for (n, tid, k, copies_added) in created {
             let outcome = match copies_added {
                 0 => "created".to_string(),
                 1 => "created with 1 copy".to_string(),
                 c => format!("created with {c} copies"),
             };
-            mark_done(w.conn(), id, *n, &outcome, Some(*tid), None).await?;
-            set_copies_added(w.conn(), id, *n, copies_added).await?;
+            marks.done(n, &outcome, Some(tid), None, copies_added);
             if collection {
-                write_reading(w, *tid, &k.item, &now_text).await?;
+                write_reading(w, tid, &k.item, &now_text).await?;
             }
         }
-        Ok(())
+        marks.write_outcomes(w.conn(), id).await
     }
 
     /// An import and its counts.
@@ -766,13 +775,50 @@ impl Store {
     }
 }
 
+/// A staged row still to classify or commit.
+struct Pending {
+    n: i64,
+    /// What staging found it to be, and the title it matched.
+    kind: RowKind,
+    match_id: Option<Uuid>,
+    record: Option<String>,
+}
+
 /// Records of rows not yet classified/committed, `BATCH` at a time.
-async fn pending_records(conn: &mut SqliteConnection, id: &str, filter: &str, after: i64) -> Result<Vec<(i64, Option<String>)>> {
+async fn pending_records(conn: &mut SqliteConnection, id: &str, filter: &str, after: i64) -> Result<Vec<Pending>> {
     let sql = format!(
-        "SELECT r.n, CASE WHEN r.has_record THEN (SELECT c.record FROM import_records c WHERE c.import_id = r.import_id AND c.n = r.n) END
+        "SELECT r.n, r.kind, r.match_id,
+                CASE WHEN r.has_record THEN (SELECT c.record FROM import_records c WHERE c.import_id = r.import_id AND c.n = r.n) END AS record
          FROM import_rows r WHERE r.import_id = ? AND {filter} AND r.n > ? ORDER BY r.n LIMIT {BATCH}"
     );
-    sqlx::query_as(AssertSqlSafe(sql)).bind(id).bind(after).fetch_all(conn).await.map_err(db_err)
+    let rows = sqlx::query(AssertSqlSafe(sql)).bind(id).bind(after).fetch_all(conn).await.map_err(db_err)?;
+    rows.iter()
+        .map(|r| {
+            let kind = r.text("kind")?;
+            Ok(Pending {
+                n: r.int("n")?,
+                kind: RowKind::parse(&kind).ok_or_else(|| Error::Storage(format!("bad import row kind '{kind}'")))?,
+                match_id: r.opt_uuid("match_id")?,
+                record: r.opt_text("record")?,
+            })
+        })
+        .collect()
+}
+
+/// Keeps the record that an import's classification still holds: true
+/// while nothing but the import itself has written since its rows were
+/// classified (each of its transactions directly follows the one before).
+/// `start` begins the chain (the first classifying transaction).
+async fn still_quiet(w: &mut WriteTx, id: &str, start: bool) -> Result<bool> {
+    let sql = if start {
+        "UPDATE imports SET quiet_hlc = ?1 WHERE id = ?2 RETURNING quiet_hlc"
+    } else {
+        "UPDATE imports SET quiet_hlc = CASE WHEN quiet_hlc = ?3 THEN ?1 END WHERE id = ?2 RETURNING quiet_hlc"
+    };
+    let (hlc, previous) = (w.hlc.as_i64(), w.previous.as_i64());
+    let quiet: Option<Option<i64>> =
+        sqlx::query_scalar(sql).bind(hlc).bind(id).bind(previous).fetch_optional(w.conn()).await.map_err(db_err)?;
+    Ok(quiet.flatten().is_some())
 }
 
 fn parse_record(record: Option<String>) -> Result<ImportItem> {
@@ -784,67 +830,69 @@ fn parse_record(record: Option<String>) -> Result<ImportItem> {
 /// merged duplicates) are left out, rows that no longer validate come back
 /// as errors.
 #[allow(clippy::type_complexity)]
-fn rekey(rows: Vec<(i64, Option<String>)>) -> (Vec<i64>, Vec<Keyed>, Vec<(i64, String)>) {
+fn rekey(rows: Vec<Pending>) -> (Vec<(i64, RowKind, Option<Uuid>)>, Vec<Keyed>, Vec<(i64, String)>) {
     let mut ns = Vec::with_capacity(rows.len());
     let mut keyed_rows = Vec::with_capacity(rows.len());
     let mut errors = Vec::new();
-    for (n, record) in rows {
-        let Some(record) = record else { continue };
+    for row in rows {
+        let Some(record) = row.record else { continue };
         match serde_json::from_str::<ImportItem>(&record).map_err(|e| e.to_string()).and_then(keyed) {
             Ok(k) => {
-                ns.push(n);
+                ns.push((row.n, row.kind, row.match_id));
                 keyed_rows.push(k);
             }
-            Err(e) => errors.push((n, e)),
+            Err(e) => errors.push((row.n, e)),
         }
     }
     (ns, keyed_rows, errors)
 }
 
-async fn set_kind(conn: &mut SqliteConnection, id: &str, n: i64, kind: RowKind, reason: Option<&str>, matched: Option<Uuid>) -> Result<()> {
-    sqlx::query("UPDATE import_rows SET kind = ?, reason = ?, match_id = ? WHERE import_id = ? AND n = ?")
-        .bind(kind.as_str())
-        .bind(reason)
-        .bind(matched)
-        .bind(id)
-        .bind(n)
-        .execute(conn)
-        .await
-        .map_err(db_err)?;
-    Ok(())
-}
+/// Status changes of a batch's rows, written with one statement: per-row
+/// UPDATEs cost more than the rest of a batch's work together.
+#[derive(Default)]
+struct RowMarks(Vec<serde_json::Value>);
 
-async fn mark_done(
-    conn: &mut SqliteConnection,
-    id: &str,
-    n: i64,
-    outcome: &str,
-    title: Option<TitleId>,
-    before: Option<&str>,
-) -> Result<()> {
-    sqlx::query("UPDATE import_rows SET done = 1, outcome = ?, title_id = ?, before = ? WHERE import_id = ? AND n = ?")
-        .bind(outcome)
-        .bind(title.map(|t| t.0))
-        .bind(before)
-        .bind(id)
-        .bind(n)
-        .execute(conn)
-        .await
-        .map_err(db_err)?;
-    Ok(())
-}
-
-async fn set_copies_added(conn: &mut SqliteConnection, id: &str, n: i64, copies: usize) -> Result<()> {
-    if copies > 0 {
-        sqlx::query("UPDATE import_rows SET copies_added = ? WHERE import_id = ? AND n = ?")
-            .bind(copies as i64)
-            .bind(id)
-            .bind(n)
-            .execute(conn)
-            .await
-            .map_err(db_err)?;
+impl RowMarks {
+    /// A row's classification (staging).
+    fn kind(&mut self, n: i64, kind: RowKind, reason: Option<&str>, matched: Option<Uuid>) {
+        self.0.push(serde_json::json!({ "n": n, "k": kind.as_str(), "r": reason, "m": matched.map(|m| m.simple().to_string()) }));
     }
-    Ok(())
+
+    /// A row's outcome (committing).
+    fn done(&mut self, n: i64, outcome: &str, title: Option<TitleId>, before: Option<&str>, copies: usize) {
+        self.0.push(serde_json::json!({
+            "n": n, "o": outcome, "t": title.map(|t| t.0.simple().to_string()), "b": before, "c": copies,
+        }));
+    }
+
+    async fn write_kinds(self, conn: &mut SqliteConnection, id: &str) -> Result<()> {
+        self.write(
+            conn,
+            id,
+            "UPDATE import_rows SET kind = v.value->>'k', reason = v.value->>'r', match_id = unhex(v.value->>'m')
+             FROM json_each(?2) AS v WHERE import_rows.import_id = ?1 AND import_rows.n = v.value->>'n'",
+        )
+        .await
+    }
+
+    async fn write_outcomes(self, conn: &mut SqliteConnection, id: &str) -> Result<()> {
+        self.write(
+            conn,
+            id,
+            "UPDATE import_rows SET done = 1, outcome = v.value->>'o', title_id = unhex(v.value->>'t'), before = v.value->>'b',
+                    copies_added = v.value->>'c'
+             FROM json_each(?2) AS v WHERE import_rows.import_id = ?1 AND import_rows.n = v.value->>'n'",
+        )
+        .await
+    }
+
+    async fn write(self, conn: &mut SqliteConnection, id: &str, sql: &'static str) -> Result<()> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(sql).bind(id).bind(serde_json::Value::Array(self.0).to_string()).execute(conn).await.map_err(db_err)?;
+        Ok(())
+    }
 }
 
 async fn summary(conn: &mut SqliteConnection, id: &str) -> Result<ImportSummary> {

@@ -255,6 +255,7 @@ impl Store {
 pub(crate) async fn begin_write(pool: &SqlitePool) -> Result<WriteTx> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
     let now = chrono::Utc::now();
+    let previous: i64 = sqlx::query_scalar("SELECT hlc FROM clock").fetch_one(&mut *tx).await.map_err(db_err)?;
     // Hlc::tick in one round trip: the wall clock now, unless the last
     // stamp is already at or past it, then one more than the last.
     let wall = Hlc::from_parts(now.timestamp_millis().max(0) as u64, 0);
@@ -264,13 +265,17 @@ pub(crate) async fn begin_write(pool: &SqlitePool) -> Result<WriteTx> {
         .await
         .map_err(db_err)?;
     let hlc = Hlc::from_i64(hlc);
-    Ok(WriteTx { tx, hlc, now })
+    Ok(WriteTx { tx, hlc, previous: Hlc::from_i64(previous), now })
 }
 
 /// A write transaction with its clock tick. Dropping it rolls back.
 pub(crate) struct WriteTx {
     pub tx: Transaction<'static, Sqlite>,
     pub hlc: Hlc,
+    /// The stamp of the write transaction before this one: a long job that
+    /// remembers its own last stamp knows, by comparing, whether anything
+    /// else wrote in between (see `import::Quiet`).
+    pub previous: Hlc,
     pub now: chrono::DateTime<chrono::Utc>,
 }
 
