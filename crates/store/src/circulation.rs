@@ -91,13 +91,27 @@ pub(crate) async fn append(w: &mut WriteTx, actor: &Actor, e: NewEvent) -> Resul
     project(w.conn(), &e).await
 }
 
-/// Updates the projections for one event.
+/// Updates the projections for one event. Sync replays a title's events
+/// through this same function, in clock order, so every replica derives the
+/// same loans, holds and copy statuses from the same events; it must stay a
+/// function of the projections and the event alone, and accept events that
+/// only concurrent desks produce (a second check-out, a trap of a taken copy).
 pub(crate) async fn project(conn: &mut SqliteConnection, e: &NewEvent) -> Result<()> {
     let at = crate::rows::ts(e.occurred_at);
     let copy = e.copy_id.map(|c| c.0);
     let q = |sql: &'static str| sqlx::query(sql);
     match e.kind {
         EventKind::CheckedOut => {
+            // Only after concurrent desks (sync): the copy was lent again
+            // elsewhere before this desk heard of the open loan. That loan
+            // ends here, marked; both events stay and a conflict says so.
+            q("UPDATE loans SET returned_at = ?, superseded_by = ? WHERE copy_id = ? AND returned_at IS NULL AND lost_at IS NULL")
+                .bind(&at)
+                .bind(e.id.0)
+                .bind(copy)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
             q("INSERT INTO loans (id, copy_id, title_id, member_id, out_at, due_on) VALUES (?, ?, ?, ?, ?, ?)")
                 .bind(e.id.0)
                 .bind(copy)
@@ -119,12 +133,17 @@ pub(crate) async fn project(conn: &mut SqliteConnection, e: &NewEvent) -> Result
             set_copy_status(conn, e, CopyStatus::OnLoan).await
         }
         EventKind::Renewed => {
-            q("UPDATE loans SET due_on = ?, renewals = renewals + 1 WHERE copy_id = ? AND returned_at IS NULL AND lost_at IS NULL")
-                .bind(e.due_on.map(date))
-                .bind(copy)
-                .execute(&mut *conn)
-                .await
-                .map_err(db_err)?;
+            let renewed =
+                q("UPDATE loans SET due_on = ?, renewals = renewals + 1 WHERE copy_id = ? AND returned_at IS NULL AND lost_at IS NULL")
+                    .bind(e.due_on.map(date))
+                    .bind(copy)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+            // No open loan only after concurrent desks (returned elsewhere).
+            if renewed.rows_affected() == 0 {
+                return Ok(());
+            }
             set_copy_status(conn, e, CopyStatus::OnLoan).await
         }
         EventKind::CheckedIn => {
@@ -152,7 +171,15 @@ pub(crate) async fn project(conn: &mut SqliteConnection, e: &NewEvent) -> Result
             set_copy_status(conn, e, CopyStatus::Lost).await
         }
         EventKind::TrappedForHold => {
-            q("UPDATE holds SET status = 'ready', copy_id = ?, expires_on = ? WHERE id = ?")
+            // Only after concurrent desks: the copy waited for another hold,
+            // which waits again; a hold closed meanwhile is not reopened.
+            q("UPDATE holds SET status = 'waiting', copy_id = NULL, expires_on = NULL WHERE copy_id = ? AND status = 'ready' AND id IS NOT ?")
+                .bind(copy)
+                .bind(e.hold_id.map(|h| h.0))
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            q("UPDATE holds SET status = 'ready', copy_id = ?, expires_on = ? WHERE id = ? AND status IN ('waiting', 'ready')")
                 .bind(copy)
                 .bind(e.due_on.map(date))
                 .bind(e.hold_id.map(|h| h.0))
@@ -163,7 +190,9 @@ pub(crate) async fn project(conn: &mut SqliteConnection, e: &NewEvent) -> Result
         }
         EventKind::ReleasedFromHold => set_copy_status(conn, e, CopyStatus::Available).await,
         EventKind::HoldPlaced => {
-            q("INSERT INTO holds (id, title_id, member_id, placed_at, status) VALUES (?, ?, ?, ?, 'waiting')")
+            // DO NOTHING only after concurrent desks: the same member joined
+            // the same queue at two desks; the first hold in clock order counts.
+            q("INSERT INTO holds (id, title_id, member_id, placed_at, status) VALUES (?, ?, ?, ?, 'waiting') ON CONFLICT DO NOTHING")
                 .bind(e.hold_id.map(|h| h.0))
                 .bind(e.title_id.0)
                 .bind(e.member_id.map(|m| m.0))
@@ -188,13 +217,20 @@ pub(crate) async fn project(conn: &mut SqliteConnection, e: &NewEvent) -> Result
 }
 
 async fn set_copy_status(conn: &mut SqliteConnection, e: &NewEvent, status: CopyStatus) -> Result<()> {
-    sqlx::query("UPDATE copies SET status = ?, last_event_id = ? WHERE id = ?")
-        .bind(status.as_str())
-        .bind(e.id.0)
-        .bind(e.copy_id.map(|c| c.0))
-        .execute(conn)
-        .await
-        .map_err(db_err)?;
+    // A copy with an open loan is on loan, whatever else happened to it (a
+    // trap or release at a desk that had not seen the loan: sync only).
+    sqlx::query(
+        "UPDATE copies SET status = CASE WHEN ?1 <> 'on_loan' AND EXISTS (SELECT 1 FROM loans l WHERE l.copy_id = ?3
+                                          AND l.returned_at IS NULL AND l.lost_at IS NULL) THEN status ELSE ?1 END,
+                           last_event_id = ?2
+         WHERE id = ?3",
+    )
+    .bind(status.as_str())
+    .bind(e.id.0)
+    .bind(e.copy_id.map(|c| c.0))
+    .execute(conn)
+    .await
+    .map_err(db_err)?;
     Ok(())
 }
 

@@ -21,6 +21,7 @@ mod members;
 mod reviews;
 mod rows;
 mod search;
+mod sync;
 
 pub use backup::{BackupFile, BackupReport, backup_dir, list_backups, new_backup_path, restore_backup, verify_backup};
 pub use catalogue::{CataloguePage, CoverImage};
@@ -29,6 +30,7 @@ pub use db::StoreStats;
 pub use generate::{GenerateReport, GenerateSpec, Progress};
 pub use import::ImportSpec;
 pub use lookups::CachedLookup;
+pub use sync::{ApplyReport, OutboxPage, SyncConflict, SyncError, SyncRun, SyncStatus, SyncTransport};
 
 use shelfkeeper_domain::clock::Hlc;
 use shelfkeeper_domain::ids::SiteId;

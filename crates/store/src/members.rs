@@ -78,13 +78,40 @@ async fn insert_member_type(w: &mut WriteTx, t: &MemberType) -> Result<()> {
     Ok(())
 }
 
+/// A default member type's id, derived from its code (UUIDv8: FNV-1a of
+/// the code under two seeds).
+pub(crate) fn seed_member_type_id(code: &str) -> uuid::Uuid {
+    let fnv = |seed: u64| code.bytes().fold(seed, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&fnv(0xcbf2_9ce4_8422_2325).to_be_bytes());
+    bytes[8..].copy_from_slice(&fnv(0x5368_656c_666b_6565).to_be_bytes());
+    uuid::Uuid::new_v8(bytes)
+}
+
+/// The stamp of default rows: older than any write.
+const SEED_HLC: i64 = 1;
+
 pub(crate) async fn seed_member_types_if_empty(pool: &SqlitePool) -> Result<()> {
     let mut w = begin_write(pool).await?;
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM member_types").fetch_one(w.conn()).await.map_err(db_err)?;
     if n == 0 {
-        for t in MemberType::defaults() {
+        for mut t in MemberType::defaults() {
+            // The same id in every store: replicas that sync start with the
+            // same defaults, which merge as one row each instead of clashing
+            // on their codes.
+            t.id = MemberTypeId(seed_member_type_id(&t.code));
             insert_member_type(&mut w, &t).await?;
         }
+        // Stamped at the beginning of time (the clock's first tick), so any
+        // edit anywhere wins over a default: a desk that joins a library
+        // later must not reset the loan rules the library set. Only the
+        // stamp changes (not logged; the log entries follow).
+        sqlx::query("UPDATE member_types SET hlc = ?1 WHERE site_no = 1").bind(SEED_HLC).execute(w.conn()).await.map_err(db_err)?;
+        sqlx::query("UPDATE change_log SET hlc = ?1 WHERE entity = 'member_type'")
+            .bind(SEED_HLC)
+            .execute(w.conn())
+            .await
+            .map_err(db_err)?;
     }
     w.commit().await
 }

@@ -13,3 +13,4 @@ mod helpers;
 mod import;
 mod properties;
 mod search;
+mod sync;
