@@ -316,7 +316,7 @@ test('a library from first run to a returned loan, backup and restore, accounts 
     await s.click('[data-testid="nav-catalogue"]');
     await s.type('[data-testid="isbn-input"]', LOOKUP_ISBN + ENTER);
     await s.waitFor('[data-testid="lookup-found"]');
-    await s.waitFor('[data-testid="title-sources"]', has('Open Library'));
+    await s.waitFor('[data-testid="lookup-sources"]', has('Open Library'));
     await shot(s, '14-add-by-isbn');
     await s.click('[data-testid="title-save"]');
     await s.waitFor('[data-testid="title-panel"]', has('The Left Hand of Darkness'));
