@@ -51,7 +51,7 @@ async function startProviders() {
         .replaceAll('"Dune"', '"The Left Hand of Darkness"')
         .replaceAll('40th anniversary edition', 'Ace science fiction')
         .replaceAll('Frank Herbert', 'Ursula K. Le Guin')
-        .replace(/https:\/\/covers\.openlibrary\.org[^"]*/, `http://127.0.0.1:${providers.address().port}/covers/lhod.png`);
+        .replace(/https:\/\/covers\.openlibrary\.org[^"]*/g, `http://127.0.0.1:${providers.address().port}/covers/lhod.png`);
       return send(200, 'application/json', body);
     }
     if (url.pathname === '/google/books/v1/volumes') return send(200, 'application/json', readFileSync(new URL('google_not_found.json', FIXTURES)));
