@@ -78,8 +78,10 @@ if [ "$(cat "$cache/stamp" 2>/dev/null)" != "$stamp" ] || [ ! -f "$old_deb.sig" 
 else
     echo "== update-e2e: sources unchanged, reusing $old_deb and $new_deb"
 fi
-# The debug CLI makes the store the installed program opens.
-cargo build --locked -q -p shelfkeeper-cli
+# The debug CLI makes the store the installed program opens. Built exactly
+# as scripts/e2e.sh builds it (with the desktop: the same feature
+# unification), so after e2e.sh this builds nothing.
+cargo build --locked -q -p shelfkeeper-desktop -p shelfkeeper-cli
 cli="$target/debug/shelfkeeper"
 
 home="$(mktemp -d)"
