@@ -53,8 +53,11 @@ cache="$target/update-e2e"
 mkdir -p "$cache"
 overlay="tests/update/tauri.update-test.json"
 
-# What the packages are built from; unchanged sources reuse the cached .debs.
-paths=(Cargo.toml Cargo.lock crates/domain/src crates/store/src crates/store/Cargo.toml migrations src-tauri ui/src ui/index.html
+# What the packages are built from (the desktop and every crate it links);
+# unchanged sources reuse the cached .debs.
+paths=(Cargo.toml Cargo.lock migrations src-tauri ui/src ui/index.html
+       crates/domain/src crates/store/src crates/app/src crates/interchange/src crates/metadata/src
+       crates/domain/Cargo.toml crates/store/Cargo.toml crates/app/Cargo.toml crates/interchange/Cargo.toml crates/metadata/Cargo.toml
        ui/package-lock.json ui/vite.config.ts ':!src-tauri/tests/*.rs' ':!ui/src/**/__tests__')
 stamp="$({ git ls-files -s -- "${paths[@]}"; git diff -- "${paths[@]}"; git ls-files --others --exclude-standard -- "${paths[@]}" | xargs -r cat; } | sha256sum | cut -c1-16)"
 old_deb="$cache/shelfkeeper_${old}_amd64.deb"
