@@ -13,6 +13,11 @@ command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl ca-certificates)
 command -v mold >/dev/null 2>&1 || need_apt+=(mold)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
+# Installers and the update test: rpm reads the .rpm's metadata back
+# (scripts/check-bundles.sh; the bundler writes .deb and .rpm itself), the
+# update test serves packages with python3's http.server.
+command -v rpm >/dev/null 2>&1 || need_apt+=(rpm)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 # The desktop shell: WebKitGTK and friends (Tauri 2 on Linux).
 for pkg in libwebkit2gtk-4.1-dev libsoup-3.0-dev libayatana-appindicator3-dev librsvg2-dev libssl-dev; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")

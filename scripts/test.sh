@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, lints, UI type checks and unit
-# tests, Rust unit, integration and property tests on real SQLite files, and
-# the check that the TypeScript bindings match the Rust types. Installs what
-# it needs first.
+# tests, Rust unit, integration and property tests on real SQLite files, the
+# check that the TypeScript bindings match the Rust types, the desktop
+# end-to-end test, the installers and the end-to-end update test (which
+# installs and removes the package: run as root). Installs what it needs
+# first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/setup.sh
@@ -21,6 +23,11 @@ trap 'rm -f "$log"' EXIT
 cargo test --locked --workspace 2>&1 | tee "$log"
 echo "== end-to-end: the desktop program under Xvfb"
 bash scripts/e2e.sh 2>&1 | tee -a "$log"
+echo "== installers: .deb and .rpm with their metadata"
+bash scripts/bundle.sh
+bash scripts/check-bundles.sh
+echo "== end-to-end update: installed N-1 updates itself to N (tampered package refused)"
+bash scripts/update-e2e.sh 2>&1 | tee -a "$log"
 # One closing line for the whole run, summed over every test binary.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1); if ($i ~ /^ignored;?$/) s += $(i-1) } }
      /^# pass / { p += $3 } /^# fail / { f += $3 } /^# skipped / { s += $3 }

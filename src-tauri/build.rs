@@ -53,6 +53,10 @@ const COMMANDS: &[&str] = &[
     "pick_save_file",
     "export_catalogue",
     "default_export_dir",
+    "update_status",
+    "set_update_check",
+    "check_for_update",
+    "install_update",
 ];
 
 fn main() {

@@ -48,6 +48,8 @@ mod tests {
         shelfkeeper_domain::import::ImportRow::export_all(&cfg).unwrap();
         shelfkeeper_domain::import::ImportSummary::export_all(&cfg).unwrap();
         shelfkeeper_domain::provenance::TitleField::export_all(&cfg).unwrap();
+        crate::updates::UpdateStatus::export_all(&cfg).unwrap();
+        crate::updates::UpdateProgress::export_all(&cfg).unwrap();
     }
 
     fn files(dir: &Path) -> Vec<(String, String)> {

@@ -456,3 +456,25 @@ pub async fn cover_response(state: &AppState, id: &str) -> tauri::http::Response
     }
     .unwrap_or_default()
 }
+
+// ---- updates (the work is in `updates.rs`) ----
+
+#[tauri::command]
+pub async fn update_status(app: AppHandle) -> Cmd<crate::updates::UpdateStatus> {
+    Ok(crate::updates::status(&app).await)
+}
+
+#[tauri::command]
+pub async fn set_update_check(state: State<'_, AppState>, automatic: bool) -> Cmd<()> {
+    state.set_check_updates_automatically(automatic).map_err(fail)
+}
+
+#[tauri::command]
+pub async fn check_for_update(app: AppHandle) -> Cmd<Option<crate::updates::UpdateInfo>> {
+    crate::updates::check(&app).await.map_err(fail)
+}
+
+#[tauri::command]
+pub async fn install_update(app: AppHandle) -> Cmd<()> {
+    crate::updates::install(&app).await.map_err(fail)
+}

@@ -9,6 +9,7 @@ mod bindings;
 mod catalogue_io;
 mod commands;
 mod state;
+mod updates;
 
 use state::AppState;
 use tauri::Manager;
@@ -29,17 +30,22 @@ pub fn run() {
         }))
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_dialog::init())
+        // Driven from Rust (updates.rs); the webview gets no updater permission.
+        .plugin(tauri_plugin_updater::Builder::new().build())
         .setup(|app| {
             let config_dir = app.path().app_config_dir()?;
             let data_dir = app.path().app_data_dir()?;
             app.manage(AppState::new(config_dir, data_dir));
             app.manage(catalogue_io::IoState::default());
+            app.manage(updates::Updates::default());
             // Open the remembered store while the webview starts, instead of
             // when the UI first asks for it.
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
                 let _ = handle.state::<AppState>().store().await;
             });
+            // Look for a new version (unless turned off in Settings).
+            tauri::async_runtime::spawn(updates::check_on_start(app.handle().clone()));
             Ok(())
         })
         // Cover images, served from the store: `cover://localhost/<id>`
@@ -105,6 +111,10 @@ pub fn run() {
             catalogue_io::pick_save_file,
             catalogue_io::export_catalogue,
             catalogue_io::default_export_dir,
+            commands::update_status,
+            commands::set_update_check,
+            commands::check_for_update,
+            commands::install_update,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Shelfkeeper");

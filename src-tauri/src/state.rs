@@ -63,9 +63,24 @@ pub struct AppStatus {
     pub needs_login: bool,
 }
 
-#[derive(Default, Serialize, Deserialize)]
+/// The desktop settings file (`settings.json` in the app's config folder).
+/// Fields added later have defaults, so an older file still reads.
+#[derive(Serialize, Deserialize)]
 struct Settings {
     store_path: Option<PathBuf>,
+    /// Look for a new version when the program starts (Settings → Updates).
+    #[serde(default = "yes")]
+    check_updates_automatically: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { store_path: None, check_updates_automatically: true }
+    }
 }
 
 pub struct AppState {
@@ -121,7 +136,24 @@ impl AppState {
         if let Some(old) = old {
             old.close().await;
         }
-        self.save_settings(&Settings { store_path: path })
+        self.save_settings(&Settings { store_path: path, ..self.settings() })
+    }
+
+    /// Closes the open store (checkpointing its WAL) but keeps remembering
+    /// it: before the program restarts into an update.
+    pub async fn close_store(&self) {
+        let old = self.store.write().await.take();
+        if let Some(old) = old {
+            old.close().await;
+        }
+    }
+
+    pub fn check_updates_automatically(&self) -> bool {
+        self.settings().check_updates_automatically
+    }
+
+    pub fn set_check_updates_automatically(&self, on: bool) -> Result<()> {
+        self.save_settings(&Settings { check_updates_automatically: on, ..self.settings() })
     }
 
     pub async fn set_session(&self, session: Option<SessionInfo>) {

@@ -93,6 +93,11 @@ enum Command {
     Backup { dest: PathBuf },
     /// Check that a backup file is a whole, healthy store.
     Verify { file: PathBuf },
+    /// Replace the store with a backup. The backup is verified first
+    /// (integrity check, counts; a damaged file changes nothing) and the
+    /// replaced store is kept beside it as `<name>.before-restore`. Close the
+    /// desktop program on this store first.
+    Restore { backup: PathBuf },
     /// Fill a new store with a synthetic collection (benchmarks, demos).
     Generate(Generate),
     /// Read a file (CSV from Shelfkeeper, Goodreads, LibraryThing, Libib or
@@ -284,6 +289,24 @@ async fn run(cli: Cli) -> Result<()> {
         println!("Created {} ({}) at {}", mode.as_str(), store.site_id(), cli.store.display());
         return Ok(());
     }
+    if let Command::Restore { backup } = &cli.command {
+        // The store must be closed while its file is replaced: never opened here.
+        let r = shelfkeeper_store::restore_backup(backup, &cli.store).await?;
+        let kept = cli.store.with_extension("before-restore");
+        print(json, &r, |r| {
+            format!(
+                "Restored {} from {} (verified: {} titles, {} copies, {} members, {} events){}",
+                cli.store.display(),
+                r.path,
+                r.titles,
+                r.copies,
+                r.members,
+                r.events,
+                if kept.exists() { format!("; the replaced store is kept as {}", kept.display()) } else { String::new() }
+            )
+        });
+        return Ok(());
+    }
     let store = Store::open(&cli.store).await?;
     let result = execute(&store, cli.command, json).await;
     // Closing checkpoints the WAL into the store file, so a command leaves
@@ -296,7 +319,7 @@ async fn run(cli: Cli) -> Result<()> {
 async fn execute(store: &Store, command: Command, json: bool) -> Result<()> {
     let me = &Actor::OWNER;
     match command {
-        Command::Init { .. } => unreachable!("handled above"),
+        Command::Init { .. } | Command::Restore { .. } => unreachable!("handled above"),
         Command::Info => {
             let s = store.stats_in_full().await?;
             print(json, &s, |s| {

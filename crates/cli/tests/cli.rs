@@ -196,3 +196,36 @@ fn an_import_killed_mid_commit_resumes_without_duplicates() {
     let again: serde_json::Value = serde_json::from_str(&ok(&store, &["--json", "import", file.to_str().unwrap()])).unwrap();
     assert_eq!(again["summary"]["new"], 0);
 }
+
+#[test]
+fn restore_verifies_the_backup_first_and_keeps_the_replaced_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("shelf.sqlite3");
+    ok(&store, &["init"]);
+    ok(&store, &["generate", "--titles", "300"]);
+    let backup = dir.path().join("before.sqlite3");
+    ok(&store, &["backup", backup.to_str().unwrap()]);
+    ok(&store, &["add-title", "--title", "Added after the backup", "--copy", "ZZ-1"]);
+    let info = |s: &Path| -> serde_json::Value { serde_json::from_str(&ok(s, &["--json", "info"])).unwrap() };
+    assert_eq!(info(&store)["titles"], 301);
+
+    // A damaged backup is refused with a clear message; the store is untouched.
+    let mut bytes = std::fs::read(&backup).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid..mid + 8192].fill(0xA5);
+    let damaged = dir.path().join("damaged.sqlite3");
+    std::fs::write(&damaged, &bytes).unwrap();
+    let before = std::fs::read(&store).unwrap();
+    let refused = run(&store, &["restore", damaged.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.starts_with("error[backup]: ") && err.contains("damaged.sqlite3"), "{err}");
+    assert_eq!(std::fs::read(&store).unwrap(), before, "a refused restore changes nothing");
+    assert!(!store.with_extension("before-restore").exists());
+
+    // A good one replaces the store; the replaced store is kept beside it.
+    let out = ok(&store, &["restore", backup.to_str().unwrap()]);
+    assert!(out.contains("verified: 300 titles") && out.contains("before-restore"), "{out}");
+    assert_eq!(info(&store)["titles"], 300);
+    assert_eq!(info(&store.with_extension("before-restore"))["titles"], 301);
+}

@@ -126,6 +126,20 @@ pub enum Error {
     NotLoggedIn,
     #[error("{0}")]
     Desktop(String),
+
+    // --- updates (desktop) ---
+    #[error("could not check for updates: {0}")]
+    UpdateCheck(String),
+    #[error("no update is waiting to be installed; check for updates first")]
+    NoUpdate,
+    #[error("the update could not be downloaded: {0}")]
+    UpdateDownload(String),
+    #[error("the update was refused because its signature does not match (the download is damaged or was tampered with): {0}")]
+    UpdateSignature(String),
+    #[error("the update was not installed because the store could not be backed up first: {0}")]
+    UpdateBackup(String),
+    #[error("the update could not be installed: {0}")]
+    UpdateInstall(String),
 }
 
 /// The stable machine code of an [`Error`]. Serialised as snake_case; never
@@ -183,6 +197,12 @@ pub enum ErrorCode {
     ImportFile,
     Lookup,
     Export,
+    UpdateCheckFailed,
+    NoUpdate,
+    UpdateDownloadFailed,
+    UpdateSignatureInvalid,
+    UpdateBackupFailed,
+    UpdateInstallFailed,
 }
 
 impl std::fmt::Display for ErrorCode {
@@ -248,6 +268,12 @@ impl Error {
             NoStore => ErrorCode::NoStore,
             NotLoggedIn => ErrorCode::NotLoggedIn,
             Desktop(_) => ErrorCode::Desktop,
+            UpdateCheck(_) => ErrorCode::UpdateCheckFailed,
+            NoUpdate => ErrorCode::NoUpdate,
+            UpdateDownload(_) => ErrorCode::UpdateDownloadFailed,
+            UpdateSignature(_) => ErrorCode::UpdateSignatureInvalid,
+            UpdateBackup(_) => ErrorCode::UpdateBackupFailed,
+            UpdateInstall(_) => ErrorCode::UpdateInstallFailed,
         }
     }
 

@@ -117,7 +117,19 @@ impl From<DomainError> for ApiError {
             C::InvalidCredentials | C::NotLoggedIn => StatusCode::UNAUTHORIZED,
             C::PermissionDenied | C::AccountDisabled => StatusCode::FORBIDDEN,
             C::StoreBusy => StatusCode::SERVICE_UNAVAILABLE,
-            C::Storage | C::StoreOpen | C::StoreTooNew | C::Backup | C::NoStore | C::Desktop | C::Cancelled => {
+            C::Storage
+            | C::StoreOpen
+            | C::StoreTooNew
+            | C::Backup
+            | C::NoStore
+            | C::Desktop
+            | C::Cancelled
+            | C::UpdateCheckFailed
+            | C::NoUpdate
+            | C::UpdateDownloadFailed
+            | C::UpdateSignatureInvalid
+            | C::UpdateBackupFailed
+            | C::UpdateInstallFailed => {
                 return ApiError::internal(e);
             }
             _ => StatusCode::CONFLICT,

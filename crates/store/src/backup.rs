@@ -149,9 +149,14 @@ pub async fn restore_backup(backup: &Path, target: &Path) -> Result<BackupReport
     if target.exists() {
         let kept = target.with_extension("before-restore");
         std::fs::rename(target, &kept).map_err(|e| io("cannot move the current store aside", e))?;
-        for suffix in ["-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", target.display()));
+        // A store that was not closed cleanly has its last transactions in
+        // its WAL: keep that with the kept file (SQLite finds `<file>-wal`).
+        let wal = PathBuf::from(format!("{}-wal", target.display()));
+        if wal.exists() {
+            let _ = std::fs::rename(&wal, format!("{}-wal", kept.display()));
         }
+        let _ = std::fs::remove_file(format!("{}-shm", target.display()));
+        let _ = std::fs::remove_file(format!("{}-shm", kept.display()));
     }
     std::fs::rename(&staging, target).map_err(|e| io("cannot put the backup in place", e))?;
     Ok(report)

@@ -43,6 +43,9 @@ import type {
   ExportFormat,
   ExportReport,
   TitleField,
+  UpdateInfo,
+  UpdateProgress,
+  UpdateStatus,
 } from './types';
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
@@ -132,7 +135,25 @@ export const restoreBackup = (src: string) => call<AppStatus>('restore_backup', 
 export const pickSavePath = (suggestedName: string) => call<string | null>('pick_save_path', { suggestedName });
 export const pickOpenPath = () => call<string | null>('pick_open_path');
 
+// --- updates (Rust downloads, verifies, backs up, installs and restarts) ---
+export const updateStatus = () => call<UpdateStatus>('update_status');
+export const setUpdateCheck = (automatic: boolean) => call<null>('set_update_check', { automatic });
+/** The newer version the update server offers, or null when up to date. */
+export const checkForUpdate = () => call<UpdateInfo | null>('check_for_update');
+/** Installs the update found by the last check; the program then restarts. */
+export const installUpdate = () => call<null>('install_update');
+
 // --- events ---
 export function onJobProgress(handler: (p: JobProgress) => void): Promise<UnlistenFn> {
   return listen<JobProgress>('job-progress', (event) => handler(event.payload));
+}
+
+/** Progress of an update being installed. */
+export function onUpdateProgress(handler: (p: UpdateProgress) => void): Promise<UnlistenFn> {
+  return listen<UpdateProgress>('update-progress', (event) => handler(event.payload));
+}
+
+/** An update found by the check at start (or any later check). */
+export function onUpdateAvailable(handler: (u: UpdateInfo) => void): Promise<UnlistenFn> {
+  return listen<UpdateInfo>('update-available', (event) => handler(event.payload));
 }

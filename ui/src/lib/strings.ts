@@ -490,6 +490,33 @@ export const t = {
     jobs: { backup: 'Backup', restore: 'Restore' } as Record<string, string>,
   },
 
+  updates: {
+    title: 'Updates',
+    current: (v: string) => `This is Shelfkeeper ${v}.`,
+    auto: 'Check for updates automatically when Shelfkeeper starts',
+    check: 'Check for updates',
+    checking: 'Checking…',
+    upToDate: (v: string) => `Shelfkeeper ${v} is the newest version.`,
+    available: (v: string) => `Shelfkeeper ${v} is available`,
+    published: (date: string) => `Published ${date}`,
+    notes: 'What is new',
+    noNotes: 'This release has no notes.',
+    install: 'Download, install and restart',
+    installLead:
+      'Shelfkeeper downloads the update, checks its signature, backs up your store, installs it and restarts. Your data stays where it is; the new version updates its format when it opens it.',
+    phases: {
+      downloading: 'Downloading',
+      verifying: 'Checking the signature',
+      backing_up: 'Backing up the store',
+      installing: 'Installing',
+      restarting: 'Restarting into the new version',
+    } as Record<string, string>,
+    failed: (code: string, message: string) => `${message} (error code: ${code}). The installed version keeps working.`,
+    banner: (v: string) => `Shelfkeeper ${v} is available.`,
+    bannerOpen: 'See what is new',
+    bannerDismiss: 'Later',
+  },
+
   shortcuts: {
     title: 'Keyboard shortcuts',
     groups: {

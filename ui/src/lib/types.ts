@@ -65,3 +65,7 @@ export type { ImportState } from './bindings/ImportState';
 export type { RowKind } from './bindings/RowKind';
 export type { TitleField } from './bindings/TitleField';
 export type { FieldSource } from './bindings/FieldSource';
+export type { UpdateInfo } from './bindings/UpdateInfo';
+export type { UpdateStatus } from './bindings/UpdateStatus';
+export type { UpdatePhase } from './bindings/UpdatePhase';
+export type { UpdateProgress } from './bindings/UpdateProgress';

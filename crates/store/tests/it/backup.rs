@@ -126,3 +126,43 @@ async fn backup_names_never_collide() {
     std::fs::write(dir.path().join("readme.txt"), b"x").unwrap();
     assert_eq!(list_backups(dir.path()).unwrap().len(), 1);
 }
+
+/// Titles in the generated store of the round trip below: 20,000 by default
+/// (the debug test budget); `SHELFKEEPER_BACKUP_TEST_TITLES=100000` runs it
+/// at the size of the issue. `scripts/backup-figures.sh` times it with the
+/// release build at 100k and 500k titles.
+fn round_trip_titles() -> u64 {
+    std::env::var("SHELFKEEPER_BACKUP_TEST_TITLES").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_generated_library_round_trips_through_backup_and_restore() {
+    let s = library().await;
+    let titles = round_trip_titles();
+    let spec = shelfkeeper_store::GenerateSpec::scaled(titles);
+    s.generate(&spec, |_| {}, &std::sync::atomic::AtomicBool::new(false)).await.unwrap();
+    let stats = s.stats_in_full().await.unwrap();
+    let backup = s.backup_to_folder().await.unwrap();
+    assert_eq!((backup.titles, backup.copies, backup.members), (stats.titles, stats.copies, stats.members));
+    assert_eq!(backup.titles, titles as i64);
+
+    // Change the store after the backup, then restore: the backup's state is back.
+    title_with_copies(&s, "Added after the backup", &["AFTER-1"]).await;
+    member(&s, "AFTER-M", "Added after the backup").await;
+    s.check_out(OWNER, "AFTER-M", "AFTER-1").await.unwrap();
+    let path = s.path().to_path_buf();
+    s.store.clone().close().await;
+    let report = restore_backup(backup.path.as_ref(), &path).await.unwrap();
+    assert_eq!(report.titles, titles as i64);
+    let restored = Store::open(&path).await.unwrap();
+    let after = restored.stats_in_full().await.unwrap();
+    assert_eq!(
+        (after.titles, after.copies, after.members, after.open_loans),
+        (stats.titles, stats.copies, stats.members, stats.open_loans)
+    );
+    assert_eq!(after.events, stats.events);
+    restored.close().await;
+    let kept = Store::open(path.with_extension("before-restore")).await.unwrap();
+    assert_eq!(kept.stats_in_full().await.unwrap().titles, stats.titles + 1, "the replaced store is kept, with its last change");
+    kept.close().await;
+}

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# End-to-end update test (part of scripts/test.sh). Builds two release .debs
+# from this tree with the test overlay src-tauri/tests/update/tauri.update-test.json
+# (a throwaway key pair and http://127.0.0.1:47613, never the production
+# config):
+#   version N-1 = the workspace version, as released;
+#   version N   = the next patch version, built with the `update-e2e` feature,
+#                 which adds one marker migration only N has.
+# Serves N's signed .deb and a latest.json with python's http.server, installs
+# N-1 with dpkg, puts a store with data in a throwaway HOME, and drives the
+# installed program through tauri-driver under Xvfb (tests/e2e/update.test.mjs):
+# a tampered package is refused and N-1 stays; then the real one installs
+# (through a sudo/pkexec shim: root has neither here), the program restarts
+# as N, N's migration runs, the data and the pre-update backup are there.
+# Removes the package again at the end.
+#
+# Bounded: the two .debs are cached under $target/update-e2e/ by a hash of the
+# sources they are built from, so a run with no source change builds nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/setup.sh
+ensure_ui_deps
+need=()
+command -v xvfb-run >/dev/null 2>&1 || need+=(xvfb xauth)
+command -v WebKitWebDriver >/dev/null 2>&1 || need+=(webkit2gtk-driver)
+command -v dbus-run-session >/dev/null 2>&1 || need+=(dbus dbus-x11)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+if [ ${#need[@]} -gt 0 ]; then
+    sudo_if_needed apt-get update -qq
+    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+command -v tauri-driver >/dev/null 2>&1 || cargo install tauri-driver@^2 --locked -q
+export PATH="$HOME/.cargo/bin:$PATH"
+if [ "$(id -u)" -ne 0 ] && ! sudo -n true 2>/dev/null; then
+    echo "update-e2e: needs root (dpkg -i of the test packages); run as root or with passwordless sudo" >&2
+    exit 1
+fi
+if dpkg-query -W -f='${Status}' shelfkeeper 2>/dev/null | grep -q "install ok installed"; then
+    echo "update-e2e: the shelfkeeper package is installed on this machine; the test installs and removes its own. Remove it first (dpkg -r shelfkeeper)." >&2
+    exit 1
+fi
+
+PORT=47613   # fixed: it is in the test overlay's endpoint
+if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+    echo "update-e2e: port $PORT is taken; the test's update server needs it" >&2
+    exit 1
+fi
+
+target="${CARGO_TARGET_DIR:-$PWD/target}"
+old="$(node -p "require('./ui/package.json').version")"
+new="${old%.*}.$(( ${old##*.} + 1 ))"
+cache="$target/update-e2e"
+mkdir -p "$cache"
+overlay="tests/update/tauri.update-test.json"
+
+# What the packages are built from (the desktop and every crate it links);
+# unchanged sources reuse the cached .debs.
+paths=(Cargo.toml Cargo.lock migrations src-tauri ui/src ui/index.html
+       crates/domain/src crates/store/src crates/app/src crates/interchange/src crates/metadata/src
+       crates/domain/Cargo.toml crates/store/Cargo.toml crates/app/Cargo.toml crates/interchange/Cargo.toml crates/metadata/Cargo.toml
+       ui/package-lock.json ui/vite.config.ts ':!src-tauri/tests/*.rs' ':!ui/src/**/__tests__')
+stamp="$({ git ls-files -s -- "${paths[@]}"; git diff -- "${paths[@]}"; git ls-files --others --exclude-standard -- "${paths[@]}" | xargs -r cat; } | sha256sum | cut -c1-16)"
+old_deb="$cache/shelfkeeper_${old}_amd64.deb"
+new_deb="$cache/shelfkeeper_${new}_amd64.deb"
+if [ "$(cat "$cache/stamp" 2>/dev/null)" != "$stamp" ] || [ ! -f "$old_deb.sig" ] || [ ! -f "$new_deb.sig" ]; then
+    rm -f "$cache"/*.deb "$cache"/*.sig "$cache/stamp"
+    # The throwaway test key (empty password); the release key never comes near this.
+    export TAURI_SIGNING_PRIVATE_KEY="$PWD/src-tauri/tests/update/test-update.key" TAURI_SIGNING_PRIVATE_KEY_PASSWORD=""
+    t0=$(date +%s)
+    echo "== update-e2e: building version N-1 ($old)"
+    (cd src-tauri && ../ui/node_modules/.bin/tauri build --ci --bundles deb -c "$overlay")
+    cp "$target/release/bundle/deb/Shelfkeeper_${old}_amd64.deb" "$old_deb"
+    cp "$target/release/bundle/deb/Shelfkeeper_${old}_amd64.deb.sig" "$old_deb.sig"
+    echo "== update-e2e: building version N ($new, with the marker migration)"
+    (cd src-tauri && ../ui/node_modules/.bin/tauri build --ci --bundles deb --features update-e2e -c "$overlay" -c "{\"version\":\"$new\"}")
+    cp "$target/release/bundle/deb/Shelfkeeper_${new}_amd64.deb" "$new_deb"
+    cp "$target/release/bundle/deb/Shelfkeeper_${new}_amd64.deb.sig" "$new_deb.sig"
+    rm -f "$target/release/bundle/deb/Shelfkeeper_${new}_amd64.deb"*   # no test package lies around as if released
+    echo "$stamp" >"$cache/stamp"
+    echo "== update-e2e: both packages built in $(( $(date +%s) - t0 )) s"
+else
+    echo "== update-e2e: sources unchanged, reusing $old_deb and $new_deb"
+fi
+# The debug CLI makes the store the installed program opens. Built exactly
+# as scripts/e2e.sh builds it (with the desktop: the same feature
+# unification), so after e2e.sh this builds nothing.
+cargo build --locked -q -p shelfkeeper-desktop -p shelfkeeper-cli
+cli="$target/debug/shelfkeeper"
+
+home="$(mktemp -d)"
+srv="$home/srv"
+shim="$home/shim"
+mkdir -p "$srv" "$shim"
+server_pid=""
+cleanup() {
+    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+    # Only programs started by this test: those running with its HOME.
+    for p in /proc/[0-9]*; do
+        if { tr '\0' '\n' <"$p/environ"; } 2>/dev/null | grep -qx "HOME=$home"; then kill "${p#/proc/}" 2>/dev/null || true; fi
+    done
+    dpkg -r shelfkeeper >/dev/null 2>&1 || true
+    rm -rf "$home"
+}
+trap cleanup EXIT
+
+# The update server: N's package, its signature in latest.json, and a
+# tampered copy (one byte changed) announced with the real signature.
+cp "$new_deb" "$new_deb.sig" "$srv/"
+cp "$new_deb" "$srv/tampered_${new}_amd64.deb"
+printf '\x00' | dd of="$srv/tampered_${new}_amd64.deb" bs=1 seek=$(( $(stat -c %s "$new_deb") - 100 )) conv=notrunc status=none
+cp "$new_deb.sig" "$srv/tampered_${new}_amd64.deb.sig"
+notes="Version $new of the update test: a marker migration."
+node scripts/release-manifest.mjs --version "$new" --base-url "http://127.0.0.1:$PORT" --notes "$notes" \
+    --out "$srv/latest-good.json" "$srv/shelfkeeper_${new}_amd64.deb"
+node scripts/release-manifest.mjs --version "$new" --base-url "http://127.0.0.1:$PORT" --notes "$notes" \
+    --out "$srv/latest-tampered.json" "$srv/tampered_${new}_amd64.deb"
+cp "$srv/latest-tampered.json" "$srv/latest.json"
+python3 -m http.server "$PORT" --bind 127.0.0.1 --directory "$srv" >"$home/http.log" 2>&1 &
+server_pid=$!
+
+# Root has no pkexec or sudo here: the updater falls back to them to run
+# `dpkg -i`, so the test puts shims first in PATH that just run the command.
+for tool in sudo pkexec; do
+    printf '#!/bin/sh\necho "%s shim: $*" >&2\nexec "$@"\n' "$tool" >"$shim/$tool"
+    chmod +x "$shim/$tool"
+done
+
+echo "== update-e2e: installing N-1"
+dpkg -i "$old_deb" >/dev/null
+store="$home/.local/share/org.shelfkeeper.desktop/shelfkeeper.sqlite3"
+mkdir -p "$(dirname "$store")" "$home/.config/org.shelfkeeper.desktop"
+"$cli" --store "$store" init >/dev/null
+"$cli" --store "$store" add-title --title "Dune" --author "Frank Herbert" --isbn 0-441-17271-7 --copy B0001 >/dev/null
+"$cli" --store "$store" add-title --title "Emma" --author "Jane Austen" --copy B0002 >/dev/null
+printf '{"store_path": "%s", "check_updates_automatically": true}\n' "$store" >"$home/.config/org.shelfkeeper.desktop/settings.json"
+
+export SHELFKEEPER_APP=/usr/bin/shelfkeeper-desktop UPDATE_OLD="$old" UPDATE_NEW="$new" UPDATE_SRV="$srv" UPDATE_STORE="$store"
+export UPDATE_HOME="$home" SCREENSHOTS="$PWD/target/e2e-screenshots"
+PATH="$shim:$PATH" HOME="$home" XDG_CONFIG_HOME="$home/.config" XDG_DATA_HOME="$home/.local/share" \
+    xvfb-run -a -s "-screen 0 1280x820x24" dbus-run-session -- node --test tests/e2e/update.test.mjs
+echo "== update-e2e: installed size $(dpkg-query -W -f='${Installed-Size}' shelfkeeper) KiB; packages: N-1 $(stat -c %s "$old_deb") bytes, N $(stat -c %s "$new_deb") bytes"
