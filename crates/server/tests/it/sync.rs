@@ -323,8 +323,8 @@ async fn server_writes_reach_desktops(b: Backend) {
     let hold_id: Uuid = hold.body["id"].as_str().unwrap().parse().unwrap();
     sync(&d, &t).await;
     let got = d.store.title(TitleId(title_id.parse().unwrap())).await.unwrap();
-    assert_eq!(got.draft.title, "Server Title");
-    assert_eq!(got.draft.contributors[0].name, "Ann Author");
+    assert_eq!(got.draft().title, "Server Title");
+    assert_eq!(got.draft().contributors[0].name, "Ann Author");
     let copies = d.store.copies_of(got.id).await.unwrap();
     assert_eq!(copies.len(), 1);
     assert_eq!(copies[0].id, CopyId(copy.body["id"].as_str().unwrap().parse().unwrap()));
@@ -347,7 +347,7 @@ async fn server_writes_reach_desktops(b: Backend) {
     sync(&d, &t).await;
     assert_same(&[&d, &d2]).await;
     let got = d2.store.title(TitleId(title_id.parse().unwrap())).await.unwrap();
-    assert_eq!(got.draft.title, "Server Title, Revised");
+    assert_eq!(got.draft().title, "Server Title, Revised");
     assert_eq!(d2.store.copies_of(got.id).await.unwrap().len(), 1);
     let holds = d2.store.holds_of_title(got.id).await.unwrap();
     assert_eq!(holds.len(), 1);
