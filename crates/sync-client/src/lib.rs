@@ -135,7 +135,12 @@ impl HttpTransport {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ClientError::Tls(chain(&e)))?;
-        Ok(HttpTransport { client, base: format!("{server}/api/v1/libraries/{library}/sync"), credential: Arc::new(credential), site_id: None })
+        Ok(HttpTransport {
+            client,
+            base: format!("{server}/api/v1/libraries/{library}/sync"),
+            credential: Arc::new(credential),
+            site_id: None,
+        })
     }
 
     /// Names the pulling device, so the server records when it last pulled.

@@ -180,8 +180,16 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
         }
-        self.hold_event(&mut tx, lib, "hold_cancelled", id, &h.try_get::<String, _>("title_id")?, &h.try_get::<String, _>("member_id")?, hlc)
-            .await?;
+        self.hold_event(
+            &mut tx,
+            lib,
+            "hold_cancelled",
+            id,
+            &h.try_get::<String, _>("title_id")?,
+            &h.try_get::<String, _>("member_id")?,
+            hlc,
+        )
+        .await?;
         tx.commit().await?;
         self.hold(lib, id).await?.ok_or_else(|| ApiError::internal("hold vanished after write"))
     }

@@ -139,7 +139,13 @@ impl Db {
 
     /// Inserts one change with sequence `last + 1` unless its id is known.
     /// Returns its sequence, or `None` when the id belongs to another library.
-    async fn insert_change(tx: &mut WriteTx, lib: &str, last: &mut i64, c: &Change, account: Option<&str>) -> Result<Option<u64>, sqlx::Error> {
+    async fn insert_change(
+        tx: &mut WriteTx,
+        lib: &str,
+        last: &mut i64,
+        c: &Change,
+        account: Option<&str>,
+    ) -> Result<Option<u64>, sqlx::Error> {
         let id = c.change_id.to_string();
         let existing = |r: AnyRow| -> Result<Option<u64>, sqlx::Error> {
             let l: String = r.try_get("library_id")?;
@@ -242,13 +248,15 @@ impl Db {
         let high_water = (hw.unwrap_or(0).max(0) as u64).max(changes.last().map_or(0, |c: &Sequenced| c.server_seq));
         // When the device last pulled, at most every 30 s (a write).
         let stale = match site {
-            Some(site) => sqlx::query("SELECT 1 AS x FROM sync_devices WHERE library_id = $1 AND site_id = $2 AND (last_pull_at IS NULL OR last_pull_at < $3)")
-                .bind(lib)
-                .bind(site)
-                .bind(now_ms() - 30_000)
-                .fetch_optional(&self.pool)
-                .await?
-                .is_some(),
+            Some(site) => sqlx::query(
+                "SELECT 1 AS x FROM sync_devices WHERE library_id = $1 AND site_id = $2 AND (last_pull_at IS NULL OR last_pull_at < $3)",
+            )
+            .bind(lib)
+            .bind(site)
+            .bind(now_ms() - 30_000)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some(),
             None => false,
         };
         if let (Some(site), true) = (site, stale) {
@@ -394,7 +402,15 @@ impl Db {
     /// Appends the server's own write of a row (as it now is) or its delete
     /// to the library's sync feed, in the write's transaction; called by
     /// `log_change`.
-    pub(super) async fn feed_own(&self, tx: &mut WriteTx, lib: &str, entity: &str, id: &str, op: &str, hlc: i64) -> Result<(), sqlx::Error> {
+    pub(super) async fn feed_own(
+        &self,
+        tx: &mut WriteTx,
+        lib: &str,
+        entity: &str,
+        id: &str,
+        op: &str,
+        hlc: i64,
+    ) -> Result<(), sqlx::Error> {
         let Some(entity) = Entity::parse(entity) else { return Ok(()) };
         let Some((table, cols)) = feed_spec(entity) else { return Ok(()) };
         let entity_id = Uuid::parse_str(id).map_err(|e| sqlx::Error::Protocol(format!("feed: id {id}: {e}")))?;

@@ -152,7 +152,12 @@ struct PullQuery {
     protocol: Option<u32>,
 }
 
-async fn pull_page(s: &AppState, ctx: &InLibrary, site: Option<String>, req: PullRequest) -> ApiResult<JsonOut<shelfkeeper_sync::PullResponse>> {
+async fn pull_page(
+    s: &AppState,
+    ctx: &InLibrary,
+    site: Option<String>,
+    req: PullRequest,
+) -> ApiResult<JsonOut<shelfkeeper_sync::PullResponse>> {
     ctx.require(Action::Circulate)?;
     if req.protocol != PROTOCOL_VERSION {
         return Err(unsupported(req.protocol));

@@ -132,7 +132,10 @@ async fn push_and_pull_round_trip(b: Backend) {
     let (bd, tb) = l.desk().await;
     let t = a.store.add_title(OWNER, &draft("Dune")).await.unwrap();
     a.store.add_copy(OWNER, t.id, &CopyDraft { barcode: "B1".into(), ..Default::default() }).await.unwrap();
-    a.store.add_member(OWNER, &MemberDraft { card: "M1".into(), name: "Ann".into(), member_type: "adult".into(), ..Default::default() }).await.unwrap();
+    a.store
+        .add_member(OWNER, &MemberDraft { card: "M1".into(), name: "Ann".into(), member_type: "adult".into(), ..Default::default() })
+        .await
+        .unwrap();
     a.store.check_out(OWNER, "M1", "B1").await.unwrap();
     let run = a.store.sync_once(&ta, 3).await.unwrap();
     assert!(run.pushed > 4, "{run:?}");
@@ -207,7 +210,10 @@ async fn a_member_cannot_push_or_pull(b: Backend) {
     d.store.add_title(OWNER, &draft("Dune")).await.unwrap();
     let t = d.store.add_title(OWNER, &draft("Emma")).await.unwrap();
     d.store.add_copy(OWNER, t.id, &CopyDraft { barcode: "B1".into(), ..Default::default() }).await.unwrap();
-    d.store.add_member(OWNER, &MemberDraft { card: "M1".into(), name: "Ann".into(), member_type: "adult".into(), ..Default::default() }).await.unwrap();
+    d.store
+        .add_member(OWNER, &MemberDraft { card: "M1".into(), name: "Ann".into(), member_type: "adult".into(), ..Default::default() })
+        .await
+        .unwrap();
     d.store.check_out(OWNER, "M1", "B1").await.unwrap();
     let out = d.store.outbox_page(0, 100).await.unwrap();
     assert!(out.changes.iter().any(|c| c.entity == Entity::Event));
@@ -250,7 +256,11 @@ async fn bad_pushes_are_refused_change_by_change(b: Backend) {
     let mut malformed = title_change(site, now_hlc());
     malformed.payload = json!({ "id": Uuid::now_v7().to_string() });
     let fine = title_change(site, now_hlc());
-    let req = PushRequest { protocol: PROTOCOL_VERSION, site_id: site, changes: vec![skewed.clone(), foreign.clone(), malformed.clone(), fine.clone()] };
+    let req = PushRequest {
+        protocol: PROTOCOL_VERSION,
+        site_id: site,
+        changes: vec![skewed.clone(), foreign.clone(), malformed.clone(), fine.clone()],
+    };
     let r = t.push_page(&req).await.unwrap();
     let code = |id: Uuid| r.rejected.iter().find(|x| x.change_id == id).map(|x| x.code);
     use shelfkeeper_sync::RejectCode as C;
@@ -264,7 +274,8 @@ async fn bad_pushes_are_refused_change_by_change(b: Backend) {
     // Whole requests: 4xx JSON errors, never 500.
     let push = format!("{}/sync/push", l.base);
     let auth = l.librarian.auth();
-    let body = |site: Uuid, protocol: u32, changes: Vec<Change>| serde_json::to_value(PushRequest { protocol, site_id: site, changes }).unwrap();
+    let body =
+        |site: Uuid, protocol: u32, changes: Vec<Change>| serde_json::to_value(PushRequest { protocol, site_id: site, changes }).unwrap();
     l.s.post(&push, &auth, body(site, 2, vec![])).await.expect(400, "unsupported_protocol");
     let stranger = Uuid::now_v7();
     l.s.post(&push, &auth, body(stranger, 1, vec![title_change(stranger, now_hlc())])).await.expect(409, "unknown_device");
@@ -298,7 +309,9 @@ async fn bad_pushes_are_refused_change_by_change(b: Backend) {
     // The transport says what went wrong.
     let expired = HttpTransport::new(&l.s.base, l.id.parse().unwrap(), Credential::Bearer("expired".into()), Options::default()).unwrap();
     assert_eq!(expired.pull_page(&PullRequest { protocol: 1, after: 0, limit: 1 }).await, Err(ClientError::AuthExpired));
-    let offline = HttpTransport::new("http://127.0.0.1:9", l.id.parse().unwrap(), Credential::Bearer("t0ken-secret".into()), Options::default()).unwrap();
+    let offline =
+        HttpTransport::new("http://127.0.0.1:9", l.id.parse().unwrap(), Credential::Bearer("t0ken-secret".into()), Options::default())
+            .unwrap();
     match offline.pull_page(&PullRequest { protocol: 1, after: 0, limit: 1 }).await {
         Err(e @ ClientError::Offline(_)) => assert!(!e.to_string().contains("t0ken-secret") && e.is_transient()),
         other => panic!("{other:?}"),
@@ -312,14 +325,24 @@ async fn server_writes_reach_desktops(b: Backend) {
     let l = library(b).await;
     let (d, t) = l.desk().await;
     let (a, auth) = (&l.base, l.librarian.auth());
-    let title = l.s.post(&format!("{a}/titles"), &auth, json!({ "title": "Server Title", "contributors": [{ "name": "Ann Author", "role": "author" }], "subjects": ["Sea"] })).await;
+    let title =
+        l.s.post(
+            &format!("{a}/titles"),
+            &auth,
+            json!({ "title": "Server Title", "contributors": [{ "name": "Ann Author", "role": "author" }], "subjects": ["Sea"] }),
+        )
+        .await;
     title.expect(201, "");
     let title_id = title.body["id"].as_str().unwrap().to_owned();
     let copy = l.s.post(&format!("{a}/titles/{title_id}/copies"), &auth, json!({ "barcode": "S1", "location": "Main" })).await;
     copy.expect(201, "");
-    l.s.post(&format!("{a}/members"), &auth, json!({ "card": "P1", "name": "Pat Member", "member_type": "adult", "account_email": "member@example.org" }))
-        .await
-        .expect(201, "");
+    l.s.post(
+        &format!("{a}/members"),
+        &auth,
+        json!({ "card": "P1", "name": "Pat Member", "member_type": "adult", "account_email": "member@example.org" }),
+    )
+    .await
+    .expect(201, "");
     // The member places a hold through the API.
     let hold = l.s.post(&format!("{a}/titles/{title_id}/holds"), &l.member.auth(), json!({})).await;
     hold.expect(201, "");
@@ -337,12 +360,21 @@ async fn server_writes_reach_desktops(b: Backend) {
     assert_eq!(holds[0].id.0, hold_id);
     // The desk lends at the desk; the member cancels through the API;
     // both reach a second desk.
-    d.store.add_member(OWNER, &MemberDraft { card: "P2".into(), name: "Desk Member".into(), member_type: "adult".into(), ..Default::default() }).await.unwrap();
+    d.store
+        .add_member(
+            OWNER,
+            &MemberDraft { card: "P2".into(), name: "Desk Member".into(), member_type: "adult".into(), ..Default::default() },
+        )
+        .await
+        .unwrap();
     d.store.check_out(OWNER, "P2", "S1").await.unwrap();
     l.s.call(Method::DELETE, &format!("{a}/holds/{hold_id}"), &l.member.auth(), None).await.expect(200, "");
     // The title edited and a new copy deleted at the server.
-    l.s.call(Method::PUT, &format!("{a}/titles/{title_id}"), &auth, Some(json!({ "title": "Server Title, Revised" }))).await.expect(200, "");
-    let c2 = l.s.post(&format!("{a}/titles/{title_id}/copies"), &auth, json!({ "barcode": "S2" })).await.body["id"].as_str().unwrap().to_owned();
+    l.s.call(Method::PUT, &format!("{a}/titles/{title_id}"), &auth, Some(json!({ "title": "Server Title, Revised" })))
+        .await
+        .expect(200, "");
+    let c2 =
+        l.s.post(&format!("{a}/titles/{title_id}/copies"), &auth, json!({ "barcode": "S2" })).await.body["id"].as_str().unwrap().to_owned();
     l.s.call(Method::DELETE, &format!("{a}/copies/{c2}"), &auth, None).await.expect(204, "");
     sync(&d, &t).await;
     let (d2, t2) = l.desk().await;
@@ -358,7 +390,10 @@ async fn server_writes_reach_desktops(b: Backend) {
     let server_site = Uuid::parse_str(&l.s.state.db.site).unwrap();
     let feed = l.feed().await;
     assert!(feed.iter().any(|s| s.change.site_id == server_site && s.change.entity == Entity::Event));
-    assert!(!feed.iter().any(|s| s.change.entity == Entity::MemberType && s.change.site_id == server_site), "the server's seeded member types are not fed");
+    assert!(
+        !feed.iter().any(|s| s.change.entity == Entity::MemberType && s.change.site_id == server_site),
+        "the server's seeded member types are not fed"
+    );
     l.s.shutdown().await;
 }
 both!(server_writes_reach_desktops);
@@ -449,7 +484,9 @@ async fn random_op(s: &Store, w: &mut World, rng: &mut Rng, me: usize) {
         }
         1 => {
             if let Some(id) = rng.pick(&w.titles).copied() {
-                allowed(s.update_title(OWNER, id, &TitleDraft { subtitle: Some(format!("desk {me}")), ..draft(&format!("Title {n}")) }).await);
+                allowed(
+                    s.update_title(OWNER, id, &TitleDraft { subtitle: Some(format!("desk {me}")), ..draft(&format!("Title {n}")) }).await,
+                );
             }
         }
         2 => {
@@ -508,7 +545,10 @@ async fn simulate(l: &Lib, seed: u64) {
         desks[0]
             .0
             .store
-            .add_member(OWNER, &MemberDraft { card: card.clone(), name: "Common".into(), member_type: "adult".into(), ..Default::default() })
+            .add_member(
+                OWNER,
+                &MemberDraft { card: card.clone(), name: "Common".into(), member_type: "adult".into(), ..Default::default() },
+            )
             .await
             .unwrap();
         w.cards.push(card);
@@ -530,7 +570,9 @@ async fn simulate(l: &Lib, seed: u64) {
             }
             2 if rng.chance(30) => {
                 // A librarian writes through the API meanwhile.
-                let r = l.s.post(&format!("{}/titles", l.base), &l.librarian.auth(), json!({ "title": format!("API title {seed}-{}", w.n) })).await;
+                let r =
+                    l.s.post(&format!("{}/titles", l.base), &l.librarian.auth(), json!({ "title": format!("API title {seed}-{}", w.n) }))
+                        .await;
                 r.expect(201, "");
                 w.n += 1;
             }
