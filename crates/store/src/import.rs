@@ -197,8 +197,8 @@ async fn classify(conn: &mut SqliteConnection, format: &str, records: &[&Keyed])
     );
     for r in rows_in(conn, &sql, &sort_titles).await? {
         let key = (r.text("s_title")?, r.text("a_sort")?);
-        if !by_name.contains_key(&key) {
-            by_name.insert(key, title_from_row(&r)?);
+        if let std::collections::hash_map::Entry::Vacant(e) = by_name.entry(key) {
+            e.insert(title_from_row(&r)?);
         }
     }
     let sql = "SELECT c.barcode, c.title_id, t.title FROM copies c JOIN titles t ON t.id = c.title_id

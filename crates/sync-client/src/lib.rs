@@ -199,11 +199,11 @@ impl HttpTransport {
 }
 
 impl SyncTransport for HttpTransport {
-    fn push(&self, req: PushRequest) -> impl Future<Output = Result<PushResponse, String>> + Send {
-        async move { self.push_page(&req).await.map_err(|e| e.to_string()) }
+    async fn push(&self, req: PushRequest) -> Result<PushResponse, String> {
+        self.push_page(&req).await.map_err(|e| e.to_string())
     }
 
-    fn pull(&self, req: PullRequest) -> impl Future<Output = Result<PullResponse, String>> + Send {
-        async move { self.pull_page(&req).await.map_err(|e| e.to_string()) }
+    async fn pull(&self, req: PullRequest) -> Result<PullResponse, String> {
+        self.pull_page(&req).await.map_err(|e| e.to_string())
     }
 }

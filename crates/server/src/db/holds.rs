@@ -106,6 +106,7 @@ impl Db {
         self.hold(lib, &id).await?.ok_or_else(|| ApiError::internal("hold vanished after write"))
     }
 
+    #[allow(clippy::too_many_arguments)] // the event's columns, named
     async fn hold_event(
         &self,
         tx: &mut WriteTx,

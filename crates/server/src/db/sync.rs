@@ -310,7 +310,9 @@ enum K {
 /// `(desktop column, server expression, kind)` per entity the server
 /// feeds. Member types are not fed: the server seeds its own defaults with
 /// random ids, which would clash with the desktops' (derived from the code).
-fn feed_spec(entity: Entity) -> Option<(&'static str, &'static [(&'static str, &'static str, K)])> {
+type FeedCols = &'static [(&'static str, &'static str, K)];
+
+fn feed_spec(entity: Entity) -> Option<(&'static str, FeedCols)> {
     use K::{I, T, Ts};
     match entity {
         Entity::Title => Some((
