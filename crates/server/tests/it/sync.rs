@@ -204,6 +204,46 @@ async fn a_push_repeated_after_a_lost_reply_is_stored_once(b: Backend) {
 }
 both!(a_push_repeated_after_a_lost_reply_is_stored_once);
 
+/// Concurrent pushes to one library get distinct, gap-free sequences, and
+/// a re-push racing its first push is still stored once.
+async fn concurrent_pushes_take_turns_for_sequences(b: Backend) {
+    let l = library(b).await;
+    let mut tasks = Vec::new();
+    let mut all = Vec::new();
+    for _ in 0..6 {
+        let (d, t) = l.desk().await;
+        let site = d.store.site_id().0;
+        let req = PushRequest {
+            protocol: PROTOCOL_VERSION,
+            site_id: site,
+            changes: (0..15).map(|i| title_change(site, now_hlc() + i)).collect(),
+        };
+        all.extend(req.changes.iter().map(|c| c.change_id));
+        for _ in 0..2 {
+            let (t, req) = (t.clone(), req.clone());
+            tasks.push(tokio::spawn(async move {
+                let r = t.push_page(&req).await.unwrap();
+                assert!(r.all_accepted(&req), "{r:?}");
+                r
+            }));
+        }
+        drop(d);
+    }
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    for pair in answers.chunks(2) {
+        assert_eq!(pair[0], pair[1], "both pushes of one page get the same sequences");
+    }
+    let feed = l.feed().await;
+    assert_eq!(feed.len(), all.len());
+    assert_eq!(feed.iter().map(|s| s.server_seq).collect::<Vec<_>>(), (1..=all.len() as u64).collect::<Vec<_>>(), "no gaps, no repeats");
+    assert_eq!(feed.iter().map(|s| s.change.change_id).collect::<HashSet<_>>(), all.into_iter().collect::<HashSet<_>>());
+    l.s.shutdown().await;
+}
+both!(concurrent_pushes_take_turns_for_sequences);
+
 async fn a_member_cannot_push_or_pull(b: Backend) {
     let l = library(b).await;
     let (d, _) = l.desk().await;
