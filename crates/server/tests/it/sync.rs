@@ -596,7 +596,7 @@ async fn simulate(l: &Lib, seed: u64) {
     for (d, t) in &desks {
         sync(d, t).await;
     }
-    let steps = 60 + rng.below(40);
+    let steps = 150 + rng.below(100);
     for _ in 0..steps {
         let i = rng.below(desks.len());
         match rng.below(8) {
@@ -638,7 +638,13 @@ async fn simulate(l: &Lib, seed: u64) {
     for (d, _) in &desks {
         assert_eq!(d.store.sync_status().await.unwrap().pending_changes, 0);
     }
-    eprintln!("seed {seed}: {} changes, {} events, {} replies dropped after commit", feed.len(), events.len(), dropped.lock().unwrap());
+    let conflicts = desks[0].0.store.sync_conflicts().await.unwrap().len();
+    eprintln!(
+        "seed {seed}: {} changes, {} events, {conflicts} conflicts, {} replies dropped after the server committed",
+        feed.len(),
+        events.len(),
+        dropped.lock().unwrap()
+    );
 }
 
 async fn simulation_of_desks_syncing_through_the_server(b: Backend) {
