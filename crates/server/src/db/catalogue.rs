@@ -231,7 +231,7 @@ impl Db {
             .bind(now_ms())
             .execute(&mut **tx)
             .await?;
-        Ok(())
+        self.feed_own(tx, lib, entity, id, op, hlc).await
     }
 
     /// A title's name and how many copies it has; 404 when the library has

@@ -101,24 +101,26 @@ impl Db {
             Err(e) if is_unique_violation(&e) => return Err(Error::HoldAlreadyPlaced { card, title }.into()),
             Err(e) => return Err(e.into()),
         }
-        self.hold_event(&mut tx, lib, "hold_placed", title_id, member_id, hlc).await?;
+        self.hold_event(&mut tx, lib, "hold_placed", &id, title_id, member_id, hlc).await?;
         tx.commit().await?;
         self.hold(lib, &id).await?.ok_or_else(|| ApiError::internal("hold vanished after write"))
     }
 
+    #[allow(clippy::too_many_arguments)] // the event's columns, named
     async fn hold_event(
         &self,
         tx: &mut WriteTx,
         lib: &str,
         kind: &str,
+        hold_id: &str,
         title_id: &str,
         member_id: &str,
         hlc: i64,
     ) -> Result<(), sqlx::Error> {
         let id = shelfkeeper_domain::ids::EventId::new().to_string();
         sqlx::query(
-            "INSERT INTO circulation_events (id, library_id, kind, copy_id, title_id, member_id, due_on, prev_event_id, at, hlc, site) \
-             VALUES ($1, $2, $3, NULL, $4, $5, NULL, NULL, $6, $7, $8)",
+            "INSERT INTO circulation_events (id, library_id, kind, copy_id, title_id, member_id, due_on, prev_event_id, at, hlc, site, hold_id) \
+             VALUES ($1, $2, $3, NULL, $4, $5, NULL, NULL, $6, $7, $8, $9)",
         )
         .bind(&id)
         .bind(lib)
@@ -128,19 +130,10 @@ impl Db {
         .bind(now_ms())
         .bind(hlc)
         .bind(&*self.site)
+        .bind(hold_id)
         .execute(&mut **tx)
         .await?;
-        sqlx::query(
-            "INSERT INTO server_changes (library_id, entity, entity_id, op, hlc, site, at) VALUES ($1, 'event', $2, 'upsert', $3, $4, $5)",
-        )
-        .bind(lib)
-        .bind(&id)
-        .bind(hlc)
-        .bind(&*self.site)
-        .bind(now_ms())
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+        self.log_change(tx, lib, "event", &id, "upsert", hlc).await
     }
 
     pub async fn hold(&self, lib: &str, id: &str) -> Result<Option<HoldRow>, sqlx::Error> {
@@ -188,8 +181,16 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
         }
-        self.hold_event(&mut tx, lib, "hold_cancelled", &h.try_get::<String, _>("title_id")?, &h.try_get::<String, _>("member_id")?, hlc)
-            .await?;
+        self.hold_event(
+            &mut tx,
+            lib,
+            "hold_cancelled",
+            id,
+            &h.try_get::<String, _>("title_id")?,
+            &h.try_get::<String, _>("member_id")?,
+            hlc,
+        )
+        .await?;
         tx.commit().await?;
         self.hold(lib, id).await?.ok_or_else(|| ApiError::internal("hold vanished after write"))
     }

@@ -11,6 +11,7 @@ pub mod circulation;
 pub mod holds;
 pub mod libraries;
 pub mod sessions;
+pub mod sync;
 
 use shelfkeeper_domain::clock::Hlc;
 use sqlx::any::AnyPoolOptions;

@@ -7,6 +7,7 @@ pub mod circulation;
 pub mod holds;
 pub mod libraries;
 pub mod ops;
+pub mod sync;
 
 use crate::app::AppState;
 use axum::extract::ConnectInfo;
@@ -23,6 +24,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(catalogue::routes())
         .merge(circulation::routes())
         .merge(holds::routes())
+        .merge(sync::routes())
 }
 
 /// The OpenAPI document's frame; the paths come from the handlers'

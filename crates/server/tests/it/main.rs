@@ -14,3 +14,4 @@ mod matrix;
 mod openapi;
 mod ops;
 mod storage;
+mod sync;

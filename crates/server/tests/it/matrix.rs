@@ -230,6 +230,28 @@ async fn every_route_checks_the_caller(b: Backend) {
         ),
         // The librarian's session deletes its review first; its key then finds none.
         row(M::DELETE, "/api/v1/libraries/{lib}/titles/{title}/review", None, [401, 204, 204, 204, 404, 401, 401, 401, 401, 404]),
+        // Sync: staff register devices and pull; admins list devices. A
+        // push with no changes stores nothing for anyone in the library.
+        row(
+            M::POST,
+            "/api/v1/libraries/{lib}/sync/devices",
+            Some(json!({ "site_id": "00000000-0000-7000-8000-00000000000{i}", "name": "Desk {i}" })),
+            [401, 201, 201, 403, 404, 401, 401, 401, 401, 201],
+        ),
+        row(M::GET, "/api/v1/libraries/{lib}/sync/devices", None, [401, 200, 403, 403, 404, 401, 401, 401, 401, 403]),
+        row(
+            M::POST,
+            "/api/v1/libraries/{lib}/sync/push",
+            Some(json!({ "protocol": 1, "site_id": "00000000-0000-7000-8000-000000000001", "changes": [] })),
+            [401, 200, 200, 200, 404, 401, 401, 401, 401, 200],
+        ),
+        row(M::GET, "/api/v1/libraries/{lib}/sync/pull?after=0&limit=10", None, [401, 200, 200, 403, 404, 401, 401, 401, 401, 200]),
+        row(
+            M::POST,
+            "/api/v1/libraries/{lib}/sync/pull",
+            Some(json!({ "protocol": 1, "after": 0, "limit": 10 })),
+            [401, 200, 200, 403, 404, 401, 401, 401, 401, 200],
+        ),
         row(M::POST, "/api/v1/auth/logout", Some(json!({})), [401, 204, 204, 204, 204, 401, 401, 401, 401, 403]),
     ];
 

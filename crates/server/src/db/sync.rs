@@ -1,0 +1,445 @@
+//! Sync storage: devices, the per-library change feed and its sequence.
+//!
+//! The feed (`sync_feed`) holds changes in the desktop's shape
+//! (`shelfkeeper_sync::Change`): what desktops pushed, and what the
+//! server's own REST writes made (appended by `log_change` in the write's
+//! transaction, with the server's site id). Sequences come from the
+//! library's `sync_counters` row, locked by an UPDATE before any is taken
+//! and held until commit: concurrent writers to one library take turns, so
+//! sequences become visible in order and a pull never skips one.
+
+use super::{Db, WriteTx, now_ms};
+use crate::error::{ApiError, ApiResult};
+use serde::Serialize;
+use shelfkeeper_sync::{Change, Entity, Op, PullResponse, RejectCode, Rejected, Sequenced};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DeviceRow {
+    pub site_id: String,
+    pub name: String,
+    /// The account that registered it (last).
+    pub account_id: String,
+    /// RFC 3339.
+    pub registered_at: String,
+    pub last_push_at: Option<String>,
+    pub last_pull_at: Option<String>,
+}
+
+fn device_row(r: &AnyRow) -> Result<DeviceRow, sqlx::Error> {
+    let at = |c: &str| -> Result<Option<String>, sqlx::Error> { Ok(r.try_get::<Option<i64>, _>(c)?.map(crate::routes::rfc3339)) };
+    Ok(DeviceRow {
+        site_id: r.try_get("site_id")?,
+        name: r.try_get("name")?,
+        account_id: r.try_get("account_id")?,
+        registered_at: at("registered_at")?.unwrap_or_default(),
+        last_push_at: at("last_push_at")?,
+        last_pull_at: at("last_pull_at")?,
+    })
+}
+
+/// What storing one pushed change came to.
+pub enum Stored {
+    Accepted(u64),
+    Rejected(Rejected),
+}
+
+fn op_str(op: Op) -> &'static str {
+    match op {
+        Op::Upsert => "upsert",
+        Op::Delete => "delete",
+        Op::Event => "event",
+    }
+}
+
+fn parse_op(s: &str) -> Option<Op> {
+    match s {
+        "upsert" => Some(Op::Upsert),
+        "delete" => Some(Op::Delete),
+        "event" => Some(Op::Event),
+        _ => None,
+    }
+}
+
+impl Db {
+    /// Registers (true) or renames (false) a device of a library.
+    pub async fn register_device(&self, lib: &str, site: &str, name: &str, account: &str) -> ApiResult<(bool, DeviceRow)> {
+        let mut tx = self.begin_write().await?;
+        let known = sqlx::query("SELECT 1 AS x FROM sync_devices WHERE library_id = $1 AND site_id = $2")
+            .bind(lib)
+            .bind(site)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if known {
+            sqlx::query("UPDATE sync_devices SET name = $3, account_id = $4 WHERE library_id = $1 AND site_id = $2")
+                .bind(lib)
+                .bind(site)
+                .bind(name)
+                .bind(account)
+                .execute(&mut *tx)
+                .await?;
+        } else {
+            sqlx::query("INSERT INTO sync_devices (library_id, site_id, name, account_id, registered_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(lib)
+                .bind(site)
+                .bind(name)
+                .bind(account)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?;
+        }
+        let row = sqlx::query("SELECT * FROM sync_devices WHERE library_id = $1 AND site_id = $2")
+            .bind(lib)
+            .bind(site)
+            .fetch_one(&mut *tx)
+            .await?;
+        let row = device_row(&row)?;
+        tx.commit().await?;
+        Ok((!known, row))
+    }
+
+    pub async fn devices(&self, lib: &str) -> Result<Vec<DeviceRow>, sqlx::Error> {
+        let rows = sqlx::query("SELECT * FROM sync_devices WHERE library_id = $1 ORDER BY registered_at, site_id")
+            .bind(lib)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(device_row).collect()
+    }
+
+    pub async fn device_known(&self, lib: &str, site: &str) -> Result<bool, sqlx::Error> {
+        Ok(sqlx::query("SELECT 1 AS x FROM sync_devices WHERE library_id = $1 AND site_id = $2")
+            .bind(lib)
+            .bind(site)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
+    }
+
+    /// Takes the library's sequence counter (creating it) for the rest of
+    /// the transaction and returns its value.
+    async fn lock_counter(tx: &mut WriteTx, lib: &str) -> Result<i64, sqlx::Error> {
+        sqlx::query("INSERT INTO sync_counters (library_id, last_seq) VALUES ($1, 0) ON CONFLICT (library_id) DO NOTHING")
+            .bind(lib)
+            .execute(&mut **tx)
+            .await?;
+        let row = sqlx::query("UPDATE sync_counters SET last_seq = last_seq WHERE library_id = $1 RETURNING last_seq")
+            .bind(lib)
+            .fetch_one(&mut **tx)
+            .await?;
+        row.try_get("last_seq")
+    }
+
+    async fn set_counter(tx: &mut WriteTx, lib: &str, last: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE sync_counters SET last_seq = $2 WHERE library_id = $1").bind(lib).bind(last).execute(&mut **tx).await?;
+        Ok(())
+    }
+
+    /// Inserts one change with sequence `last + 1` unless its id is known.
+    /// Returns its sequence, or `None` when the id belongs to another library.
+    async fn insert_change(
+        tx: &mut WriteTx,
+        lib: &str,
+        last: &mut i64,
+        c: &Change,
+        account: Option<&str>,
+    ) -> Result<Option<u64>, sqlx::Error> {
+        let id = c.change_id.to_string();
+        let existing = |r: AnyRow| -> Result<Option<u64>, sqlx::Error> {
+            let l: String = r.try_get("library_id")?;
+            let seq: i64 = r.try_get("server_seq")?;
+            Ok((l == lib).then_some(seq as u64))
+        };
+        if let Some(r) =
+            sqlx::query("SELECT library_id, server_seq FROM sync_feed WHERE change_id = $1").bind(&id).fetch_optional(&mut **tx).await?
+        {
+            return existing(r);
+        }
+        let seq = *last + 1;
+        let done = sqlx::query(
+            "INSERT INTO sync_feed (library_id, server_seq, change_id, entity, entity_id, op, hlc, site_id, payload, received_at, account_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (change_id) DO NOTHING",
+        )
+        .bind(lib)
+        .bind(seq)
+        .bind(&id)
+        .bind(c.entity.as_str())
+        .bind(c.entity_id.to_string())
+        .bind(op_str(c.op))
+        .bind(c.hlc as i64)
+        .bind(c.site_id.to_string())
+        .bind(c.payload.to_string())
+        .bind(now_ms())
+        .bind(account)
+        .execute(&mut **tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            // Stored by a concurrent push to another library meanwhile.
+            let r = sqlx::query("SELECT library_id, server_seq FROM sync_feed WHERE change_id = $1").bind(&id).fetch_one(&mut **tx).await?;
+            return existing(r);
+        }
+        *last = seq;
+        Ok(Some(seq as u64))
+    }
+
+    /// Stores checked changes of one push in one transaction, in order,
+    /// each once; a change already stored is answered with its sequence.
+    pub async fn store_pushed(&self, lib: &str, site: &str, account: &str, changes: &[Change]) -> ApiResult<Vec<Stored>> {
+        let mut tx = self.begin_write().await?;
+        let mut last = Self::lock_counter(&mut tx, lib).await?;
+        let start = last;
+        let mut out = Vec::with_capacity(changes.len());
+        for c in changes {
+            out.push(match Self::insert_change(&mut tx, lib, &mut last, c, Some(account)).await? {
+                Some(seq) => Stored::Accepted(seq),
+                None => Stored::Rejected(Rejected {
+                    change_id: c.change_id,
+                    code: RejectCode::Forbidden,
+                    reason: "this change id is already used in another library".into(),
+                }),
+            });
+        }
+        if last != start {
+            Self::set_counter(&mut tx, lib, last).await?;
+        }
+        sqlx::query("UPDATE sync_devices SET last_push_at = $3 WHERE library_id = $1 AND site_id = $2")
+            .bind(lib)
+            .bind(site)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Appends one of the server's own changes to the feed, in the write's
+    /// transaction.
+    pub(super) async fn append_own(&self, tx: &mut WriteTx, lib: &str, c: &Change) -> Result<(), sqlx::Error> {
+        let mut last = Self::lock_counter(tx, lib).await?;
+        Self::insert_change(tx, lib, &mut last, c, None).await?;
+        Self::set_counter(tx, lib, last).await
+    }
+
+    /// Changes after `after`, at most `limit`, in sequence order.
+    pub async fn pull(&self, lib: &str, site: Option<&str>, after: u64, limit: u32) -> ApiResult<PullResponse> {
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        let rows = sqlx::query(
+            "SELECT server_seq, change_id, entity, entity_id, op, hlc, site_id, payload FROM sync_feed \
+             WHERE library_id = $1 AND server_seq > $2 ORDER BY server_seq LIMIT $3",
+        )
+        .bind(lib)
+        .bind(after)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let more = rows.len() > limit as usize;
+        let mut changes = Vec::with_capacity(rows.len().min(limit as usize));
+        for r in rows.iter().take(limit as usize) {
+            changes.push(sequenced(r).map_err(ApiError::internal)?);
+        }
+        let hw: Option<i64> = sqlx::query("SELECT last_seq FROM sync_counters WHERE library_id = $1")
+            .bind(lib)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get("last_seq"))
+            .transpose()?;
+        let high_water = (hw.unwrap_or(0).max(0) as u64).max(changes.last().map_or(0, |c: &Sequenced| c.server_seq));
+        // When the device last pulled, at most every 30 s (a write).
+        let stale = match site {
+            Some(site) => sqlx::query(
+                "SELECT 1 AS x FROM sync_devices WHERE library_id = $1 AND site_id = $2 AND (last_pull_at IS NULL OR last_pull_at < $3)",
+            )
+            .bind(lib)
+            .bind(site)
+            .bind(now_ms() - 30_000)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some(),
+            None => false,
+        };
+        if let (Some(site), true) = (site, stale) {
+            let mut tx = self.begin_write().await?;
+            sqlx::query("UPDATE sync_devices SET last_pull_at = $3 WHERE library_id = $1 AND site_id = $2")
+                .bind(lib)
+                .bind(site)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+        Ok(PullResponse { changes, high_water, more })
+    }
+}
+
+fn sequenced(r: &AnyRow) -> Result<Sequenced, String> {
+    let get = |c: &str| r.try_get::<String, _>(c).map_err(|e| format!("sync_feed.{c}: {e}"));
+    let uuid = |c: &str| get(c).and_then(|s| Uuid::parse_str(&s).map_err(|e| format!("sync_feed.{c}: {e}")));
+    let seq: i64 = r.try_get("server_seq").map_err(|e| e.to_string())?;
+    let hlc: i64 = r.try_get("hlc").map_err(|e| e.to_string())?;
+    let entity = Entity::parse(&get("entity")?).ok_or("sync_feed.entity: unknown")?;
+    let op = parse_op(&get("op")?).ok_or("sync_feed.op: unknown")?;
+    let payload = serde_json::from_str(&get("payload")?).map_err(|e| format!("sync_feed.payload: {e}"))?;
+    Ok(Sequenced {
+        server_seq: seq as u64,
+        change: Change {
+            change_id: uuid("change_id")?,
+            entity,
+            entity_id: uuid("entity_id")?,
+            op,
+            hlc: hlc as u64,
+            site_id: uuid("site_id")?,
+            payload,
+        },
+    })
+}
+
+/// How a column of the server's table becomes a column of the desktop's
+/// change payload.
+#[derive(Clone, Copy)]
+enum K {
+    /// TEXT (or a UUID as text): a string or null.
+    T,
+    /// BIGINT: a number or null.
+    I,
+    /// BIGINT unix ms: the desktop's RFC 3339 text.
+    Ts,
+}
+
+/// `(desktop column, server expression, kind)` per entity the server
+/// feeds. Member types are not fed: the server seeds its own defaults with
+/// random ids, which would clash with the desktops' (derived from the code).
+type FeedCols = &'static [(&'static str, &'static str, K)];
+
+fn feed_spec(entity: Entity) -> Option<(&'static str, FeedCols)> {
+    use K::{I, T, Ts};
+    match entity {
+        Entity::Title => Some((
+            "titles",
+            &[
+                ("id", "id", T),
+                ("title", "title", T),
+                ("subtitle", "subtitle", T),
+                ("sort_title", "sort_title", T),
+                ("contributors", "contributors", T),
+                ("author_sort", "COALESCE(author_sort, '')", T),
+                ("subjects", "subjects", T),
+                ("tags", "tags", T),
+                ("series", "series", T),
+                ("series_number", "series_number", T),
+                ("language", "language", T),
+                ("publisher", "publisher", T),
+                ("published", "published", T),
+                ("pub_year", "pub_year", I),
+                ("pages", "pages", I),
+                ("isbn13", "isbn13", T),
+                ("lccn", "lccn", T),
+                ("call_number", "call_number", T),
+                ("notes", "notes", T),
+                ("cover_ref", "cover_ref", T),
+                ("field_sources", "'{}'", T),
+                ("created_at", "created_at", Ts),
+                ("updated_at", "updated_at", Ts),
+            ],
+        )),
+        Entity::Copy => Some((
+            "copies",
+            &[
+                ("id", "id", T),
+                ("title_id", "title_id", T),
+                ("barcode", "barcode", T),
+                ("location", "location", T),
+                ("shelf", "shelf", T),
+                ("condition", "condition", T),
+                ("acquired_on", "acquired_on", T),
+                ("price_cents", "price_cents", I),
+                ("currency", "currency", T),
+                ("provenance", "provenance", T),
+                ("notes", "notes", T),
+                ("created_at", "created_at", Ts),
+                ("updated_at", "updated_at", Ts),
+            ],
+        )),
+        Entity::Member => Some((
+            "members",
+            &[
+                ("id", "id", T),
+                ("card", "card", T),
+                ("name", "name", T),
+                ("email", "email", T),
+                ("phone", "phone", T),
+                ("address", "address", T),
+                ("member_type", "member_type", T),
+                ("expires_on", "expires_on", T),
+                ("blocked", "blocked", I),
+                ("block_reason", "block_reason", T),
+                ("notes", "notes", T),
+                ("created_at", "created_at", Ts),
+                ("updated_at", "updated_at", Ts),
+            ],
+        )),
+        Entity::Event => Some((
+            "circulation_events",
+            &[
+                ("id", "id", T),
+                // The desktop's stream: the copy for copy events, else the title.
+                ("stream_id", "COALESCE(copy_id, title_id)", T),
+                ("kind", "kind", T),
+                ("title_id", "title_id", T),
+                ("copy_id", "copy_id", T),
+                ("member_id", "member_id", T),
+                ("hold_id", "hold_id", T),
+                ("due_on", "due_on", T),
+                ("prev_event_id", "prev_event_id", T),
+                ("occurred_at", "at", Ts),
+                ("actor_id", "NULL", T),
+            ],
+        )),
+        Entity::MemberType => None,
+    }
+}
+
+impl Db {
+    /// Appends the server's own write of a row (as it now is) or its delete
+    /// to the library's sync feed, in the write's transaction; called by
+    /// `log_change`.
+    pub(super) async fn feed_own(
+        &self,
+        tx: &mut WriteTx,
+        lib: &str,
+        entity: &str,
+        id: &str,
+        op: &str,
+        hlc: i64,
+    ) -> Result<(), sqlx::Error> {
+        let Some(entity) = Entity::parse(entity) else { return Ok(()) };
+        let Some((table, cols)) = feed_spec(entity) else { return Ok(()) };
+        let entity_id = Uuid::parse_str(id).map_err(|e| sqlx::Error::Protocol(format!("feed: id {id}: {e}")))?;
+        let site_id = Uuid::parse_str(&self.site).map_err(|e| sqlx::Error::Protocol(format!("feed: site id: {e}")))?;
+        let (op, payload) = if op == "delete" {
+            (Op::Delete, serde_json::Value::Null)
+        } else {
+            let select = cols.iter().map(|(name, expr, _)| format!("{expr} AS {name}")).collect::<Vec<_>>().join(", ");
+            let sql = format!("SELECT {select} FROM {table} WHERE library_id = $1 AND id = $2");
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(lib).bind(id).fetch_one(&mut **tx).await?;
+            let mut map = serde_json::Map::new();
+            for (name, _, kind) in cols {
+                let v = match kind {
+                    K::T => row.try_get::<Option<String>, _>(*name)?.map(serde_json::Value::from),
+                    K::I => row.try_get::<Option<i64>, _>(*name)?.map(serde_json::Value::from),
+                    K::Ts => row.try_get::<Option<i64>, _>(*name)?.map(|ms| crate::routes::rfc3339(ms).into()),
+                };
+                map.insert((*name).to_owned(), v.unwrap_or(serde_json::Value::Null));
+            }
+            if entity == Entity::Member {
+                let name = map.get("name").and_then(|v| v.as_str()).unwrap_or_default();
+                map.insert("sort_name".into(), shelfkeeper_domain::text::person_sort_key(name).into());
+            }
+            (if entity == Entity::Event { Op::Event } else { Op::Upsert }, serde_json::Value::Object(map))
+        };
+        let change = Change { change_id: Uuid::now_v7(), entity, entity_id, op, hlc: hlc as u64, site_id, payload };
+        self.append_own(tx, lib, &change).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,209 @@
+//! The desktop's side of sync over HTTP: [`HttpTransport`] implements the
+//! store's [`SyncTransport`] against the server's
+//! `/api/v1/libraries/{lib}/sync/...` routes.
+//!
+//! TLS is rustls with the ring provider and the platform verifier (the
+//! system's roots), as in the metadata crate; plain `http://` works for a
+//! server on the same machine or in tests. Every request has a connect
+//! timeout and an overall timeout. The credential (a bearer access token
+//! or an API key) is sent in a header and never appears in an error,
+//! `Debug` output or log.
+//!
+//! Errors say what to do: [`ClientError::Offline`] (no answer: try again
+//! later), [`ClientError::AuthExpired`] (401: sign in again),
+//! [`ClientError::Refused`] (another 4xx/5xx, with the server's code and
+//! message), [`ClientError::Protocol`] (an answer that is not the
+//! protocol's).
+
+use shelfkeeper_store::SyncTransport;
+use shelfkeeper_sync::{PullRequest, PullResponse, PushRequest, PushResponse};
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub const USER_AGENT: &str = concat!("Shelfkeeper/", env!("CARGO_PKG_VERSION"));
+
+/// How the desktop proves who it is.
+#[derive(Clone)]
+pub enum Credential {
+    /// An access token (`Authorization: Bearer`).
+    Bearer(String),
+    /// An API key (`X-API-Key`).
+    ApiKey(String),
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Credential::Bearer(_) => "Bearer(<redacted>)",
+            Credential::ApiKey(_) => "ApiKey(<redacted>)",
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    #[error("the sync server cannot be reached (offline?): {0}")]
+    Offline(String),
+    #[error("the sync server no longer accepts these credentials: sign in again")]
+    AuthExpired,
+    #[error("the sync server refused the request (HTTP {status}, {code}): {message}")]
+    Refused { status: u16, code: String, message: String },
+    #[error("the sync server answered out of protocol: {0}")]
+    Protocol(String),
+    #[error("cannot set up TLS for the sync server: {0}")]
+    Tls(String),
+    #[error("the sync server address is not a usable URL: {0}")]
+    Url(String),
+}
+
+impl ClientError {
+    /// Worth retrying later without a person doing anything.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ClientError::Offline(_) => true,
+            ClientError::Refused { status, .. } => *status >= 500 || *status == 429 || *status == 408,
+            _ => false,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub connect_timeout: Duration,
+    /// For the whole request, body included.
+    pub timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { connect_timeout: Duration::from_secs(10), timeout: Duration::from_secs(60) }
+    }
+}
+
+/// A library on a sync server, reached with one credential.
+#[derive(Clone)]
+pub struct HttpTransport {
+    client: reqwest::Client,
+    /// `<server>/api/v1/libraries/<lib>/sync`
+    base: String,
+    credential: Arc<Credential>,
+    site_id: Option<Uuid>,
+}
+
+impl std::fmt::Debug for HttpTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpTransport").field("base", &self.base).field("credential", &self.credential).finish()
+    }
+}
+
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
+impl HttpTransport {
+    /// `server`: the server's base URL (`https://library.example.org`);
+    /// `library`: the library's id.
+    pub fn new(server: &str, library: Uuid, credential: Credential, options: Options) -> Result<HttpTransport, ClientError> {
+        let server = server.trim_end_matches('/');
+        let url = reqwest::Url::parse(server).map_err(|e| ClientError::Url(e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(ClientError::Url(format!("'{}' is neither http nor https", url.scheme())));
+        }
+        use rustls_platform_verifier::BuilderVerifierExt;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| ClientError::Tls(e.to_string()))?
+            .with_platform_verifier()
+            .map_err(|e| ClientError::Tls(e.to_string()))?
+            .with_no_client_auth();
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .user_agent(USER_AGENT)
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.timeout)
+            // A redirect could carry the credential elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ClientError::Tls(chain(&e)))?;
+        Ok(HttpTransport {
+            client,
+            base: format!("{server}/api/v1/libraries/{library}/sync"),
+            credential: Arc::new(credential),
+            site_id: None,
+        })
+    }
+
+    /// Names the pulling device, so the server records when it last pulled.
+    pub fn with_site(mut self, site_id: Uuid) -> Self {
+        self.site_id = Some(site_id);
+        self
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let req = self.client.request(method, format!("{}{path}", self.base));
+        match &*self.credential {
+            Credential::Bearer(t) => req.bearer_auth(t),
+            Credential::ApiKey(k) => req.header("X-API-Key", k),
+        }
+    }
+
+    async fn send<T: serde::de::DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T, ClientError> {
+        // reqwest's errors name the URL, never headers.
+        let resp = req.send().await.map_err(|e| ClientError::Offline(chain(&e)))?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| ClientError::Offline(chain(&e)))?;
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            return Err(ClientError::AuthExpired);
+        }
+        if !status.is_success() {
+            let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+            let text = |k: &str| body["error"][k].as_str().unwrap_or_default().to_owned();
+            return Err(ClientError::Refused {
+                status: status.as_u16(),
+                code: text("code"),
+                message: if text("message").is_empty() { status.to_string() } else { text("message") },
+            });
+        }
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(format!("the answer does not parse: {e}")))
+    }
+
+    /// Registers this desktop's store with the library (or renames it).
+    pub async fn register_device(&self, site_id: Uuid, name: &str) -> Result<(), ClientError> {
+        let body = serde_json::json!({ "site_id": site_id, "name": name });
+        let _: serde_json::Value = self.send(self.request(reqwest::Method::POST, "/devices").json(&body)).await?;
+        Ok(())
+    }
+
+    pub async fn push_page(&self, req: &PushRequest) -> Result<PushResponse, ClientError> {
+        self.send(self.request(reqwest::Method::POST, "/push").json(req)).await
+    }
+
+    pub async fn pull_page(&self, req: &PullRequest) -> Result<PullResponse, ClientError> {
+        // Numbers and a UUID: nothing to escape.
+        let mut path = format!("/pull?after={}&limit={}&protocol={}", req.after, req.limit, req.protocol);
+        if let Some(site) = self.site_id {
+            path.push_str(&format!("&site_id={site}"));
+        }
+        self.send(self.request(reqwest::Method::GET, &path)).await
+    }
+}
+
+impl SyncTransport for HttpTransport {
+    async fn push(&self, req: PushRequest) -> Result<PushResponse, String> {
+        self.push_page(&req).await.map_err(|e| e.to_string())
+    }
+
+    async fn pull(&self, req: PullRequest) -> Result<PullResponse, String> {
+        self.pull_page(&req).await.map_err(|e| e.to_string())
+    }
+}
