@@ -18,6 +18,10 @@ command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
 # update test serves packages with python3's http.server.
 command -v rpm >/dev/null 2>&1 || need_apt+=(rpm)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+# Sync keeps its sign-in in the OS keychain: the tests run a real Secret
+# Service (gnome-keyring) in a private D-Bus session.
+command -v gnome-keyring-daemon >/dev/null 2>&1 || need_apt+=(gnome-keyring)
+command -v dbus-run-session >/dev/null 2>&1 || need_apt+=(dbus dbus-x11)
 # The desktop shell: WebKitGTK and friends (Tauri 2 on Linux).
 for pkg in libwebkit2gtk-4.1-dev libsoup-3.0-dev libayatana-appindicator3-dev librsvg2-dev libssl-dev; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")

@@ -50,6 +50,11 @@ mod tests {
         shelfkeeper_domain::provenance::TitleField::export_all(&cfg).unwrap();
         crate::updates::UpdateStatus::export_all(&cfg).unwrap();
         crate::updates::UpdateProgress::export_all(&cfg).unwrap();
+        shelfkeeper_sync_client::SyncOverview::export_all(&cfg).unwrap();
+        shelfkeeper_sync_client::ConnectRequest::export_all(&cfg).unwrap();
+        shelfkeeper_store::SyncRun::export_all(&cfg).unwrap();
+        shelfkeeper_store::SyncConflict::export_all(&cfg).unwrap();
+        shelfkeeper_store::SyncProgress::export_all(&cfg).unwrap();
     }
 
     fn files(dir: &Path) -> Vec<(String, String)> {

@@ -9,6 +9,7 @@ mod bindings;
 mod catalogue_io;
 mod commands;
 mod state;
+mod sync;
 mod updates;
 
 use state::AppState;
@@ -38,6 +39,7 @@ pub fn run() {
             app.manage(AppState::new(config_dir, data_dir));
             app.manage(catalogue_io::IoState::default());
             app.manage(updates::Updates::default());
+            app.manage(sync::SyncService::default());
             // Open the remembered store while the webview starts, instead of
             // when the UI first asks for it.
             let handle = app.handle().clone();
@@ -46,6 +48,8 @@ pub fn run() {
             });
             // Look for a new version (unless turned off in Settings).
             tauri::async_runtime::spawn(updates::check_on_start(app.handle().clone()));
+            // Sync the open store with its server, if it has one.
+            tauri::async_runtime::spawn(sync::background(app.handle().clone()));
             Ok(())
         })
         // Cover images, served from the store: `cover://localhost/<id>`
@@ -115,6 +119,13 @@ pub fn run() {
             commands::set_update_check,
             commands::check_for_update,
             commands::install_update,
+            sync::sync_overview,
+            sync::sync_connect,
+            sync::sync_disconnect,
+            sync::sync_now,
+            sync::sync_cancel,
+            sync::sync_set_interval,
+            sync::sync_conflicts,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Shelfkeeper");

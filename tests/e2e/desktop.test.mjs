@@ -70,9 +70,12 @@ before(async () => {
   await startDriver();
 });
 
-after(() => {
+after(async () => {
   driver?.kill();
   providers?.close();
+  // The program holds this process's stderr: one left running (see
+  // appExited) would keep the test runner waiting for ever.
+  await appExited().catch(() => spawnSync('pkill', ['-KILL', '-f', APP]));
 });
 
 async function appExited() {

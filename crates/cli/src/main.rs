@@ -29,6 +29,31 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum SyncCommand {
+    /// Connect this store to a server's library: signs in (the password is
+    /// read from standard input, one line), registers the store as a device
+    /// and keeps the refresh token in the OS keychain.
+    Connect {
+        /// The server's address, e.g. https://library.example.org
+        server: String,
+        /// The account's email (staff of the library).
+        email: String,
+        /// The library's id or name (when the account works in several).
+        #[arg(long)]
+        library: Option<String>,
+        /// How the server lists this store.
+        #[arg(long, default_value = "Command line")]
+        device: String,
+    },
+    /// Push local changes and pull the server's, now.
+    Now,
+    /// The connection, changes waiting, the last run and open conflicts.
+    Status,
+    /// Forget the server (local data stays; the keychain entry is removed).
+    Disconnect,
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Create a new store file.
     Init {
@@ -100,6 +125,9 @@ enum Command {
     Restore { backup: PathBuf },
     /// Fill a new store with a synthetic collection (benchmarks, demos).
     Generate(Generate),
+    /// Sync with a Shelfkeeper server: connect, sync now, status, disconnect.
+    #[command(subcommand)]
+    Sync(SyncCommand),
     /// Read a file (CSV from Shelfkeeper, Goodreads, LibraryThing, Libib or
     /// Calibre; MARC21; MARCXML; JSON) and show what importing it would do;
     /// with --commit, import it.
@@ -320,6 +348,7 @@ async fn execute(store: &Store, command: Command, json: bool) -> Result<()> {
     let me = &Actor::OWNER;
     match command {
         Command::Init { .. } | Command::Restore { .. } => unreachable!("handled above"),
+        Command::Sync(command) => sync(store, command, json).await?,
         Command::Info => {
             let s = store.stats_in_full().await?;
             print(json, &s, |s| {
@@ -843,5 +872,69 @@ async fn finish_import(store: &Store, done: &ImportSummary, failed: Option<&std:
         }
         out
     });
+    Ok(())
+}
+
+async fn sync(store: &Store, command: SyncCommand, json: bool) -> Result<()> {
+    use shelfkeeper_sync_client::keychain::OsKeychain;
+    use shelfkeeper_sync_client::{ConnectRequest, DeskSync, Options};
+    let desk = DeskSync::new(Arc::new(OsKeychain), Options::default());
+    let me = &Actor::OWNER;
+    match command {
+        SyncCommand::Connect { server, email, library, device } => {
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password).map_err(|e| Error::invalid("password", format!("cannot read it from standard input: {e}")))?;
+            let password = password.trim_end_matches(['\r', '\n']).to_owned();
+            let req = ConnectRequest { server, email, password, library, device_name: device };
+            let c = desk.connect(store, me, req).await?;
+            print(json, &c, |c| format!("Connected to '{}' on {} as {} (this store is the device '{}')", c.library_name, c.server, c.email, c.device_name));
+        }
+        SyncCommand::Now => {
+            let run = desk
+                .sync_now(store, |p| {
+                    if !json {
+                        eprint!("\r{:?}: {}/{}   ", p.phase, p.done, p.total);
+                    }
+                })
+                .await;
+            if !json {
+                eprintln!();
+            }
+            let run = run?;
+            print(json, &run, |r| {
+                format!(
+                    "Synced: {} changes sent, {} received ({} applied), {} new conflicts{}",
+                    r.pushed,
+                    r.pulled,
+                    r.applied,
+                    r.conflicts,
+                    if r.clock_ahead > 0 { format!("; {} changes came from clocks ahead of this one", r.clock_ahead) } else { String::new() }
+                )
+            });
+        }
+        SyncCommand::Status => {
+            let o = desk.overview(store).await?;
+            print(json, &o, |o| {
+                let mut out = match &o.connection {
+                    Some(c) => format!("Connected to '{}' on {} as {} (device '{}', every {} s)", c.library_name, c.server, c.email, c.device_name, c.interval_secs),
+                    None => "Not connected to a sync server".to_owned(),
+                };
+                out.push_str(&format!("\n{} changes waiting to be sent, {} open conflicts", o.status.pending_changes, o.status.open_conflicts));
+                if let Some(r) = &o.last_run {
+                    match &r.error {
+                        Some(e) => out.push_str(&format!("\nLast sync {} failed: {e}", r.finished_at)),
+                        None => out.push_str(&format!("\nLast sync {}: {} sent, {} received", r.finished_at, r.pushed, r.pulled)),
+                    }
+                }
+                out
+            });
+        }
+        SyncCommand::Disconnect => {
+            desk.disconnect(store, me).await?;
+            if !json {
+                println!("Disconnected; everything local is kept");
+            }
+        }
+    }
     Ok(())
 }

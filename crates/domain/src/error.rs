@@ -140,6 +140,18 @@ pub enum Error {
     UpdateBackup(String),
     #[error("the update could not be installed: {0}")]
     UpdateInstall(String),
+
+    // --- sync (desktop) ---
+    #[error("no keychain is available to keep the sync server's sign-in ({0}). Start the desktop's keyring (GNOME Keyring or KWallet on Linux) and try again; nothing was saved")]
+    KeychainUnavailable(String),
+    #[error("this store is not connected to a sync server; connect it in Settings → Sync")]
+    NotConnected,
+    #[error("the sync server cannot be reached: {0}. Work goes on here and syncs when it is back")]
+    SyncOffline(String),
+    #[error("sign in to the sync server again: {0}")]
+    SyncSignIn(String),
+    #[error("the sync server refused: {0}")]
+    SyncRefused(String),
 }
 
 /// The stable machine code of an [`Error`]. Serialised as snake_case; never
@@ -203,6 +215,11 @@ pub enum ErrorCode {
     UpdateSignatureInvalid,
     UpdateBackupFailed,
     UpdateInstallFailed,
+    KeychainUnavailable,
+    NotConnected,
+    SyncOffline,
+    SyncSignIn,
+    SyncRefused,
 }
 
 impl std::fmt::Display for ErrorCode {
@@ -274,6 +291,11 @@ impl Error {
             UpdateSignature(_) => ErrorCode::UpdateSignatureInvalid,
             UpdateBackup(_) => ErrorCode::UpdateBackupFailed,
             UpdateInstall(_) => ErrorCode::UpdateInstallFailed,
+            KeychainUnavailable(_) => ErrorCode::KeychainUnavailable,
+            NotConnected => ErrorCode::NotConnected,
+            SyncOffline(_) => ErrorCode::SyncOffline,
+            SyncSignIn(_) => ErrorCode::SyncSignIn,
+            SyncRefused(_) => ErrorCode::SyncRefused,
         }
     }
 

@@ -129,7 +129,12 @@ impl From<DomainError> for ApiError {
             | C::UpdateDownloadFailed
             | C::UpdateSignatureInvalid
             | C::UpdateBackupFailed
-            | C::UpdateInstallFailed => {
+            | C::UpdateInstallFailed
+            | C::KeychainUnavailable
+            | C::NotConnected
+            | C::SyncOffline
+            | C::SyncSignIn
+            | C::SyncRefused => {
                 return ApiError::internal(e);
             }
             _ => StatusCode::CONFLICT,

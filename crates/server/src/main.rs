@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn usage() -> &'static str {
-    "usage: shelfkeeper-server [--config FILE]                     serve\n       shelfkeeper-server [--config FILE] account disable EMAIL  sign an account out everywhere and refuse it\n       shelfkeeper-server [--config FILE] account enable EMAIL\n\nSettings come from FILE (TOML) or $SHELFKEEPER_SERVER_CONFIG, then from\nSHELFKEEPER_SERVER_* variables (e.g. SHELFKEEPER_SERVER_LISTEN=0.0.0.0:8080,\nSHELFKEEPER_SERVER_DATABASE_URL=postgres://..., SHELFKEEPER_SERVER_SMTP_HOST=...).\nWith none, it serves 127.0.0.1:8080 on a SQLite file in the XDG data directory."
+    "usage: shelfkeeper-server [--config FILE]                     serve\n       shelfkeeper-server [--config FILE] account disable EMAIL  sign an account out everywhere and refuse it\n       shelfkeeper-server [--config FILE] account enable EMAIL\n       shelfkeeper-server [--config FILE] account create EMAIL [--library NAME]\n                          a verified account, its password read from standard input;\n                          with --library, a new library it administers (prints its id)\n\nSettings come from FILE (TOML) or $SHELFKEEPER_SERVER_CONFIG, then from\nSHELFKEEPER_SERVER_* variables (e.g. SHELFKEEPER_SERVER_LISTEN=0.0.0.0:8080,\nSHELFKEEPER_SERVER_DATABASE_URL=postgres://..., SHELFKEEPER_SERVER_SMTP_HOST=...).\nWith none, it serves 127.0.0.1:8080 on a SQLite file in the XDG data directory."
 }
 
 #[tokio::main]
@@ -74,6 +74,20 @@ async fn main() -> ExitCode {
 
 /// Operator commands on the configured database.
 async fn run_command(cfg: Config, command: &[String]) -> ExitCode {
+    if let [a, op, email, rest @ ..] = command
+        && a == "account"
+        && op == "create"
+    {
+        let library = match rest {
+            [] => None,
+            [flag, name] if flag == "--library" => Some(name.clone()),
+            _ => {
+                eprintln!("error: unknown command '{}'\n\n{}", command.join(" "), usage());
+                return ExitCode::from(2);
+            }
+        };
+        return create_account(cfg, email, library.as_deref()).await;
+    }
     let (disable, email) = match command {
         [a, op, email] if a == "account" && (op == "disable" || op == "enable") => (op == "disable", email),
         _ => {
@@ -115,6 +129,55 @@ async fn run_command(cfg: Config, command: &[String]) -> ExitCode {
             eprintln!("error: no account has the address {email}");
             ExitCode::FAILURE
         }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The first administrator of a new server, without a mail server: the
+/// account is created verified (the operator vouches for the address).
+async fn create_account(cfg: Config, email: &str, library: Option<&str>) -> ExitCode {
+    let mut password = String::new();
+    if let Err(e) = std::io::stdin().read_line(&mut password) {
+        eprintln!("error: cannot read the password from standard input: {e}");
+        return ExitCode::FAILURE;
+    }
+    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    let Some(email) = shelfkeeper_server::auth::normalise_email(email) else {
+        eprintln!("error: '{email}' is not an email address");
+        return ExitCode::from(2);
+    };
+    if let Err(e) = shelfkeeper_domain::password::check_policy(&password, &email) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    let state = match AppState::new(cfg).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = async {
+        let hash = shelfkeeper_domain::password::hash(&password).map_err(|e| e.to_string())?;
+        let id = shelfkeeper_domain::ids::AccountId::new().to_string();
+        if !state.db.insert_account(&id, &email, "", &hash).await.map_err(|e| e.to_string())? {
+            return Err(format!("an account with the address {email} already exists"));
+        }
+        state.db.mark_email_verified(&id).await.map_err(|e| e.to_string())?;
+        println!("account {email} created");
+        if let Some(name) = library {
+            let lib = uuid::Uuid::now_v7().to_string();
+            state.db.create_library(&lib, name, &id).await.map_err(|e| e.to_string())?;
+            println!("library {lib} '{name}' created, administered by {email}");
+        }
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

@@ -388,6 +388,28 @@ pub struct SyncConflict {
 
 const CURSOR_KEY: &str = "sync_cursor";
 
+/// Sync settings kept in the store itself, so they travel with the file
+/// (a restored backup knows its server) and stay out of the change log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncSetting {
+    /// The server connection (JSON, written by the desktop's sync client).
+    Connection,
+    /// The last sync run's outcome (JSON).
+    LastRun,
+    /// The library whose server sequence the cursor counts.
+    CursorLibrary,
+}
+
+impl SyncSetting {
+    fn key(self) -> &'static str {
+        match self {
+            SyncSetting::Connection => "sync.connection",
+            SyncSetting::LastRun => "sync.last_run",
+            SyncSetting::CursorLibrary => "sync.cursor_library",
+        }
+    }
+}
+
 async fn read_cursor(conn: &mut SqliteConnection) -> Result<u64> {
     let v: Option<String> = sqlx::query_scalar("SELECT value FROM store_meta WHERE key = ?")
         .bind(CURSOR_KEY)
@@ -486,6 +508,42 @@ impl Store {
         .await
         .map_err(db_err)?;
         Ok(SyncStatus { pending_changes: pending, cursor: read_cursor(&mut conn).await?, open_conflicts: open })
+    }
+
+    /// Starts pulling from the beginning again (another library). What
+    /// was applied stays; applying it again changes nothing.
+    pub async fn reset_sync_cursor(&self) -> Result<()> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        sqlx::query("DELETE FROM store_meta WHERE key = ?").bind(CURSOR_KEY).execute(&mut *tx).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// A piece of this store's sync settings (`sync.*` in `store_meta`):
+    /// local to this replica, never synced.
+    pub async fn sync_setting(&self, key: SyncSetting) -> Result<Option<String>> {
+        let mut conn = self.read.acquire().await.map_err(db_err)?;
+        sqlx::query_scalar("SELECT value FROM store_meta WHERE key = ?")
+            .bind(key.key())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)
+    }
+
+    /// Sets (or, with `None`, removes) a sync setting.
+    pub async fn set_sync_setting(&self, key: SyncSetting, value: Option<&str>) -> Result<()> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        match value {
+            Some(v) => sqlx::query(
+                "INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(key.key())
+            .bind(v),
+            None => sqlx::query("DELETE FROM store_meta WHERE key = ?").bind(key.key()),
+        }
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
     }
 
     /// Conflicts found while merging, unresolved first.
@@ -599,13 +657,46 @@ pub struct SyncRun {
     pub cursor: u64,
 }
 
+/// How far a sync run is, for a progress bar: `done` of `total` changes
+/// in the current phase (`total` is an estimate: the outbox's size before
+/// pushing, the server's newest sequence before pulling).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
+pub struct SyncProgress {
+    pub phase: SyncPhase,
+    #[ts(type = "number")]
+    pub done: u64,
+    #[ts(type = "number")]
+    pub total: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncPhase {
+    #[default]
+    Push,
+    Pull,
+}
+
 impl Store {
     /// One sync: push the whole outbox, then pull until the server has
     /// nothing newer, in pages of `page` changes. Every step is safe to cut
     /// short: acknowledged pages are gone from the outbox, applied pages
     /// moved the cursor, and anything else is simply done again next time.
     pub async fn sync_once(&self, transport: &impl SyncTransport, page: u32) -> std::result::Result<SyncRun, SyncError> {
+        self.sync_with_progress(transport, page, &|_| true).await
+    }
+
+    /// [`Store::sync_once`], telling `progress` after each page; when it
+    /// answers `false` the run stops there with [`Error::Cancelled`] (what
+    /// was done stays done).
+    pub async fn sync_with_progress(
+        &self,
+        transport: &impl SyncTransport,
+        page: u32,
+        progress: &(dyn Fn(SyncProgress) -> bool + Sync),
+    ) -> std::result::Result<SyncRun, SyncError> {
         let mut run = SyncRun::default();
+        let outbox = self.sync_status().await?.pending_changes.max(0) as u64;
         loop {
             let out = self.outbox_page(0, page).await?;
             if out.changes.is_empty() && out.through_seq == 0 {
@@ -623,10 +714,17 @@ impl Store {
             }
             run.pushed += req.changes.len() as u32;
             self.ack_pushed(out.through_seq).await?;
+            // Several edits of one row go as one change, so `pushed` can
+            // stay below the outbox's count; the bar ends full anyway.
+            let done = run.pushed as u64;
+            if !progress(SyncProgress { phase: SyncPhase::Push, done, total: outbox.max(done) }) {
+                return Err(SyncError::Store(Error::Cancelled));
+            }
             if !out.more {
                 break;
             }
         }
+        let start = self.sync_cursor().await?;
         loop {
             let req = PullRequest { protocol: PROTOCOL_VERSION, after: self.sync_cursor().await?, limit: page };
             let resp = transport.pull(req.clone()).await.map_err(SyncError::Transport)?;
@@ -640,6 +738,11 @@ impl Store {
             run.conflicts += report.conflicts;
             run.clock_ahead += report.clock_ahead;
             run.cursor = report.cursor;
+            let total = resp.high_water.saturating_sub(start);
+            let done = report.cursor.saturating_sub(start).min(total);
+            if !resp.changes.is_empty() && !progress(SyncProgress { phase: SyncPhase::Pull, done, total }) {
+                return Err(SyncError::Store(Error::Cancelled));
+            }
             if !resp.more || resp.changes.is_empty() {
                 break;
             }

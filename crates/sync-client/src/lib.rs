@@ -15,6 +15,12 @@
 //! message), [`ClientError::Protocol`] (an answer that is not the
 //! protocol's).
 
+pub mod api;
+pub mod desk;
+pub mod keychain;
+
+pub use desk::{Connection, ConnectRequest, DeskSync, LastRun, SyncOverview};
+
 use shelfkeeper_store::SyncTransport;
 use shelfkeeper_sync::{PullRequest, PullResponse, PushRequest, PushResponse};
 use std::sync::Arc;
@@ -89,6 +95,9 @@ pub struct HttpTransport {
     base: String,
     credential: Arc<Credential>,
     site_id: Option<Uuid>,
+    /// The last failed exchange, kept whole: the store's driver only sees
+    /// its text, the desk needs to know whether to sign in again.
+    last_error: Arc<std::sync::Mutex<Option<ClientError>>>,
 }
 
 impl std::fmt::Debug for HttpTransport {
@@ -112,34 +121,29 @@ impl HttpTransport {
     /// `server`: the server's base URL (`https://library.example.org`);
     /// `library`: the library's id.
     pub fn new(server: &str, library: Uuid, credential: Credential, options: Options) -> Result<HttpTransport, ClientError> {
-        let server = server.trim_end_matches('/');
-        let url = reqwest::Url::parse(server).map_err(|e| ClientError::Url(e.to_string()))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(ClientError::Url(format!("'{}' is neither http nor https", url.scheme())));
-        }
-        use rustls_platform_verifier::BuilderVerifierExt;
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| ClientError::Tls(e.to_string()))?
-            .with_platform_verifier()
-            .map_err(|e| ClientError::Tls(e.to_string()))?
-            .with_no_client_auth();
-        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .user_agent(USER_AGENT)
-            .connect_timeout(options.connect_timeout)
-            .timeout(options.timeout)
-            // A redirect could carry the credential elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| ClientError::Tls(chain(&e)))?;
+        let server = server_base(server)?;
+        let client = build_client(&options)?;
         Ok(HttpTransport {
             client,
             base: format!("{server}/api/v1/libraries/{library}/sync"),
             credential: Arc::new(credential),
             site_id: None,
+            last_error: Arc::default(),
+        })
+    }
+
+    /// The last failed exchange of this transport, if any.
+    pub fn take_last_error(&self) -> Option<ClientError> {
+        self.last_error.lock().ok().and_then(|mut e| e.take())
+    }
+
+    fn remember<T>(&self, r: Result<T, ClientError>) -> Result<T, String> {
+        r.map_err(|e| {
+            let text = e.to_string();
+            if let Ok(mut slot) = self.last_error.lock() {
+                *slot = Some(e);
+            }
+            text
         })
     }
 
@@ -158,23 +162,7 @@ impl HttpTransport {
     }
 
     async fn send<T: serde::de::DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T, ClientError> {
-        // reqwest's errors name the URL, never headers.
-        let resp = req.send().await.map_err(|e| ClientError::Offline(chain(&e)))?;
-        let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| ClientError::Offline(chain(&e)))?;
-        if status == reqwest::StatusCode::UNAUTHORIZED {
-            return Err(ClientError::AuthExpired);
-        }
-        if !status.is_success() {
-            let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-            let text = |k: &str| body["error"][k].as_str().unwrap_or_default().to_owned();
-            return Err(ClientError::Refused {
-                status: status.as_u16(),
-                code: text("code"),
-                message: if text("message").is_empty() { status.to_string() } else { text("message") },
-            });
-        }
-        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(format!("the answer does not parse: {e}")))
+        send(req).await
     }
 
     /// Registers this desktop's store with the library (or renames it).
@@ -198,12 +186,71 @@ impl HttpTransport {
     }
 }
 
+/// Sends a request and reads a JSON answer, mapping failures to
+/// [`ClientError`]s that say what to do.
+pub(crate) async fn send<T: serde::de::DeserializeOwned>(req: reqwest::RequestBuilder) -> Result<T, ClientError> {
+    {
+        // reqwest's errors name the URL, never headers.
+        let resp = req.send().await.map_err(|e| ClientError::Offline(chain(&e)))?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| ClientError::Offline(chain(&e)))?;
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            return Err(ClientError::AuthExpired);
+        }
+        if !status.is_success() {
+            let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+            let text = |k: &str| body["error"][k].as_str().unwrap_or_default().to_owned();
+            return Err(ClientError::Refused {
+                status: status.as_u16(),
+                code: text("code"),
+                message: if text("message").is_empty() { status.to_string() } else { text("message") },
+            });
+        }
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(format!("the answer does not parse: {e}")))
+    }
+}
+
 impl SyncTransport for HttpTransport {
     async fn push(&self, req: PushRequest) -> Result<PushResponse, String> {
-        self.push_page(&req).await.map_err(|e| e.to_string())
+        let r = self.push_page(&req).await;
+        self.remember(r)
     }
 
     async fn pull(&self, req: PullRequest) -> Result<PullResponse, String> {
-        self.pull_page(&req).await.map_err(|e| e.to_string())
+        let r = self.pull_page(&req).await;
+        self.remember(r)
     }
+}
+
+/// The HTTP client for a sync server: rustls with the ring provider and
+/// the platform verifier, timeouts, no redirects (a redirect could carry
+/// the credential elsewhere).
+pub(crate) fn build_client(options: &Options) -> Result<reqwest::Client, ClientError> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ClientError::Tls(e.to_string()))?
+        .with_platform_verifier()
+        .map_err(|e| ClientError::Tls(e.to_string()))?
+        .with_no_client_auth();
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .user_agent(USER_AGENT)
+        .connect_timeout(options.connect_timeout)
+        .timeout(options.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| ClientError::Tls(chain(&e)))
+}
+
+/// A server's base URL, checked: http or https, no trailing slash.
+pub(crate) fn server_base(server: &str) -> Result<String, ClientError> {
+    let server = server.trim().trim_end_matches('/');
+    let url = reqwest::Url::parse(server).map_err(|e| ClientError::Url(format!("'{server}': {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(ClientError::Url(format!("'{}' is neither http nor https", url.scheme())));
+    }
+    Ok(server.to_owned())
 }

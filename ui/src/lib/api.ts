@@ -5,6 +5,12 @@ import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import { toErrorPayload } from './errors';
 import type {
+  Connection,
+  ConnectRequest,
+  SyncConflict,
+  SyncOverview,
+  SyncProgress,
+  SyncRun,
   Account,
   AppStatus,
   BackupFolder,
@@ -154,6 +160,23 @@ export function onUpdateProgress(handler: (p: UpdateProgress) => void): Promise<
 }
 
 /** An update found by the check at start (or any later check). */
+// --- sync with a server (Rust runs it in the background; the keychain holds the sign-in) ---
+export const syncOverview = () => call<SyncOverview>('sync_overview');
+export const syncConnect = (request: ConnectRequest) => call<Connection>('sync_connect', { request });
+export const syncDisconnect = () => call<null>('sync_disconnect');
+export const syncNow = () => call<SyncRun>('sync_now');
+export const syncCancel = () => call<null>('sync_cancel');
+export const syncSetInterval = (secs: number) => call<Connection>('sync_set_interval', { secs });
+export const syncConflicts = () => call<SyncConflict[]>('sync_conflicts');
+
+export function onSyncProgress(handler: (p: SyncProgress) => void): Promise<UnlistenFn> {
+  return listen<SyncProgress>('sync-progress', (event) => handler(event.payload));
+}
+
+export function onSyncStatus(handler: (o: SyncOverview) => void): Promise<UnlistenFn> {
+  return listen<SyncOverview>('sync-status', (event) => handler(event.payload));
+}
+
 export function onUpdateAvailable(handler: (u: UpdateInfo) => void): Promise<UnlistenFn> {
   return listen<UpdateInfo>('update-available', (event) => handler(event.payload));
 }

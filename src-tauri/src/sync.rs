@@ -1,0 +1,123 @@
+//! Sync in the desktop: the commands Settings → Sync and the status bar
+//! call, and the background loop that syncs the open store on its schedule.
+//! The work is `shelfkeeper_sync_client::DeskSync`'s; this only wires it to
+//! Tauri (state, events) and never blocks the UI: a run happens on the
+//! async runtime and reports with `sync-progress` and `sync-status` events.
+
+use crate::commands::{Cmd, fail};
+use crate::state::AppState;
+use shelfkeeper_domain::Error;
+use shelfkeeper_store::{SyncConflict, SyncProgress, SyncRun};
+use shelfkeeper_sync_client::desk::DEFAULT_INTERVAL_SECS;
+use shelfkeeper_sync_client::keychain::OsKeychain;
+use shelfkeeper_sync_client::{Connection, ConnectRequest, DeskSync, Options, SyncOverview};
+use std::sync::Arc;
+use std::time::Duration;
+use tauri::{AppHandle, Emitter, Manager, State};
+
+/// The desktop's sync engine and the bell that wakes the background loop.
+pub struct SyncService {
+    desk: Arc<DeskSync>,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl Default for SyncService {
+    fn default() -> Self {
+        SyncService { desk: Arc::new(DeskSync::new(Arc::new(OsKeychain), Options::default())), wake: Arc::default() }
+    }
+}
+
+/// The first background run after launch: soon, but after the window.
+const FIRST_RUN_AFTER: Duration = Duration::from_secs(3);
+
+async fn emit_overview(app: &AppHandle) {
+    let Ok(store) = app.state::<AppState>().store().await else { return };
+    if let Ok(o) = app.state::<SyncService>().desk.overview(&store).await {
+        let _ = app.emit("sync-status", o);
+    }
+}
+
+/// One run on the open store, reported to the UI.
+async fn run(app: &AppHandle) -> Result<SyncRun, Error> {
+    let store = app.state::<AppState>().store().await?;
+    let desk = app.state::<SyncService>().desk.clone();
+    let progress_app = app.clone();
+    let result = desk
+        .sync_now(&store, move |p: SyncProgress| {
+            let _ = progress_app.emit("sync-progress", p);
+        })
+        .await;
+    emit_overview(app).await;
+    result
+}
+
+/// Syncs the open store on its schedule (and when woken), for as long as
+/// the program runs. A store that is not connected is left alone; a failed
+/// run is recorded in the status and tried again on the next tick.
+pub async fn background(app: AppHandle) {
+    let wake = app.state::<SyncService>().wake.clone();
+    tokio::time::sleep(FIRST_RUN_AFTER).await;
+    loop {
+        let store = app.state::<AppState>().store().await.ok();
+        let connection = match &store {
+            Some(s) => DeskSync::connection(s).await.ok().flatten(),
+            None => None,
+        };
+        if connection.is_some() {
+            let _ = run(&app).await;
+        }
+        let every = connection.map(|c| c.interval_secs).unwrap_or(DEFAULT_INTERVAL_SECS);
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(u64::from(every))) => {}
+            _ = wake.notified() => {}
+        }
+    }
+}
+
+#[tauri::command]
+pub async fn sync_overview(state: State<'_, AppState>, sync: State<'_, SyncService>) -> Cmd<SyncOverview> {
+    let store = state.store().await.map_err(fail)?;
+    sync.desk.overview(&store).await.map_err(fail)
+}
+
+#[tauri::command]
+pub async fn sync_connect(state: State<'_, AppState>, sync: State<'_, SyncService>, request: ConnectRequest) -> Cmd<Connection> {
+    let (store, actor) = (state.store().await.map_err(fail)?, state.actor().await.map_err(fail)?);
+    let c = sync.desk.connect(&store, &actor, request).await.map_err(fail)?;
+    // The first sync starts at once, in the background.
+    sync.wake.notify_one();
+    Ok(c)
+}
+
+#[tauri::command]
+pub async fn sync_disconnect(state: State<'_, AppState>, sync: State<'_, SyncService>) -> Cmd<()> {
+    let (store, actor) = (state.store().await.map_err(fail)?, state.actor().await.map_err(fail)?);
+    sync.desk.disconnect(&store, &actor).await.map_err(fail)
+}
+
+/// Syncs now and answers when the run is over (the UI stays live: progress
+/// comes as events meanwhile).
+#[tauri::command]
+pub async fn sync_now(app: AppHandle) -> Cmd<SyncRun> {
+    run(&app).await.map_err(fail)
+}
+
+#[tauri::command]
+pub async fn sync_cancel(sync: State<'_, SyncService>) -> Cmd<()> {
+    sync.desk.cancel();
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn sync_set_interval(state: State<'_, AppState>, sync: State<'_, SyncService>, secs: u32) -> Cmd<Connection> {
+    let (store, actor) = (state.store().await.map_err(fail)?, state.actor().await.map_err(fail)?);
+    let c = sync.desk.set_interval(&store, &actor, secs).await.map_err(fail)?;
+    sync.wake.notify_one();
+    Ok(c)
+}
+
+#[tauri::command]
+pub async fn sync_conflicts(state: State<'_, AppState>) -> Cmd<Vec<SyncConflict>> {
+    let store = state.store().await.map_err(fail)?;
+    store.sync_conflicts().await.map_err(fail)
+}

@@ -1,0 +1,159 @@
+// End-to-end sync: one real server (the shelfkeeper-server binary on a
+// SQLite file) and two desktop instances, each with its own HOME and store,
+// driven one after the other through tauri-driver under Xvfb. The sign-in
+// goes to the gnome-keyring that scripts/e2e.sh starts in the test's D-Bus
+// session. A title added on the first desktop appears on the second.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Session, sleep } from './webdriver.mjs';
+
+const APP = process.env.SHELFKEEPER_APP;
+const CLI = process.env.SHELFKEEPER_CLI;
+const SERVER = process.env.SHELFKEEPER_SERVER;
+const SHOTS = process.env.SCREENSHOTS ?? 'target/e2e-screenshots';
+const PORT = 4446;
+const BASE = `http://127.0.0.1:${PORT}`;
+const EMAIL = 'collector@example.org';
+const PASSWORD = 'correct horse battery';
+const root = mkdtempSync(join(tmpdir(), 'sk-sync-e2e-'));
+let server;
+let serverUrl;
+
+const shot = (s, name) => s.screenshot(`${SHOTS}/${name}.png`);
+const has = (needle) => (text) => text.includes(needle);
+
+async function freePort() {
+  const srv = createServer();
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+function run(cmd, args, env, input) {
+  const r = spawnSync(cmd, args, { env: { ...process.env, ...env }, input, encoding: 'utf8' });
+  assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+before(async () => {
+  assert.ok(APP && CLI && SERVER, 'SHELFKEEPER_APP, SHELFKEEPER_CLI and SHELFKEEPER_SERVER name the built programs');
+  mkdirSync(SHOTS, { recursive: true });
+  const port = await freePort();
+  const env = {
+    SHELFKEEPER_SERVER_DATABASE_URL: `sqlite://${join(root, 'server.sqlite3')}`,
+    SHELFKEEPER_SERVER_DATA_DIR: join(root, 'server-data'),
+    SHELFKEEPER_SERVER_LISTEN: `127.0.0.1:${port}`,
+  };
+  // The operator's first account and library, without a mail server.
+  const created = run(SERVER, ['account', 'create', EMAIL, '--library', 'Home library'], env, `${PASSWORD}\n`);
+  assert.match(created, /library [0-9a-f-]+ 'Home library' created/);
+  server = spawn(SERVER, [], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  serverUrl = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    const up = await fetch(`${serverUrl}/healthz`).then((r) => r.ok).catch(() => false);
+    if (up) break;
+    if (i > 100) throw new Error('the server did not start');
+    await sleep(100);
+  }
+});
+
+after(() => {
+  server?.kill();
+  spawnSync('pkill', ['-KILL', '-f', APP]);
+});
+
+/** A HOME with a collection store the desktop opens on start. */
+function desktopHome(name) {
+  const home = join(root, name);
+  const store = join(home, '.local/share/org.shelfkeeper.desktop/shelfkeeper.sqlite3');
+  mkdirSync(join(home, '.local/share/org.shelfkeeper.desktop'), { recursive: true });
+  mkdirSync(join(home, '.config/org.shelfkeeper.desktop'), { recursive: true });
+  run(CLI, ['--store', store, 'init']);
+  writeFileSync(
+    join(home, '.config/org.shelfkeeper.desktop/settings.json'),
+    JSON.stringify({ store_path: store, check_updates_automatically: false }),
+  );
+  return { home, store };
+}
+
+/** Runs `body` with the desktop program started in `home`. */
+async function withDesktop(home, body) {
+  // The program inherits tauri-driver's environment: its HOME is the desk's.
+  const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_DATA_HOME: join(home, '.local/share') };
+  const driver = spawn('tauri-driver', ['--port', String(PORT), '--native-port', String(PORT + 100)], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  await sleep(1000);
+  let s;
+  try {
+    s = await Session.start(BASE, APP);
+    await body(s);
+  } finally {
+    await s?.quit().catch(() => {});
+    driver.kill();
+    await new Promise((r) => (driver.exitCode !== null ? r() : driver.once('exit', r)));
+    spawnSync('pkill', ['-TERM', '-f', APP]);
+    await sleep(500);
+  }
+}
+
+async function connect(s, device) {
+  await s.click('[data-testid="nav-settings"]');
+  await s.waitFor('[data-testid="sync-connect-form"]');
+  await s.type('[data-testid="sync-server"]', serverUrl);
+  await s.type('[data-testid="sync-email"]', EMAIL);
+  await s.type('[data-testid="sync-password"]', PASSWORD);
+  await s.type('[data-testid="sync-device"]', device);
+  await s.click('[data-testid="sync-connect"]');
+  await s.waitFor('[data-testid="sync-connection"]', has('Home library'), 20_000);
+}
+
+async function syncNow(s) {
+  await s.click('[data-testid="sync-now"]');
+  await s.waitFor('[data-testid="sync-result"]', has('Last sync'), 30_000);
+  await s.waitFor('[data-testid="sync-pending"]', has('0 changes'), 30_000);
+}
+
+test('a title added on one desktop appears on the other after sync', { timeout: 240_000 }, async () => {
+  const laptop = desktopHome('laptop');
+  const desktop = desktopHome('desktop');
+
+  await withDesktop(laptop.home, async (s) => {
+    await s.waitFor('[data-testid="catalogue-empty"]', () => true, 20_000);
+    await s.click('[data-testid="catalogue-empty-add"]');
+    await s.type('[data-testid="title-field-title"]', 'The Dispossessed');
+    await s.type('[data-testid="title-field-contributor-name"]', 'Ursula K. Le Guin');
+    await s.click('[data-testid="title-save"]');
+    await s.waitFor('[data-testid="title-panel"]', has('The Dispossessed'));
+
+    await connect(s, 'Laptop');
+    await syncNow(s);
+    await s.waitFor('[data-testid="status-sync"]', has('Synced'));
+    await shot(s, '18-sync-connected');
+  });
+
+  // The sign-in is in the keychain, not in the store or the settings.
+  const settings = readFileSync(join(laptop.home, '.config/org.shelfkeeper.desktop/settings.json'), 'utf8');
+  assert.ok(!/token|password/i.test(settings), settings);
+  const info = run(CLI, ['--store', laptop.store, 'info']);
+  assert.match(info, /1 titles/);
+
+  await withDesktop(desktop.home, async (s) => {
+    await s.waitFor('[data-testid="catalogue-empty"]', () => true, 20_000);
+    await connect(s, 'Front desk');
+    await syncNow(s);
+    await s.click('[data-testid="nav-catalogue"]');
+    await s.type('[data-testid="catalogue-search"]', 'dispossessed');
+    await s.waitFor('[data-testid="result-row"]', has('The Dispossessed'), 20_000);
+    await s.waitFor('[data-testid="status-sync"]', has('Synced'));
+    await shot(s, '19-sync-title-arrived');
+  });
+
+  // The second desktop's store has it too, read by the command-line tool.
+  const found = run(CLI, ['--store', desktop.store, 'find', 'dispossessed']);
+  assert.match(found, /The Dispossessed — Ursula K\. Le Guin/);
+});
