@@ -10,7 +10,7 @@ use shelfkeeper_domain::Error;
 use shelfkeeper_store::{SyncConflict, SyncProgress, SyncRun};
 use shelfkeeper_sync_client::desk::DEFAULT_INTERVAL_SECS;
 use shelfkeeper_sync_client::keychain::OsKeychain;
-use shelfkeeper_sync_client::{Connection, ConnectRequest, DeskSync, Options, SyncOverview};
+use shelfkeeper_sync_client::{ConnectRequest, Connection, DeskSync, Options, SyncOverview};
 use std::sync::Arc;
 use std::time::Duration;
 use tauri::{AppHandle, Emitter, Manager, State};

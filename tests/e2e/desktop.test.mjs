@@ -323,6 +323,8 @@ test('a library from first run to a returned loan, backup and restore, accounts 
     await shot(s, '14-add-by-isbn');
     await s.click('[data-testid="title-save"]');
     await s.waitFor('[data-testid="result-row"]', has('The Left Hand of Darkness'));
+    // The panel, open on Dune before, now shows the title just added.
+    await s.waitFor('[data-testid="title-panel"]', has('The Left Hand of Darkness'));
     // The same ISBN again offers the title already catalogued.
     await s.type('[data-testid="isbn-input"]', LOOKUP_ISBN + ENTER);
     await s.waitFor('[data-testid="isbn-outcome"]', has('The Left Hand of Darkness'));

@@ -883,21 +883,27 @@ async fn sync(store: &Store, command: SyncCommand, json: bool) -> Result<()> {
     match command {
         SyncCommand::Connect { server, email, library, device } => {
             let mut password = String::new();
-            std::io::stdin().read_line(&mut password).map_err(|e| Error::invalid("password", format!("cannot read it from standard input: {e}")))?;
+            std::io::stdin()
+                .read_line(&mut password)
+                .map_err(|e| Error::invalid("password", format!("cannot read it from standard input: {e}")))?;
             let password = password.trim_end_matches(['\r', '\n']).to_owned();
             let req = ConnectRequest { server, email, password, library, device_name: device };
             let c = desk.connect(store, me, req).await?;
-            print(json, &c, |c| format!("Connected to '{}' on {} as {} (this store is the device '{}')", c.library_name, c.server, c.email, c.device_name));
+            print(json, &c, |c| {
+                format!("Connected to '{}' on {} as {} (this store is the device '{}')", c.library_name, c.server, c.email, c.device_name)
+            });
         }
         SyncCommand::Now => {
+            let shown = AtomicBool::new(false);
             let run = desk
                 .sync_now(store, |p| {
                     if !json {
+                        shown.store(true, Ordering::Relaxed);
                         eprint!("\r{:?}: {}/{}   ", p.phase, p.done, p.total);
                     }
                 })
                 .await;
-            if !json {
+            if shown.load(Ordering::Relaxed) {
                 eprintln!();
             }
             let run = run?;
@@ -908,7 +914,11 @@ async fn sync(store: &Store, command: SyncCommand, json: bool) -> Result<()> {
                     r.pulled,
                     r.applied,
                     r.conflicts,
-                    if r.clock_ahead > 0 { format!("; {} changes came from clocks ahead of this one", r.clock_ahead) } else { String::new() }
+                    if r.clock_ahead > 0 {
+                        format!("; {} changes came from clocks ahead of this one", r.clock_ahead)
+                    } else {
+                        String::new()
+                    }
                 )
             });
         }
@@ -916,10 +926,16 @@ async fn sync(store: &Store, command: SyncCommand, json: bool) -> Result<()> {
             let o = desk.overview(store).await?;
             print(json, &o, |o| {
                 let mut out = match &o.connection {
-                    Some(c) => format!("Connected to '{}' on {} as {} (device '{}', every {} s)", c.library_name, c.server, c.email, c.device_name, c.interval_secs),
+                    Some(c) => format!(
+                        "Connected to '{}' on {} as {} (device '{}', every {} s)",
+                        c.library_name, c.server, c.email, c.device_name, c.interval_secs
+                    ),
                     None => "Not connected to a sync server".to_owned(),
                 };
-                out.push_str(&format!("\n{} changes waiting to be sent, {} open conflicts", o.status.pending_changes, o.status.open_conflicts));
+                out.push_str(&format!(
+                    "\n{} changes waiting to be sent, {} open conflicts",
+                    o.status.pending_changes, o.status.open_conflicts
+                ));
                 if let Some(r) = &o.last_run {
                     match &r.error {
                         Some(e) => out.push_str(&format!("\nLast sync {} failed: {e}", r.finished_at)),

@@ -68,14 +68,17 @@ fn need(tool: &str) {
 fn in_keyring_session(home: &Path, script: &str) -> Output {
     need("dbus-run-session");
     need("gnome-keyring-daemon");
-    let wrapped = format!(
-        "echo -n keyring-pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 || exit 97\nset -e\n{script}"
-    );
+    let wrapped =
+        format!("echo -n keyring-pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 || exit 97\nset -e\n{script}");
+    // Each session gets its own runtime directory (gnome-keyring's control
+    // socket lives there; a stale one would point at the last session's
+    // dead bus), the same HOME (the keyring file, so secrets persist).
+    let runtime = tempfile::tempdir().unwrap();
     Command::new("dbus-run-session")
         .args(["--", "sh", "-c", &wrapped])
         .env("HOME", home)
         .env("XDG_DATA_HOME", home.join(".local/share"))
-        .env("XDG_RUNTIME_DIR", home)
+        .env("XDG_RUNTIME_DIR", runtime.path())
         .env("SK", cli())
         .env_remove("DBUS_SESSION_BUS_ADDRESS")
         .output()

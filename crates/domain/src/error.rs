@@ -142,7 +142,9 @@ pub enum Error {
     UpdateInstall(String),
 
     // --- sync (desktop) ---
-    #[error("no keychain is available to keep the sync server's sign-in ({0}). Start the desktop's keyring (GNOME Keyring or KWallet on Linux) and try again; nothing was saved")]
+    #[error(
+        "no keychain is available to keep the sync server's sign-in ({0}). Start the desktop's keyring (GNOME Keyring or KWallet on Linux) and try again; nothing was saved"
+    )]
     KeychainUnavailable(String),
     #[error("this store is not connected to a sync server; connect it in Settings → Sync")]
     NotConnected,

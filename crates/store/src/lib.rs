@@ -30,7 +30,9 @@ pub use db::StoreStats;
 pub use generate::{GenerateReport, GenerateSpec, Progress};
 pub use import::ImportSpec;
 pub use lookups::CachedLookup;
-pub use sync::{ApplyReport, OutboxPage, SyncConflict, SyncError, SyncPhase, SyncProgress, SyncRun, SyncSetting, SyncStatus, SyncTransport};
+pub use sync::{
+    ApplyReport, OutboxPage, SyncConflict, SyncError, SyncPhase, SyncProgress, SyncRun, SyncSetting, SyncStatus, SyncTransport,
+};
 
 use shelfkeeper_domain::clock::Hlc;
 use shelfkeeper_domain::ids::SiteId;

@@ -522,22 +522,18 @@ impl Store {
     /// local to this replica, never synced.
     pub async fn sync_setting(&self, key: SyncSetting) -> Result<Option<String>> {
         let mut conn = self.read.acquire().await.map_err(db_err)?;
-        sqlx::query_scalar("SELECT value FROM store_meta WHERE key = ?")
-            .bind(key.key())
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db_err)
+        sqlx::query_scalar("SELECT value FROM store_meta WHERE key = ?").bind(key.key()).fetch_optional(&mut *conn).await.map_err(db_err)
     }
 
     /// Sets (or, with `None`, removes) a sync setting.
     pub async fn set_sync_setting(&self, key: SyncSetting, value: Option<&str>) -> Result<()> {
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
         match value {
-            Some(v) => sqlx::query(
-                "INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            )
-            .bind(key.key())
-            .bind(v),
+            Some(v) => {
+                sqlx::query("INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+                    .bind(key.key())
+                    .bind(v)
+            }
             None => sqlx::query("DELETE FROM store_meta WHERE key = ?").bind(key.key()),
         }
         .execute(&mut *tx)

@@ -74,7 +74,8 @@ async fn desk(dir: &std::path::Path, name: &str, lib: &Library) -> (Store, HttpT
     let store = Store::create(&dir.join(name), StoreMode::Collection).await.unwrap();
     let t = HttpTransport::new(&lib.server, lib.id, Credential::Bearer(lib.token.clone()), Options::default()).unwrap();
     t.register_device(store.site_id().0, name).await.unwrap();
-    (store, t.with_site(store.site_id().0))
+    let site = store.site_id().0;
+    (store, t.with_site(site))
 }
 
 async fn idle_rounds(store: &Store, t: &HttpTransport, rounds: u64) -> Vec<Duration> {
@@ -111,7 +112,14 @@ async fn main() {
     // Initial sync of the large library.
     let large = new_library(&server, &state, "Large").await;
     let (a, ta) = desk(dir.path(), "large-a.sqlite3", &large).await;
-    let spec = GenerateSpec { titles, copies: titles * 2, members: (titles / 25).max(10), past_loans: titles / 2, open_loans: titles / 20, seed: 42 };
+    let spec = GenerateSpec {
+        titles,
+        copies: titles * 2,
+        members: (titles / 25).max(10),
+        past_loans: titles / 2,
+        open_loans: titles / 20,
+        seed: 42,
+    };
     let t0 = Instant::now();
     a.generate(&spec, |_| {}, &AtomicBool::new(false)).await.unwrap();
     println!("generated desk A in {:.1} s", t0.elapsed().as_secs_f64());

@@ -19,7 +19,7 @@ pub mod api;
 pub mod desk;
 pub mod keychain;
 
-pub use desk::{Connection, ConnectRequest, DeskSync, LastRun, SyncOverview};
+pub use desk::{ConnectRequest, Connection, DeskSync, LastRun, SyncOverview};
 
 use shelfkeeper_store::SyncTransport;
 use shelfkeeper_sync::{PullRequest, PullResponse, PushRequest, PushResponse};
