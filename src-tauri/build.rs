@@ -57,6 +57,13 @@ const COMMANDS: &[&str] = &[
     "set_update_check",
     "check_for_update",
     "install_update",
+    "sync_overview",
+    "sync_connect",
+    "sync_disconnect",
+    "sync_now",
+    "sync_cancel",
+    "sync_set_interval",
+    "sync_conflicts",
 ];
 
 fn main() {

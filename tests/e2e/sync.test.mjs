@@ -92,6 +92,9 @@ async function withDesktop(home, body) {
   try {
     s = await Session.start(BASE, APP);
     await body(s);
+  } catch (e) {
+    await s?.screenshot(`${SHOTS}/failure-sync.png`).catch(() => {});
+    throw e;
   } finally {
     await s?.quit().catch(() => {});
     driver.kill();
@@ -109,7 +112,13 @@ async function connect(s, device) {
   await s.type('[data-testid="sync-password"]', PASSWORD);
   await s.type('[data-testid="sync-device"]', device);
   await s.click('[data-testid="sync-connect"]');
-  await s.waitFor('[data-testid="sync-connection"]', has('Home library'), 20_000);
+  for (let i = 0; i < 200; i++) {
+    if ((await s.findAll('[data-testid="sync-connection"]')).length) break;
+    const err = await s.findAll('[data-testid="sync-error"]');
+    if (err.length) throw new Error(`connecting failed: ${await s.text(err[0])}`);
+    await sleep(100);
+  }
+  await s.waitFor('[data-testid="sync-connection"]', has('Home library'), 10_000);
 }
 
 async function syncNow(s) {

@@ -27,7 +27,8 @@ async fn main() -> ExitCode {
                 println!("{}", usage());
                 return ExitCode::SUCCESS;
             }
-            other if other.starts_with('-') => {
+            // Options of a command (`account create … --library NAME`) are the command's.
+            other if other.starts_with('-') && command.is_empty() => {
                 eprintln!("error: unexpected option '{other}'\n\n{}", usage());
                 return ExitCode::from(2);
             }
