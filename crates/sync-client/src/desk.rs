@@ -76,7 +76,10 @@ pub struct LastRun {
     pub error_code: Option<String>,
     pub error: Option<String>,
     pub pushed: u32,
+    /// Changes received (applied, or already known here).
     pub pulled: u32,
+    /// Received changes that changed something here.
+    pub applied: u32,
     pub conflicts: u32,
     /// Changes stamped far ahead of this machine's clock (it is probably
     /// behind): applied, but worth a look.
@@ -344,6 +347,7 @@ impl DeskSync {
                 error: None,
                 pushed: run.pushed,
                 pulled: run.pulled,
+                applied: run.applied,
                 conflicts: run.conflicts,
                 clock_ahead: run.clock_ahead,
                 last_success_at: Some(finished_at),

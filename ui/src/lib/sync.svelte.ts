@@ -3,6 +3,7 @@
 // of Settings → Sync. Rust does the work (src-tauri/src/sync.rs, the
 // sync-client crate) in the background; this module asks and listens.
 import * as api from './api';
+import { app } from './app.svelte';
 import { toErrorPayload, type AppError } from './errors';
 import { t } from './strings';
 import type { ConnectRequest, SyncConflict, SyncOverview, SyncProgress } from './types';
@@ -54,6 +55,9 @@ class Sync {
     const offs = [
       api.onSyncProgress((p) => (this.progress = p)),
       api.onSyncStatus((o) => {
+        // What arrived shows at once: lists reload, counts refresh.
+        const before = this.overview?.last_run?.finished_at;
+        if (o.last_run && o.last_run.finished_at !== before && o.last_run.applied > 0) app.changed();
         this.overview = o;
         if (!o.running) this.progress = null;
         if (Number(o.status.open_conflicts) > 0) void api.syncConflicts().then((c) => (this.conflicts = c)).catch(() => {});

@@ -37,7 +37,7 @@ describe('sync status line', () => {
 
   it('tells a running sync, a failure, and when it last worked', () => {
     expect(statusLine(overview({ running: true }), NOW)).toBe('Syncing…');
-    const failed = { finished_at: '2026-11-24T11:59:00Z', error_code: 'sync_offline', error: 'offline', pushed: 0, pulled: 0, conflicts: 0, clock_ahead: 0, last_success_at: null };
+    const failed = { finished_at: '2026-11-24T11:59:00Z', error_code: 'sync_offline', error: 'offline', pushed: 0, pulled: 0, applied: 0, conflicts: 0, clock_ahead: 0, last_success_at: null };
     expect(statusLine(overview({ last_run: failed }), NOW)).toBe('Sync failed');
     const ok = { ...failed, error_code: null, error: null, last_success_at: '2026-11-24T11:57:00Z' };
     expect(statusLine(overview({ last_run: ok }), NOW)).toBe('Synced 3 min ago');

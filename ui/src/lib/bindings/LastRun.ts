@@ -7,7 +7,15 @@ export type LastRun = { finished_at: string,
 /**
  * The error's stable code, when the run failed.
  */
-error_code: string | null, error: string | null, pushed: number, pulled: number, conflicts: number, 
+error_code: string | null, error: string | null, pushed: number, 
+/**
+ * Changes received (applied, or already known here).
+ */
+pulled: number, 
+/**
+ * Received changes that changed something here.
+ */
+applied: number, conflicts: number, 
 /**
  * Changes stamped far ahead of this machine's clock (it is probably
  * behind): applied, but worth a look.
