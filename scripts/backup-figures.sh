@@ -21,7 +21,10 @@ src="bench-data/delivery-$titles.sqlite3"
 if [ ! -f "$src" ]; then
     "$cli" --store "$src.tmp" init --library >/dev/null
     "$cli" --store "$src.tmp" generate --titles "$titles"
-    mv "$src.tmp" "$src"
+    # With its WAL: a store is the file and its -wal until checkpointed.
+    for ext in "" -wal -shm; do
+        if [ -e "$src.tmp$ext" ]; then mv "$src.tmp$ext" "$src$ext"; fi
+    done
 fi
 work="$(mktemp -d bench-data/delivery-work.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
