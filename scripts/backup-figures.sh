@@ -36,7 +36,17 @@ t2=$(ms); "$cli" --store "$work/store.sqlite3" verify "$work/backup.sqlite3" >/d
 t4=$(ms); "$cli" --store "$work/store.sqlite3" restore "$work/backup.sqlite3"; t5=$(ms)
 counts() { "$cli" --store "$1" --json info | node -e 'const s=JSON.parse(require("fs").readFileSync(0,"utf8")); console.log(s.titles, s.copies, s.members)'; }
 restored="$(counts "$work/store.sqlite3")"; kept="$(counts "$work/store.before-restore")"; original="$(counts "$src")"
+[ "${original%% *}" = "$titles" ] || { echo "the generated store has ${original%% *} titles, expected $titles" >&2; exit 1; }
 [ "$restored" = "$original" ] || { echo "restored store has $restored, expected $original" >&2; exit 1; }
 [ "${kept%% *}" = "$(( ${original%% *} + 1 ))" ] || { echo "the kept store lost its last title: $kept" >&2; exit 1; }
+# A damaged backup is refused with a clear message and changes nothing.
+cp "$work/backup.sqlite3" "$work/damaged.sqlite3"
+truncate -s $(( $(stat -c %s "$work/damaged.sqlite3") / 2 )) "$work/damaged.sqlite3"
+if "$cli" --store "$work/store.sqlite3" restore "$work/damaged.sqlite3" 2>"$work/refused.txt"; then
+    echo "a damaged backup was restored" >&2; exit 1
+fi
+grep -q "^error\[backup\]" "$work/refused.txt" || { echo "unclear refusal: $(cat "$work/refused.txt")" >&2; exit 1; }
+[ "$(counts "$work/store.sqlite3")" = "$original" ] || { echo "a refused restore changed the store" >&2; exit 1; }
+echo "a damaged backup is refused: $(head -c 200 "$work/refused.txt")"
 echo "titles copies members: $original; store $(( $(stat -c %s "$src") / 1048576 )) MiB, backup $(( $(stat -c %s "$work/backup.sqlite3") / 1048576 )) MiB"
 echo "backup (VACUUM INTO + verify): $(( t1 - t0 )) ms; verify alone: $(( t3 - t2 )) ms; restore (verify + copy + swap): $(( t5 - t4 )) ms"

@@ -26,6 +26,8 @@ bash scripts/e2e.sh 2>&1 | tee -a "$log"
 echo "== installers: .deb and .rpm with their metadata"
 bash scripts/bundle.sh
 bash scripts/check-bundles.sh
+echo "== backup and restore round trip of a 100,000-title store (release CLI; a damaged backup refused)"
+bash scripts/backup-figures.sh 100000
 echo "== end-to-end update: installed N-1 updates itself to N (tampered package refused)"
 bash scripts/update-e2e.sh 2>&1 | tee -a "$log"
 # One closing line for the whole run, summed over every test binary.

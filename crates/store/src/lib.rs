@@ -271,9 +271,27 @@ impl Store {
         self.mode
     }
 
-    /// Checkpoints the WAL and closes both pools.
+    /// Checkpoints the WAL into the store file and closes both pools, so
+    /// the file alone holds everything.
+    ///
+    /// The checkpointer may be in the middle of its own (RESTART)
+    /// checkpoint of a large WAL, which holds the checkpoint lock for as
+    /// long as it copies: TRUNCATE then answers busy. It is tried again
+    /// until it reports a complete checkpoint (a bound keeps a stuck reader
+    /// from hanging the program; the WAL is then still beside the file
+    /// and SQLite applies it on the next open).
     pub async fn close(self) {
-        let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.write).await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(600);
+        loop {
+            let done = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(&self.write)
+                .await
+                .is_ok_and(|(busy, _, _)| busy == 0);
+            if done || std::time::Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         self.read.close().await;
         self.write.close().await;
     }
