@@ -314,6 +314,8 @@ async fn concurrent_edits_of_a_row_converge_on_the_newest() {
     let dune = desks[0].store.add_title(OWNER, &draft("Dune", "Frank Herbert")).await.unwrap();
     sync_all(&mut desks, &mut relay).await;
     desks[1].store.update_title(OWNER, dune.id, &edited("Dune", "older edit at desk 1")).await.unwrap();
+    // Later by the clock, not only in program order (see below).
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     desks[0].store.update_title(OWNER, dune.id, &edited("Dune", "newer edit at desk 0")).await.unwrap();
     // Desk 1 pushes first, desk 0 pulls desk 1's older edit over its own
     // unpushed newer one: the older one must not win, and desk 0 still
@@ -331,6 +333,8 @@ async fn a_received_edit_freezes_the_local_version_until_it_is_pushed() {
     let dune = desks[0].store.add_title(OWNER, &draft("Dune", "Frank Herbert")).await.unwrap();
     sync_all(&mut desks, &mut relay).await;
     desks[0].store.update_title(OWNER, dune.id, &edited("Dune", "desk 0, older")).await.unwrap();
+    // Later by the clock, not only in program order (see below).
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     desks[1].store.update_title(OWNER, dune.id, &edited("Dune", "desk 1, newer")).await.unwrap();
     let before = desks[0].store.outbox_page(0, 10).await.unwrap();
     // Desk 1 pushes; desk 0 pulls before pushing: its row now shows desk 1's version...
@@ -352,11 +356,17 @@ async fn a_delete_beats_older_edits_and_a_newer_edit_is_kept_not_resurrected() {
     let dune = desks[0].store.add_title(OWNER, &draft("Dune", "Frank Herbert")).await.unwrap();
     let emma = desks[0].store.add_title(OWNER, &draft("Emma", "Jane Austen")).await.unwrap();
     sync_all(&mut desks, &mut relay).await;
+    // "Newer" is by each desk's clock: within one millisecond two desks'
+    // stamps order by their counters, not by which came first, so each
+    // ordered pair below is a few milliseconds apart.
+    let tick = || tokio::time::sleep(std::time::Duration::from_millis(5));
     // Dune: edited at desk 1, then deleted at desk 0 (the delete is newer).
     desks[1].store.update_title(OWNER, dune.id, &edited("Dune", "edit before the delete")).await.unwrap();
+    tick().await;
     desks[0].store.delete_title(OWNER, dune.id).await.unwrap();
     // Emma: deleted at desk 0, then edited at desk 1 (the edit is newer).
     desks[0].store.delete_title(OWNER, emma.id).await.unwrap();
+    tick().await;
     desks[1].store.update_title(OWNER, emma.id, &edited("Emma", "edit after the delete")).await.unwrap();
     sync_all(&mut desks, &mut relay).await;
     assert_converged(&desks).await;
