@@ -64,6 +64,7 @@ const COMMANDS: &[&str] = &[
     "sync_cancel",
     "sync_set_interval",
     "sync_conflicts",
+    "sync_resolve_conflict",
 ];
 
 fn main() {

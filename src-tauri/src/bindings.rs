@@ -54,6 +54,7 @@ mod tests {
         shelfkeeper_sync_client::ConnectRequest::export_all(&cfg).unwrap();
         shelfkeeper_store::SyncRun::export_all(&cfg).unwrap();
         shelfkeeper_store::SyncConflict::export_all(&cfg).unwrap();
+        shelfkeeper_store::ConflictAction::export_all(&cfg).unwrap();
         shelfkeeper_store::SyncProgress::export_all(&cfg).unwrap();
     }
 

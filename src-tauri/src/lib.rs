@@ -126,6 +126,7 @@ pub fn run() {
             sync::sync_cancel,
             sync::sync_set_interval,
             sync::sync_conflicts,
+            sync::sync_resolve_conflict,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Shelfkeeper");

@@ -7,7 +7,7 @@
 use crate::commands::{Cmd, fail};
 use crate::state::AppState;
 use shelfkeeper_domain::Error;
-use shelfkeeper_store::{SyncConflict, SyncProgress, SyncRun};
+use shelfkeeper_store::{ConflictAction, SyncConflict, SyncProgress, SyncRun};
 use shelfkeeper_sync_client::desk::DEFAULT_INTERVAL_SECS;
 use shelfkeeper_sync_client::keychain::OsKeychain;
 use shelfkeeper_sync_client::{ConnectRequest, Connection, DeskSync, Options, SyncOverview};
@@ -51,11 +51,53 @@ async fn run(app: &AppHandle) -> Result<SyncRun, Error> {
     result
 }
 
-/// Syncs the open store on its schedule (and when woken), for as long as
-/// the program runs. A store that is not connected is left alone; a failed
-/// run is recorded in the status and tried again on the next tick.
+/// How long a long poll asks the server to wait for changes.
+const LONG_POLL: Duration = Duration::from_secs(25);
+/// Local writes come in bursts (a check-out is one transaction, an edit
+/// form another): wait this long after the last before sending.
+const PUSH_DEBOUNCE: Duration = Duration::from_millis(100);
+
+/// Resolves when the open store has local changes to send: after a write
+/// commits and the desk has been quiet for [`PUSH_DEBOUNCE`].
+async fn local_changes(store: &shelfkeeper_store::Store) {
+    let mut writes = store.watch_writes();
+    loop {
+        if writes.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(PUSH_DEBOUNCE) => break,
+                r = writes.changed() => if r.is_err() { return std::future::pending().await },
+            }
+        }
+        if store.sync_status().await.is_ok_and(|s| s.pending_changes > 0) {
+            return;
+        }
+    }
+}
+
+/// Resolves when the server has changes this store has not pulled (a long
+/// poll, renewed while nothing comes). While the server cannot be reached
+/// it never resolves: the schedule retries.
+async fn server_changes(desk: &DeskSync, store: &shelfkeeper_store::Store) {
+    loop {
+        match desk.wait_for_server(store, LONG_POLL).await {
+            Ok(true) => return,
+            Ok(false) => continue,
+            Err(_) => return std::future::pending().await,
+        }
+    }
+}
+
+/// Syncs the open store while the program runs: on its schedule, when
+/// woken (connect, schedule changed), as soon as a local write leaves
+/// changes to send, and as soon as the server has changes from another
+/// desk (long poll). A store that is not connected is left alone; a
+/// failed run is recorded in the status and tried again on the next tick.
 pub async fn background(app: AppHandle) {
     let wake = app.state::<SyncService>().wake.clone();
+    let desk = app.state::<SyncService>().desk.clone();
     tokio::time::sleep(FIRST_RUN_AFTER).await;
     loop {
         let store = app.state::<AppState>().store().await.ok();
@@ -63,13 +105,26 @@ pub async fn background(app: AppHandle) {
             Some(s) => DeskSync::connection(s).await.ok().flatten(),
             None => None,
         };
-        if connection.is_some() {
-            let _ = run(&app).await;
-        }
-        let every = connection.map(|c| c.interval_secs).unwrap_or(DEFAULT_INTERVAL_SECS);
+        // After a failed run only local writes bring the next one early: a
+        // server that keeps answering "there is more" to a desk that cannot
+        // apply it must not be asked in a tight loop.
+        let healthy = connection.is_some() && run(&app).await.is_ok();
+        let every = connection.as_ref().map(|c| c.interval_secs).unwrap_or(DEFAULT_INTERVAL_SECS);
+        let live = async {
+            match (&store, &connection) {
+                (Some(store), Some(_)) => {
+                    tokio::select! {
+                        _ = local_changes(store) => {}
+                        _ = server_changes(&desk, store), if healthy => {}
+                    }
+                }
+                _ => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(u64::from(every))) => {}
             _ = wake.notified() => {}
+            _ = live => {}
         }
     }
 }
@@ -120,4 +175,19 @@ pub async fn sync_set_interval(state: State<'_, AppState>, sync: State<'_, SyncS
 pub async fn sync_conflicts(state: State<'_, AppState>) -> Cmd<Vec<SyncConflict>> {
     let store = state.store().await.map_err(fail)?;
     store.sync_conflicts().await.map_err(fail)
+}
+
+/// Staff settle a conflict; the resolution syncs to every desk.
+#[tauri::command]
+pub async fn sync_resolve_conflict(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    key: String,
+    action: ConflictAction,
+    note: String,
+) -> Cmd<SyncConflict> {
+    let (store, actor) = (state.store().await.map_err(fail)?, state.actor().await.map_err(fail)?);
+    let resolved = store.resolve_conflict(&actor, &key, action, &note).await.map_err(fail)?;
+    emit_overview(&app).await;
+    Ok(resolved)
 }

@@ -51,6 +51,19 @@ enum SyncCommand {
     Status,
     /// Forget the server (local data stays; the keychain entry is removed).
     Disconnect,
+    /// Conflicts found while merging: open ones first, then resolved ones.
+    Conflicts,
+    /// Mark a conflict resolved (the resolution syncs to every desk).
+    Resolve {
+        /// The conflict's key, as `sync conflicts` shows it.
+        key: String,
+        /// What was done, for the next person.
+        #[arg(long, default_value = "")]
+        note: String,
+        /// Discard the kept version of a row edited after it was deleted.
+        #[arg(long)]
+        discard: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -876,6 +889,7 @@ async fn finish_import(store: &Store, done: &ImportSummary, failed: Option<&std:
 }
 
 async fn sync(store: &Store, command: SyncCommand, json: bool) -> Result<()> {
+    use shelfkeeper_store::ConflictAction;
     use shelfkeeper_sync_client::keychain::OsKeychain;
     use shelfkeeper_sync_client::{ConnectRequest, DeskSync, Options};
     let desk = DeskSync::new(Arc::new(OsKeychain), Options::default());
@@ -950,6 +964,33 @@ async fn sync(store: &Store, command: SyncCommand, json: bool) -> Result<()> {
             if !json {
                 println!("Disconnected; everything local is kept");
             }
+        }
+        SyncCommand::Conflicts => {
+            let list = store.sync_conflicts().await?;
+            print(json, &list, |list| {
+                if list.is_empty() {
+                    return "No conflicts".to_owned();
+                }
+                let line = |c: &shelfkeeper_store::SyncConflict| {
+                    let about = c.subject.clone().unwrap_or_else(|| format!("{} {}", c.entity, c.entity_id));
+                    let members = c.members.as_ref().map(|m| format!(" (members {m})")).unwrap_or_default();
+                    let state = match (&c.resolved_at, &c.resolution) {
+                        (Some(at), Some(how)) => format!(
+                            " — {how} by {} at {at}{}",
+                            c.resolved_by.as_deref().unwrap_or("?"),
+                            c.resolution_note.as_ref().filter(|n| !n.is_empty()).map(|n| format!(": {n}")).unwrap_or_default()
+                        ),
+                        _ => " — open".to_owned(),
+                    };
+                    format!("{}  {}: {about}{members}{state}", c.key, c.kind)
+                };
+                list.iter().map(line).collect::<Vec<_>>().join("\n")
+            });
+        }
+        SyncCommand::Resolve { key, note, discard } => {
+            let action = if discard { ConflictAction::Discarded } else { ConflictAction::Acknowledged };
+            let c = store.resolve_conflict(me, &key, action, &note).await?;
+            print(json, &c, |c| format!("Resolved {} ({}); it syncs to the other desks with the next sync", c.key, c.kind));
         }
     }
     Ok(())

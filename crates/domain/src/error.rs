@@ -154,6 +154,8 @@ pub enum Error {
     SyncSignIn(String),
     #[error("the sync server refused: {0}")]
     SyncRefused(String),
+    #[error("no sync conflict {0} is recorded here (it may have been settled by a later sync)")]
+    ConflictNotFound(String),
 }
 
 /// The stable machine code of an [`Error`]. Serialised as snake_case; never
@@ -222,6 +224,7 @@ pub enum ErrorCode {
     SyncOffline,
     SyncSignIn,
     SyncRefused,
+    ConflictNotFound,
 }
 
 impl std::fmt::Display for ErrorCode {
@@ -298,6 +301,7 @@ impl Error {
             SyncOffline(_) => ErrorCode::SyncOffline,
             SyncSignIn(_) => ErrorCode::SyncSignIn,
             SyncRefused(_) => ErrorCode::SyncRefused,
+            ConflictNotFound(_) => ErrorCode::ConflictNotFound,
         }
     }
 

@@ -112,6 +112,13 @@ pub async fn serve(
             }
         }
     });
+    // Pulls waiting for changes answer at once when the server stops, so
+    // the graceful shutdown does not wait out their long polls.
+    let bell = state.db.feed_bell.clone();
+    let shutdown = async move {
+        shutdown.await;
+        bell.close();
+    };
     let app = router(state);
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await
 }

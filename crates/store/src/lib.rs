@@ -31,7 +31,8 @@ pub use generate::{GenerateReport, GenerateSpec, Progress};
 pub use import::ImportSpec;
 pub use lookups::CachedLookup;
 pub use sync::{
-    ApplyReport, OutboxPage, SyncConflict, SyncError, SyncPhase, SyncProgress, SyncRun, SyncSetting, SyncStatus, SyncTransport,
+    ApplyReport, ConflictAction, OutboxPage, SyncConflict, SyncError, SyncPhase, SyncProgress, SyncRun, SyncSetting, SyncStatus,
+    SyncTransport,
 };
 
 use shelfkeeper_domain::clock::Hlc;
@@ -90,6 +91,9 @@ pub struct Store {
     mode: StoreMode,
     /// Keeps the background checkpointer alive while any clone is.
     _alive: std::sync::Arc<()>,
+    /// Counts committed write transactions: the desktop's sync loop
+    /// listens to send local changes at once ([`Store::watch_writes`]).
+    writes: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -256,7 +260,8 @@ impl Store {
         let (site_id, mode) = db::init_meta(&write, create).await?;
         let alive = std::sync::Arc::new(());
         spawn_checkpointer(path, std::sync::Arc::downgrade(&alive));
-        Ok(Store { read, write, path: path.to_path_buf(), site_id, mode, _alive: alive })
+        let writes = std::sync::Arc::new(tokio::sync::watch::channel(0).0);
+        Ok(Store { read, write, path: path.to_path_buf(), site_id, mode, _alive: alive, writes })
     }
 
     pub fn path(&self) -> &Path {
@@ -300,7 +305,16 @@ impl Store {
     /// (takes the write lock up front, so it never fails half-way with
     /// SQLITE_BUSY) and ticks the clock.
     pub(crate) async fn write_tx(&self) -> Result<WriteTx> {
-        begin_write(&self.write).await
+        let mut w = begin_write(&self.write).await?;
+        w.bell = Some(self.writes.clone());
+        Ok(w)
+    }
+
+    /// Changes (to a new count) after each committed write transaction of
+    /// this store, local or applied from sync: a listener looks at what it
+    /// cares about (say, the outbox) when it changes.
+    pub fn watch_writes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.writes.subscribe()
     }
 }
 
@@ -317,7 +331,7 @@ pub(crate) async fn begin_write(pool: &SqlitePool) -> Result<WriteTx> {
         .await
         .map_err(db_err)?;
     let hlc = Hlc::from_i64(hlc);
-    Ok(WriteTx { tx, hlc, previous: Hlc::from_i64(previous), now })
+    Ok(WriteTx { tx, hlc, previous: Hlc::from_i64(previous), now, bell: None })
 }
 
 /// A write transaction with its clock tick. Dropping it rolls back.
@@ -329,6 +343,8 @@ pub(crate) struct WriteTx {
     /// else wrote in between (see `import::Quiet`).
     pub previous: Hlc,
     pub now: chrono::DateTime<chrono::Utc>,
+    /// Rung after commit ([`Store::watch_writes`]).
+    bell: Option<std::sync::Arc<tokio::sync::watch::Sender<u64>>>,
 }
 
 impl WriteTx {
@@ -346,6 +362,10 @@ impl WriteTx {
 
     pub async fn commit(mut self) -> Result<()> {
         sqlx::query("UPDATE clock SET in_write = 0, origin = 0").execute(&mut *self.tx).await.map_err(db_err)?;
-        self.tx.commit().await.map_err(db_err)
+        self.tx.commit().await.map_err(db_err)?;
+        if let Some(bell) = self.bell {
+            bell.send_modify(|n| *n = n.wrapping_add(1));
+        }
+        Ok(())
     }
 }

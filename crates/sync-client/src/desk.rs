@@ -395,6 +395,28 @@ impl DeskSync {
         }
     }
 
+    /// Waits (a long poll of up to `wait`) until the server has changes
+    /// this store has not pulled: `Ok(true)` then, `Ok(false)` when none
+    /// came. The desktop syncs as soon as it answers `true`, so a change
+    /// made at another desk shows here within a moment, not at the next
+    /// scheduled run.
+    pub async fn wait_for_server(&self, store: &Store, wait: Duration) -> Result<bool, Error> {
+        let c = Self::connection(store).await?.ok_or(Error::NotConnected)?;
+        let after = store.sync_cursor().await?;
+        let mut force = false;
+        loop {
+            let token = self.access_token(store, &c, force).await?;
+            // The long poll must not be cut by the client's own timeout.
+            let options = Options { timeout: self.options.timeout.max(wait + Duration::from_secs(15)), ..self.options.clone() };
+            let transport = HttpTransport::new(&c.server, c.library_id, Credential::Bearer(token), options).map_err(client_error)?;
+            match transport.wait_for_changes(after, wait).await {
+                Ok(more) => return Ok(more),
+                Err(ClientError::AuthExpired) if !force => force = true,
+                Err(e) => return Err(client_error(e)),
+            }
+        }
+    }
+
     pub async fn overview(&self, store: &Store) -> Result<SyncOverview, Error> {
         Ok(SyncOverview {
             connection: Self::connection(store).await?,

@@ -184,6 +184,19 @@ impl HttpTransport {
         }
         self.send(self.request(reqwest::Method::GET, &path)).await
     }
+
+    /// Waits (a long poll of at most `wait`, which must stay under the
+    /// client's timeout) until the server has a change after `after`.
+    /// `true`: it has (pull now); `false`: nothing came meanwhile.
+    pub async fn wait_for_changes(&self, after: u64, wait: Duration) -> Result<bool, ClientError> {
+        let path = format!(
+            "/pull?after={after}&limit=1&protocol={}&wait_ms={}",
+            shelfkeeper_sync::PROTOCOL_VERSION,
+            wait.as_millis().min(u128::from(u32::MAX))
+        );
+        let page: PullResponse = self.send(self.request(reqwest::Method::GET, &path)).await?;
+        Ok(!page.changes.is_empty())
+    }
 }
 
 /// Sends a request and reads a JSON answer, mapping failures to

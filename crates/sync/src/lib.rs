@@ -57,6 +57,10 @@
 //!   and the loans and holds lists are derived from its events in stamp
 //!   order; two events on one copy that name the same previous event were
 //!   made concurrently and are recorded as a conflict.
+//! - conflict resolutions: staff settling a conflict write a row whose id
+//!   is derived from the conflict's key (so two desks resolving one
+//!   conflict write one row), merged last-writer-wins like a catalogue row.
+//!   Pushing one needs the librarian role, as circulation does.
 //!
 //! The server checks `protocol` in every request and answers a version it
 //! does not speak with an error naming the versions it does.
@@ -178,10 +182,13 @@ pub enum Entity {
     MemberType,
     /// A circulation event.
     Event,
+    /// Staff settled a sync conflict (an LWW row keyed by the conflict).
+    ConflictResolution,
 }
 
 impl Entity {
-    pub const ALL: [Entity; 5] = [Entity::Title, Entity::Copy, Entity::Member, Entity::MemberType, Entity::Event];
+    pub const ALL: [Entity; 6] =
+        [Entity::Title, Entity::Copy, Entity::Member, Entity::MemberType, Entity::Event, Entity::ConflictResolution];
 
     /// The name used in the wire format and in the store's change log.
     pub fn as_str(self) -> &'static str {
@@ -191,6 +198,7 @@ impl Entity {
             Entity::Member => "member",
             Entity::MemberType => "member_type",
             Entity::Event => "event",
+            Entity::ConflictResolution => "conflict_resolution",
         }
     }
 
@@ -208,6 +216,15 @@ pub enum Op {
     Delete,
     /// An append-only circulation event.
     Event,
+}
+
+/// The namespace of conflict-resolution ids.
+const RESOLUTION_NAMESPACE: Uuid = Uuid::from_u128(0x5f1c_7a2e_0b44_4c1d_9e0a_3c6b_d2f8_71a4);
+
+/// The id of the resolution of the conflict `key` (UUIDv5 of the key):
+/// every desk that resolves one conflict writes the same row.
+pub fn resolution_id(conflict_key: &str) -> Uuid {
+    Uuid::new_v5(&RESOLUTION_NAMESPACE, conflict_key.as_bytes())
 }
 
 /// One row's new state, one delete, or one circulation event.
@@ -251,6 +268,12 @@ impl Change {
         }
         if self.hlc == 0 {
             return bad("a change needs a clock");
+        }
+        if self.entity == Entity::ConflictResolution && self.op == Op::Upsert {
+            let key = self.payload.get("conflict_key").and_then(|v| v.as_str());
+            if key.map(resolution_id) != Some(self.entity_id) {
+                return bad("a conflict resolution's id is the one derived from its conflict_key");
+            }
         }
         Ok(())
     }

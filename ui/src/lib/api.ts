@@ -8,6 +8,7 @@ import type {
   Connection,
   ConnectRequest,
   SyncConflict,
+  ConflictAction,
   SyncOverview,
   SyncProgress,
   SyncRun,
@@ -168,6 +169,8 @@ export const syncNow = () => call<SyncRun>('sync_now');
 export const syncCancel = () => call<null>('sync_cancel');
 export const syncSetInterval = (secs: number) => call<Connection>('sync_set_interval', { secs });
 export const syncConflicts = () => call<SyncConflict[]>('sync_conflicts');
+export const syncResolveConflict = (key: string, action: ConflictAction, note: string) =>
+  call<SyncConflict>('sync_resolve_conflict', { key, action, note });
 
 export function onSyncProgress(handler: (p: SyncProgress) => void): Promise<UnlistenFn> {
   return listen<SyncProgress>('sync-progress', (event) => handler(event.payload));

@@ -6,7 +6,7 @@ import * as api from './api';
 import { app } from './app.svelte';
 import { toErrorPayload, type AppError } from './errors';
 import { t } from './strings';
-import type { ConnectRequest, SyncConflict, SyncOverview, SyncProgress } from './types';
+import type { ConflictAction, ConnectRequest, SyncConflict, SyncOverview, SyncProgress } from './types';
 
 /** The schedule's choices, in seconds. */
 export const INTERVALS = [5, 30, 60, 300, 900, 3600] as const;
@@ -44,8 +44,9 @@ class Sync {
   async load() {
     try {
       this.overview = await api.syncOverview();
-      if (Number(this.overview.status.open_conflicts) > 0) this.conflicts = await api.syncConflicts();
-      else this.conflicts = [];
+      // Resolved ones stay listed (who settled what, and how) until the
+      // merge rules drop the conflict itself.
+      this.conflicts = this.overview.connection ? await api.syncConflicts() : [];
     } catch {
       this.overview = null; // no store open yet, or outside Tauri
     }
@@ -60,7 +61,7 @@ class Sync {
         if (o.last_run && o.last_run.finished_at !== before && o.last_run.applied > 0) app.changed();
         this.overview = o;
         if (!o.running) this.progress = null;
-        if (Number(o.status.open_conflicts) > 0) void api.syncConflicts().then((c) => (this.conflicts = c)).catch(() => {});
+        if (o.connection) void api.syncConflicts().then((c) => (this.conflicts = c)).catch(() => {});
       }),
     ];
     void Promise.allSettled(offs).then(() => this.load());
@@ -101,6 +102,11 @@ class Sync {
 
   cancel() {
     void api.syncCancel();
+  }
+
+  /** Settles a conflict here; the resolution syncs to every desk. */
+  resolve(key: string, action: ConflictAction, note: string) {
+    return this.act(() => api.syncResolveConflict(key, action, note));
   }
 
   setInterval(secs: number) {

@@ -75,6 +75,7 @@ export type { ConnectRequest } from './bindings/ConnectRequest';
 export type { LastRun } from './bindings/LastRun';
 export type { SyncRun } from './bindings/SyncRun';
 export type { SyncConflict } from './bindings/SyncConflict';
+export type { ConflictAction } from './bindings/ConflictAction';
 export type { SyncProgress } from './bindings/SyncProgress';
 export type { SyncPhase } from './bindings/SyncPhase';
 export type { SyncStatus } from './bindings/SyncStatus';

@@ -39,6 +39,8 @@ pub struct Db {
     pub site: Arc<str>,
     /// The hybrid logical clock stamping writes (`hlc` columns).
     clock: Arc<Mutex<Hlc>>,
+    /// Rung when a write added to a sync feed: wakes waiting pulls.
+    pub feed_bell: Arc<sync::FeedBell>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +113,7 @@ impl Db {
             write_turn: Arc::default(),
             site: site.into(),
             clock: Arc::new(Mutex::new(Hlc::from_i64(last.unwrap_or(0)))),
+            feed_bell: Arc::default(),
         })
     }
 
@@ -121,12 +124,12 @@ impl Db {
     /// under concurrent desks turned into 503s.
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
         match self.backend {
-            Backend::Postgres => Ok(WriteTx { tx: self.pool.begin().await?, _turn: None }),
+            Backend::Postgres => Ok(WriteTx { tx: self.pool.begin().await?, _turn: None, fed: None }),
             Backend::Sqlite => {
                 let turn = tokio::time::timeout(std::time::Duration::from_secs(10), self.write_turn.clone().lock_owned())
                     .await
                     .map_err(|_| sqlx::Error::PoolTimedOut)?;
-                Ok(WriteTx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: Some(turn) })
+                Ok(WriteTx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: Some(turn), fed: None })
             }
         }
     }
@@ -170,11 +173,18 @@ fn connect_reason(e: &sqlx::Error, url: &str) -> String {
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// Set when the transaction added to a sync feed: its bell rings once
+    /// the changes are visible (after commit).
+    fed: Option<Arc<sync::FeedBell>>,
 }
 
 impl WriteTx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await
+        self.tx.commit().await?;
+        if let Some(bell) = self.fed {
+            bell.ring();
+        }
+        Ok(())
     }
 
     pub async fn rollback(self) -> Result<(), sqlx::Error> {

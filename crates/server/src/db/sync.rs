@@ -14,6 +14,7 @@ use serde::Serialize;
 use shelfkeeper_sync::{Change, Entity, Op, PullResponse, RejectCode, Rejected, Sequenced};
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use std::time::Duration;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -38,6 +39,40 @@ fn device_row(r: &AnyRow) -> Result<DeviceRow, sqlx::Error> {
         last_push_at: at("last_push_at")?,
         last_pull_at: at("last_pull_at")?,
     })
+}
+
+/// Wakes pulls that wait for new changes (long-poll) when a committed write
+/// added to a sync feed. It is process-local: with several server processes
+/// on one PostgreSQL database, a waiting pull still notices another
+/// process's changes by looking again every [`RECHECK`].
+pub struct FeedBell {
+    rung: tokio::sync::watch::Sender<u64>,
+    closing: std::sync::atomic::AtomicBool,
+}
+
+/// How often a waiting pull looks at the feed even when no bell rang.
+pub const RECHECK: Duration = Duration::from_secs(1);
+
+impl Default for FeedBell {
+    fn default() -> Self {
+        FeedBell { rung: tokio::sync::watch::channel(0).0, closing: Default::default() }
+    }
+}
+
+impl FeedBell {
+    pub fn ring(&self) {
+        self.rung.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// The server is shutting down: waiting pulls answer at once.
+    pub fn close(&self) {
+        self.closing.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.ring();
+    }
+
+    fn is_closing(&self) -> bool {
+        self.closing.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 /// What storing one pushed change came to.
@@ -140,6 +175,7 @@ impl Db {
     /// Inserts one change with sequence `last + 1` unless its id is known.
     /// Returns its sequence, or `None` when the id belongs to another library.
     async fn insert_change(
+        bell: &std::sync::Arc<FeedBell>,
         tx: &mut WriteTx,
         lib: &str,
         last: &mut i64,
@@ -181,6 +217,7 @@ impl Db {
             return existing(r);
         }
         *last = seq;
+        tx.fed = Some(bell.clone());
         Ok(Some(seq as u64))
     }
 
@@ -192,7 +229,7 @@ impl Db {
         let start = last;
         let mut out = Vec::with_capacity(changes.len());
         for c in changes {
-            out.push(match Self::insert_change(&mut tx, lib, &mut last, c, Some(account)).await? {
+            out.push(match Self::insert_change(&self.feed_bell, &mut tx, lib, &mut last, c, Some(account)).await? {
                 Some(seq) => Stored::Accepted(seq),
                 None => Stored::Rejected(Rejected {
                     change_id: c.change_id,
@@ -218,8 +255,28 @@ impl Db {
     /// transaction.
     pub(super) async fn append_own(&self, tx: &mut WriteTx, lib: &str, c: &Change) -> Result<(), sqlx::Error> {
         let mut last = Self::lock_counter(tx, lib).await?;
-        Self::insert_change(tx, lib, &mut last, c, None).await?;
+        Self::insert_change(&self.feed_bell, tx, lib, &mut last, c, None).await?;
         Self::set_counter(tx, lib, last).await
+    }
+
+    /// [`Db::pull`], but when nothing is newer than `after` it waits up to
+    /// `wait` for a change to arrive (a long poll: desktops hear of a change
+    /// as soon as it is committed instead of at their next scheduled sync).
+    pub async fn pull_waiting(&self, lib: &str, site: Option<&str>, after: u64, limit: u32, wait: Duration) -> ApiResult<PullResponse> {
+        let deadline = tokio::time::Instant::now() + wait;
+        // Subscribed before looking, so a change committed in between rings.
+        let mut rung = self.feed_bell.rung.subscribe();
+        loop {
+            let page = self.pull(lib, site, after, limit).await?;
+            let now = tokio::time::Instant::now();
+            if !page.changes.is_empty() || now >= deadline || self.feed_bell.is_closing() {
+                return Ok(page);
+            }
+            tokio::select! {
+                _ = rung.changed() => {}
+                _ = tokio::time::sleep((deadline - now).min(RECHECK)) => {}
+            }
+        }
     }
 
     /// Changes after `after`, at most `limit`, in sequence order.
@@ -396,7 +453,8 @@ fn feed_spec(entity: Entity) -> Option<(&'static str, FeedCols)> {
                 ("actor_id", "NULL", T),
             ],
         )),
-        Entity::MemberType => None,
+        // The server does not resolve desks' conflicts itself.
+        Entity::MemberType | Entity::ConflictResolution => None,
     }
 }
 

@@ -82,7 +82,8 @@ fn action_for(entity: Entity) -> Action {
     match entity {
         Entity::Title | Entity::Copy | Entity::MemberType => Action::ManageCatalogue,
         Entity::Member => Action::ManageMembers,
-        Entity::Event => Action::Circulate,
+        // Settling a conflict is desk work: lending, members, catalogue.
+        Entity::Event | Entity::ConflictResolution => Action::Circulate,
     }
 }
 
@@ -150,13 +151,21 @@ struct PullQuery {
     site_id: Option<String>,
     /// The sync protocol version (default: this server's).
     protocol: Option<u32>,
+    /// When nothing is newer than `after`, wait up to this many
+    /// milliseconds (at most 30,000) for a change before answering (a long
+    /// poll). Default 0: answer at once.
+    wait_ms: Option<u64>,
 }
+
+/// The longest a pull may wait for changes.
+pub const MAX_WAIT_MS: u64 = 30_000;
 
 async fn pull_page(
     s: &AppState,
     ctx: &InLibrary,
     site: Option<String>,
     req: PullRequest,
+    wait_ms: u64,
 ) -> ApiResult<JsonOut<shelfkeeper_sync::PullResponse>> {
     ctx.require(Action::Circulate)?;
     if req.protocol != PROTOCOL_VERSION {
@@ -165,19 +174,23 @@ async fn pull_page(
     if req.limit == 0 || req.limit > MAX_PAGE {
         return Err(ApiError::bad_request("bad_query", format!("limit: 1 to {MAX_PAGE}")));
     }
+    if wait_ms > MAX_WAIT_MS {
+        return Err(ApiError::bad_request("bad_query", format!("wait_ms: 0 to {MAX_WAIT_MS}")));
+    }
     let site = site.map(|v| parse_site(&v).map(|u| u.to_string())).transpose()?;
-    Ok(JsonOut(s.db.pull(&ctx.library.id, site.as_deref(), req.after, req.limit).await?))
+    let wait = std::time::Duration::from_millis(wait_ms);
+    Ok(JsonOut(s.db.pull_waiting(&ctx.library.id, site.as_deref(), req.after, req.limit, wait).await?))
 }
 
 /// Changes after a server sequence, in order, one page at a time.
 #[utoipa::path(get, path = "/libraries/{lib}/sync/pull", tag = "sync", summary = "Pull changes after a sequence (librarian; `PullResponse`)", params(("lib" = String, Path, description = "library id (UUID)"), PullQuery), responses((status = 200, description = "`{changes: [{server_seq, change}], high_water, more}`", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn pull_get(State(s): State<AppState>, ctx: InLibrary, Query(q): Query<PullQuery>) -> ApiResult<impl IntoResponse> {
     let req = PullRequest { protocol: q.protocol.unwrap_or(PROTOCOL_VERSION), after: q.after, limit: q.limit.unwrap_or(DEFAULT_PAGE) };
-    pull_page(&s, &ctx, q.site_id, req).await
+    pull_page(&s, &ctx, q.site_id, req, q.wait_ms.unwrap_or(0)).await
 }
 
 /// The same as GET, with a `PullRequest` body.
 #[utoipa::path(post, path = "/libraries/{lib}/sync/pull", tag = "sync", summary = "Pull changes after a sequence (librarian; `PullRequest` → `PullResponse`)", params(("lib" = String, Path, description = "library id (UUID)")), request_body(content = Object, description = "`{protocol, after, limit}`"), responses((status = 200, description = "`{changes: [{server_seq, change}], high_water, more}`", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn pull_post(State(s): State<AppState>, ctx: InLibrary, Json(req): Json<PullRequest>) -> ApiResult<impl IntoResponse> {
-    pull_page(&s, &ctx, None, req).await
+    pull_page(&s, &ctx, None, req, 0).await
 }

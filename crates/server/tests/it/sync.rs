@@ -13,7 +13,7 @@ use shelfkeeper_domain::Error;
 use shelfkeeper_domain::access::Actor;
 use shelfkeeper_domain::ids::{CopyId, TitleId};
 use shelfkeeper_domain::model::{CopyDraft, HoldStatus, MemberDraft, StoreMode, TitleDraft};
-use shelfkeeper_store::{Store, SyncError, SyncTransport};
+use shelfkeeper_store::{ConflictAction, Store, SyncError, SyncTransport};
 use shelfkeeper_sync::{Change, Entity, Op, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest, PushResponse};
 use shelfkeeper_sync_client::{ClientError, Credential, HttpTransport, Options};
 use std::collections::HashSet;
@@ -100,6 +100,21 @@ fn title_change(site: Uuid, hlc: u64) -> Change {
         hlc,
         site_id: site,
         payload: json!({ "id": id.to_string(), "title": "Pushed by hand" }),
+    }
+}
+
+/// Staff settling conflict `key` (as `Store::resolve_conflict` sends it).
+fn resolution_change(site: Uuid, hlc: u64, key: &str) -> Change {
+    let id = shelfkeeper_sync::resolution_id(key);
+    Change {
+        change_id: Uuid::now_v7(),
+        entity: Entity::ConflictResolution,
+        entity_id: id,
+        op: Op::Upsert,
+        hlc,
+        site_id: site,
+        payload: json!({ "id": id.to_string(), "conflict_key": key, "conflict_hlc": 1, "conflict_site": site.to_string(),
+                         "action": "acknowledged", "note": "", "resolved_by": "ann", "resolved_at": "2026-11-24T10:00:00Z" }),
     }
 }
 
@@ -258,7 +273,9 @@ async fn a_member_cannot_push_or_pull(b: Backend) {
     let out = d.store.outbox_page(0, 100).await.unwrap();
     assert!(out.changes.iter().any(|c| c.entity == Entity::Event));
     let mt = l.transport(&l.member);
-    let req = PushRequest { protocol: PROTOCOL_VERSION, site_id: d.store.site_id().0, changes: out.changes.clone() };
+    let mut changes = out.changes.clone();
+    changes.push(resolution_change(d.store.site_id().0, now_hlc(), "events:a:b"));
+    let req = PushRequest { protocol: PROTOCOL_VERSION, site_id: d.store.site_id().0, changes };
     let r = mt.push_page(&req).await.unwrap();
     assert!(r.accepted.is_empty());
     assert_eq!(r.rejected.len(), req.changes.len());
@@ -296,10 +313,13 @@ async fn bad_pushes_are_refused_change_by_change(b: Backend) {
     let mut malformed = title_change(site, now_hlc());
     malformed.payload = json!({ "id": Uuid::now_v7().to_string() });
     let fine = title_change(site, now_hlc());
+    // A resolution whose id is not its conflict key's.
+    let mut misnamed = resolution_change(site, now_hlc(), "row:x");
+    misnamed.payload["conflict_key"] = json!("row:y");
     let req = PushRequest {
         protocol: PROTOCOL_VERSION,
         site_id: site,
-        changes: vec![skewed.clone(), foreign.clone(), malformed.clone(), fine.clone()],
+        changes: vec![skewed.clone(), foreign.clone(), malformed.clone(), fine.clone(), misnamed.clone()],
     };
     let r = t.push_page(&req).await.unwrap();
     let code = |id: Uuid| r.rejected.iter().find(|x| x.change_id == id).map(|x| x.code);
@@ -307,6 +327,7 @@ async fn bad_pushes_are_refused_change_by_change(b: Backend) {
     assert_eq!(code(skewed.change_id), Some(C::ClockSkew));
     assert_eq!(code(foreign.change_id), Some(C::Forbidden));
     assert_eq!(code(malformed.change_id), Some(C::Malformed));
+    assert_eq!(code(misnamed.change_id), Some(C::Malformed));
     assert_eq!(r.accepted.len(), 1);
     assert_eq!(r.accepted[0].change_id, fine.change_id);
     assert_eq!(l.feed().await.len(), 1);
@@ -360,6 +381,54 @@ async fn bad_pushes_are_refused_change_by_change(b: Backend) {
     l.s.shutdown().await;
 }
 both!(bad_pushes_are_refused_change_by_change);
+
+async fn a_waiting_pull_answers_as_soon_as_a_change_is_committed(b: Backend) {
+    use std::time::{Duration, Instant};
+    let l = library(b).await;
+    let (a, ta) = l.desk().await;
+    let (_b, tb) = l.desk().await;
+    // Nothing new: the pull waits its time out and answers empty.
+    let started = Instant::now();
+    assert!(!tb.wait_for_changes(0, Duration::from_millis(400)).await.unwrap());
+    assert!(started.elapsed() >= Duration::from_millis(400), "it waited");
+    // A push from desk A wakes desk B's waiting pull at once.
+    let waiting = tokio::spawn({
+        let tb = tb.clone();
+        async move {
+            let started = Instant::now();
+            let more = tb.wait_for_changes(0, Duration::from_secs(20)).await.unwrap();
+            (more, started.elapsed())
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    a.store.add_title(OWNER, &draft("Dune")).await.unwrap();
+    let pushed = Instant::now();
+    sync(&a, &ta).await;
+    let (more, waited) = waiting.await.unwrap();
+    assert!(more, "the pull saw the change");
+    assert!(waited < Duration::from_secs(10), "answered on the push, not at the end of its wait ({waited:?})");
+    eprintln!("waiting pull answered {:?} after the push began", pushed.elapsed());
+    // So does a write of the server's own (REST).
+    let high = l.feed().await.last().unwrap().server_seq;
+    let waiting = tokio::spawn({
+        let tb = tb.clone();
+        async move { tb.wait_for_changes(high, Duration::from_secs(20)).await.unwrap() }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    l.s.post(&format!("{}/titles", l.base), &l.librarian.auth(), json!({ "title": "From the web" })).await.expect(201, "");
+    assert!(tokio::time::timeout(Duration::from_secs(10), waiting).await.expect("answered on the server's write").unwrap());
+    // Out of range, refused; and a pull left waiting does not hold up shutdown.
+    let auth = l.librarian.auth();
+    l.s.get(&format!("{}/sync/pull?wait_ms=30001", l.base), &auth).await.expect(400, "bad_query");
+    let last = l.feed().await.last().unwrap().server_seq;
+    let waiting = tokio::spawn(async move { tb.wait_for_changes(last, Duration::from_secs(30)).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stopping = Instant::now();
+    l.s.shutdown().await;
+    assert!(stopping.elapsed() < Duration::from_secs(5), "shutdown took {:?}", stopping.elapsed());
+    let _ = tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("the waiting pull was answered");
+}
+both!(a_waiting_pull_answers_as_soon_as_a_change_is_committed);
 
 async fn server_writes_reach_desktops(b: Backend) {
     let l = library(b).await;
@@ -516,7 +585,14 @@ fn allowed<T>(r: Result<T, Error>) -> Option<T> {
 async fn random_op(s: &Store, w: &mut World, rng: &mut Rng, me: usize) {
     w.n += 1;
     let n = w.n;
-    match rng.below(12) {
+    match rng.below(13) {
+        12 => {
+            // Staff settle a conflict they see.
+            let open: Vec<_> = s.sync_conflicts().await.unwrap().into_iter().filter(|c| c.resolved_at.is_none()).collect();
+            if let Some(c) = rng.pick(&open) {
+                s.resolve_conflict(OWNER, &c.key, ConflictAction::Acknowledged, &format!("desk {me}")).await.unwrap();
+            }
+        }
         0 => {
             if let Some(t) = allowed(s.add_title(OWNER, &draft(&format!("Title {n}"))).await) {
                 w.titles.push(t.id);
@@ -639,8 +715,9 @@ async fn simulate(l: &Lib, seed: u64) {
         assert_eq!(d.store.sync_status().await.unwrap().pending_changes, 0);
     }
     let conflicts = desks[0].0.store.sync_conflicts().await.unwrap().len();
+    let resolutions = feed.iter().filter(|s| s.change.entity == Entity::ConflictResolution).count();
     eprintln!(
-        "seed {seed}: {} changes, {} events, {conflicts} conflicts, {} replies dropped after the server committed",
+        "seed {seed}: {} changes, {} events, {conflicts} conflicts ({resolutions} resolutions), {} replies dropped after the server committed",
         feed.len(),
         events.len(),
         dropped.lock().unwrap()

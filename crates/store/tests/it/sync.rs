@@ -12,7 +12,7 @@ use crate::helpers::*;
 use shelfkeeper_domain::Error;
 use shelfkeeper_domain::ids::{CopyId, HoldId, TitleId};
 use shelfkeeper_domain::model::{CopyDraft, MemberDraft, StoreMode, TitleDraft};
-use shelfkeeper_store::{Store, SyncError, SyncTransport};
+use shelfkeeper_store::{ConflictAction, Store, SyncError, SyncTransport};
 use shelfkeeper_sync::{Accepted, Change, Entity, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest, PushResponse, Sequenced};
 use sqlx::Connection;
 use std::collections::{HashMap, HashSet};
@@ -432,6 +432,96 @@ async fn a_copy_lent_at_two_desks_is_a_conflict_and_one_deterministic_loan() {
 }
 
 #[tokio::test]
+async fn resolving_a_conflict_syncs_to_every_desk_and_the_later_resolution_wins() {
+    let (mut desks, mut relay) = pair().await;
+    title_with_copies(&desks[0].store, "Dune", &["B1"]).await;
+    member(&desks[0].store, "M1", "Ada").await;
+    member(&desks[0].store, "M2", "Grace").await;
+    sync_all(&mut desks, &mut relay).await;
+    desks[0].store.check_out(OWNER, "M1", "B1").await.unwrap();
+    desks[1].store.check_out(OWNER, "M2", "B1").await.unwrap();
+    sync_all(&mut desks, &mut relay).await;
+    let key = desks[0].store.sync_conflicts().await.unwrap()[0].key.clone();
+    for d in &desks {
+        assert_eq!(d.store.sync_status().await.unwrap().open_conflicts, 1);
+    }
+
+    // A member account may not settle it; a wrong key is named.
+    let member_actor = shelfkeeper_domain::access::Actor::account(
+        shelfkeeper_domain::ids::AccountId::new(),
+        shelfkeeper_domain::model::Role::Member,
+        None,
+    );
+    let refused = desks[0].store.resolve_conflict(&member_actor, &key, ConflictAction::Acknowledged, "").await;
+    assert!(matches!(refused, Err(Error::PermissionDenied { .. })), "{refused:?}");
+    let unknown = desks[0].store.resolve_conflict(OWNER, "events:nope", ConflictAction::Acknowledged, "").await;
+    assert!(matches!(unknown, Err(Error::ConflictNotFound(_))), "{unknown:?}");
+    let discard = desks[0].store.resolve_conflict(OWNER, &key, ConflictAction::Discarded, "").await;
+    assert!(matches!(discard, Err(Error::Invalid { field: "action", .. })), "only kept rows are discarded: {discard:?}");
+
+    // Both desks settle it while apart; after syncing, the later note is everywhere.
+    let first = desks[0].store.resolve_conflict(OWNER, &key, ConflictAction::Acknowledged, "Ada has it").await.unwrap();
+    assert_eq!((first.resolution.as_deref(), first.resolved_by.as_deref()), (Some("acknowledged"), Some("owner")));
+    assert_eq!(desks[0].store.sync_status().await.unwrap().open_conflicts, 0);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    desks[1].store.resolve_conflict(OWNER, &key, ConflictAction::Acknowledged, "Grace brought it back").await.unwrap();
+    sync_all(&mut desks, &mut relay).await;
+    assert_converged(&desks).await;
+    for d in &desks {
+        assert_eq!(d.store.sync_status().await.unwrap().open_conflicts, 0);
+        let c = &d.store.sync_conflicts().await.unwrap()[0];
+        assert_eq!((c.subject.as_deref(), c.members.as_deref()), (Some("B1 — Dune"), Some("M1 and M2")));
+        assert_eq!(c.resolution_note.as_deref(), Some("Grace brought it back"));
+        assert!(c.resolved_at.is_some());
+    }
+    let resolutions = relay.feed.iter().filter(|s| s.change.entity == Entity::ConflictResolution).count();
+    assert_eq!(resolutions, 2, "each desk pushed its resolution once");
+}
+
+#[tokio::test]
+async fn a_resolution_covers_the_conflict_as_it_was_and_a_newer_kept_version_reopens_it() {
+    let (mut desks, mut relay) = pair().await;
+    let emma = desks[0].store.add_title(OWNER, &draft("Emma", "Jane Austen")).await.unwrap();
+    sync_all(&mut desks, &mut relay).await;
+    desks[0].store.delete_title(OWNER, emma.id).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    desks[1].store.update_title(OWNER, emma.id, &edited("Emma", "first edit after the delete")).await.unwrap();
+    sync_all(&mut desks, &mut relay).await;
+    let key = format!("row:{}", emma.id.0);
+    let c = desks[1].store.resolve_conflict(OWNER, &key, ConflictAction::Discarded, "deleted on purpose").await.unwrap();
+    assert_eq!(c.resolution.as_deref(), Some("discarded"));
+    sync_all(&mut desks, &mut relay).await;
+    assert_eq!(desks[0].store.sync_status().await.unwrap().open_conflicts, 0);
+
+    // A newer version arrives from a third desk that was away (edited
+    // before it heard of the delete): the conflict is open again.
+    let row = shelfkeeper_sync::Change {
+        change_id: Uuid::now_v7(),
+        entity: Entity::Title,
+        entity_id: emma.id.0,
+        op: shelfkeeper_sync::Op::Upsert,
+        hlc: shelfkeeper_sync::hlc::from_parts(chrono::Utc::now().timestamp_millis() as u64, 0),
+        site_id: Uuid::now_v7(),
+        payload: {
+            let last = relay.feed.iter().rev().find(|s| s.change.entity_id == emma.id.0 && !s.change.payload.is_null());
+            let mut p = last.unwrap().change.payload.clone();
+            p["subtitle"] = "second edit, from a desk that was away".into();
+            p
+        },
+    };
+    relay.feed.push(Sequenced { server_seq: relay.feed.len() as u64 + 1, change: row });
+    sync_all(&mut desks, &mut relay).await;
+    assert_converged(&desks).await;
+    for d in &desks {
+        let c = &d.store.sync_conflicts().await.unwrap()[0];
+        assert!(c.payload.as_deref().unwrap().contains("second edit"), "{c:?}");
+        assert_eq!(c.subject.as_deref(), Some("Emma"), "the subject of a deleted row comes from its kept version");
+        assert_eq!(c.resolved_at, None, "a newer kept version than the one resolved is open again");
+        assert_eq!(d.store.sync_status().await.unwrap().open_conflicts, 1);
+    }
+}
+
+#[tokio::test]
 async fn a_copy_withdrawn_at_one_desk_while_lent_at_another_keeps_its_loan_visible() {
     let (mut desks, mut relay) = pair().await;
     title_with_copies(&desks[0].store, "Dune", &["B1"]).await;
@@ -738,7 +828,7 @@ async fn random_op(d: &Desk, w: &mut World, rng: &mut Rng, me: usize) {
     let s = &d.store;
     w.n += 1;
     let n = w.n;
-    match rng.below(18) {
+    match rng.below(19) {
         0 => {
             let mut t = draft(&format!("Title {n}"), "Author");
             t.subjects = vec![format!("subject{}", n % 5)];
@@ -858,6 +948,14 @@ async fn random_op(d: &Desk, w: &mut World, rng: &mut Rng, me: usize) {
             let later = chrono::Utc::now().date_naive() + chrono::Days::new(60);
             allowed(s.expire_holds(OWNER, later).await);
         }
+        17 => {
+            // Staff settle an open conflict they see here.
+            let open: Vec<_> = s.sync_conflicts().await.unwrap().into_iter().filter(|c| c.resolved_at.is_none()).collect();
+            if let Some(c) = rng.pick(&open) {
+                let action = if c.kind == "kept_row" && rng.chance(50) { ConflictAction::Discarded } else { ConflictAction::Acknowledged };
+                s.resolve_conflict(OWNER, &c.key, action, &format!("settled at desk {me} (op {n})")).await.unwrap();
+            }
+        }
         _ => {
             // Copies that come back after being lost, or check-ins of what is out.
             if let Some((barcode, _)) = rng.pick(&w.barcodes).cloned() {
@@ -875,6 +973,7 @@ struct Totals {
     lent_twice: i64,
     kept_rows: i64,
     duplicate_keys: i64,
+    resolutions: i64,
 }
 
 async fn simulate(seed: u64, totals: &mut Totals) {
@@ -961,6 +1060,7 @@ async fn simulate(seed: u64, totals: &mut Totals) {
     totals.lent_twice += lent_twice;
     totals.kept_rows += scalar(&mut conn, "SELECT count(*) FROM sync_conflicts WHERE kind = 'kept_row'").await;
     totals.duplicate_keys += scalar(&mut conn, "SELECT count(*) FROM sync_conflicts WHERE kind = 'duplicate_key'").await;
+    totals.resolutions += scalar(&mut conn, "SELECT count(*) FROM conflict_resolutions").await;
     // Everyone keeps working after the merge, and converges again.
     for (i, d) in desks.iter().enumerate() {
         for _ in 0..5 {
@@ -984,6 +1084,6 @@ async fn simulation_of_desks_that_sync_through_a_relay_converges() {
     }
     eprintln!("sync simulation over {seeds} seeds: {totals:?}");
     if only.is_none() && seeds >= 6 {
-        assert!(totals.events > 0 && totals.concurrent_pairs > 0 && totals.lent_twice > 0, "{totals:?}");
+        assert!(totals.events > 0 && totals.concurrent_pairs > 0 && totals.lent_twice > 0 && totals.resolutions > 0, "{totals:?}");
     }
 }

@@ -62,5 +62,7 @@ describe('sync commands', () => {
     expect(inv).toHaveBeenLastCalledWith('sync_set_interval', { secs: 30 });
     await api.syncNow();
     expect(inv).toHaveBeenLastCalledWith('sync_now', undefined);
+    await api.syncResolveConflict('events:a:b', 'acknowledged', 'Ada has it');
+    expect(inv).toHaveBeenLastCalledWith('sync_resolve_conflict', { key: 'events:a:b', action: 'acknowledged', note: 'Ada has it' });
   });
 });

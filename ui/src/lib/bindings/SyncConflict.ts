@@ -11,4 +11,23 @@ kind: string, entity: string, entity_id: string, event_a: string | null, event_b
 /**
  * The kept row (kept_row), as JSON text.
  */
-payload: string | null, detail: string | null, detected_at: string, resolved_at: string | null, };
+payload: string | null, detail: string | null, 
+/**
+ * What it is about, for people: a copy's barcode and title, a title,
+ * a member's card and name (from the kept version if the row is gone).
+ */
+subject: string | null, 
+/**
+ * For a copy lent at two desks: the two members' cards.
+ */
+members: string | null, detected_at: string, 
+/**
+ * When staff resolved it (at this desk or another); `None` while open.
+ * A resolution covers the conflict as it was: a newer kept version or
+ * claim opens it again.
+ */
+resolved_at: string | null, resolved_by: string | null, 
+/**
+ * `acknowledged` or `discarded`.
+ */
+resolution: string | null, resolution_note: string | null, };
