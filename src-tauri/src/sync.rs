@@ -8,7 +8,7 @@ use crate::commands::{Cmd, fail};
 use crate::state::AppState;
 use shelfkeeper_domain::Error;
 use shelfkeeper_store::{ConflictAction, SyncConflict, SyncProgress, SyncRun};
-use shelfkeeper_sync_client::desk::DEFAULT_INTERVAL_SECS;
+use shelfkeeper_sync_client::desk::{DEFAULT_INTERVAL_SECS, LONG_POLL, local_changes};
 use shelfkeeper_sync_client::keychain::OsKeychain;
 use shelfkeeper_sync_client::{ConnectRequest, Connection, DeskSync, Options, SyncOverview};
 use std::sync::Arc;
@@ -49,32 +49,6 @@ async fn run(app: &AppHandle) -> Result<SyncRun, Error> {
         .await;
     emit_overview(app).await;
     result
-}
-
-/// How long a long poll asks the server to wait for changes.
-const LONG_POLL: Duration = Duration::from_secs(25);
-/// Local writes come in bursts (a check-out is one transaction, an edit
-/// form another): wait this long after the last before sending.
-const PUSH_DEBOUNCE: Duration = Duration::from_millis(100);
-
-/// Resolves when the open store has local changes to send: after a write
-/// commits and the desk has been quiet for [`PUSH_DEBOUNCE`].
-async fn local_changes(store: &shelfkeeper_store::Store) {
-    let mut writes = store.watch_writes();
-    loop {
-        if writes.changed().await.is_err() {
-            return std::future::pending().await;
-        }
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(PUSH_DEBOUNCE) => break,
-                r = writes.changed() => if r.is_err() { return std::future::pending().await },
-            }
-        }
-        if store.sync_status().await.is_ok_and(|s| s.pending_changes > 0) {
-            return;
-        }
-    }
 }
 
 /// Resolves when the server has changes this store has not pulled (a long

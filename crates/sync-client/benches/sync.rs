@@ -7,7 +7,11 @@
 //! 2. change latency: A edits one title and syncs, B syncs and reads it
 //!    (p50/p95 over many rounds; the background schedule adds its own wait
 //!    on top, see BENCHMARKS.md);
-//! 3. an idle round (nothing to send or receive) on a small and on the
+//! 3. live change latency, as the desktop runs: A sends when a local write
+//!    leaves changes (after the desktop's debounce), B waits on the
+//!    server's long poll and syncs when it answers; from A's write to the
+//!    title readable at B (p50/p95);
+//! 4. an idle round (nothing to send or receive) on a small and on the
 //!    large library: it should not grow with the library.
 //!
 //! `cargo bench -p shelfkeeper-sync-client --bench sync` (SK_BENCH_TITLES,
@@ -167,6 +171,53 @@ async fn main() {
         pct(&lat, 0.5),
         pct(&lat, 0.95),
         pct(&lat, 1.0)
+    );
+
+    // Live: the desktop's own loops (local writes → send; long poll → sync).
+    let a_loop = tokio::spawn({
+        let (a, ta) = (a.clone(), ta.clone());
+        async move {
+            loop {
+                shelfkeeper_sync_client::desk::local_changes(&a).await;
+                a.sync_once(&ta, 500).await.unwrap();
+            }
+        }
+    });
+    let b_loop = tokio::spawn({
+        let (b, tb) = (b.clone(), tb.clone());
+        async move {
+            loop {
+                let after = b.sync_cursor().await.unwrap();
+                if tb.wait_for_changes(after, shelfkeeper_sync_client::desk::LONG_POLL).await.unwrap() {
+                    b.sync_once(&tb, 500).await.unwrap();
+                }
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut live = Vec::new();
+    for i in 0..rounds {
+        let draft = TitleDraft { title: format!("Live probe {i}"), ..TitleDraft::default() };
+        let t0 = Instant::now();
+        let added = a.add_title(&Actor::OWNER, &draft).await.unwrap();
+        // B's reads every 2 ms: the figure is at most 2 ms late.
+        while b.title(added.id).await.is_err() {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        live.push(t0.elapsed());
+        // Apart from the next write: a burst would be sent in one go.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    a_loop.abort();
+    b_loop.abort();
+    live.sort();
+    println!(
+        "one new title A → B live (A sends {} ms after its last write, B's long poll answers, B syncs), {} rounds: p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+        shelfkeeper_sync_client::desk::PUSH_DEBOUNCE.as_millis(),
+        live.len(),
+        pct(&live, 0.5),
+        pct(&live, 0.95),
+        pct(&live, 1.0)
     );
 
     let idle_large = idle_rounds(&b, &tb, rounds).await;

@@ -29,6 +29,32 @@ pub const MIN_INTERVAL_SECS: u32 = 2;
 pub const DEFAULT_INTERVAL_SECS: u32 = 60;
 pub const MAX_INTERVAL_SECS: u32 = 24 * 3600;
 
+/// How long a long poll asks the server to wait for changes.
+pub const LONG_POLL: Duration = Duration::from_secs(25);
+/// Local writes come in bursts (a check-out is one transaction, an edit
+/// form another): wait this long after the last before sending.
+pub const PUSH_DEBOUNCE: Duration = Duration::from_millis(100);
+
+/// Resolves when the open store has local changes to send: after a write
+/// commits and the desk has been quiet for [`PUSH_DEBOUNCE`].
+pub async fn local_changes(store: &Store) {
+    let mut writes = store.watch_writes();
+    loop {
+        if writes.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(PUSH_DEBOUNCE) => break,
+                r = writes.changed() => if r.is_err() { return std::future::pending().await },
+            }
+        }
+        if store.sync_status().await.is_ok_and(|s| s.pending_changes > 0) {
+            return;
+        }
+    }
+}
+
 /// How this store reaches its server. No secret in here.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Connection {

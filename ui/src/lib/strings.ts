@@ -68,7 +68,7 @@ export const t = {
     syncLocal: 'Local only',
     syncPending: (n: string) => `${n} changes not synced`,
     syncTooltip: 'Sync with a server is not set up (Settings → Sync); everything is kept in this store.',
-    conflicts: (n: string) => `${n} conflicts`,
+    conflicts: (n: string) => `${n} ${n === '1' ? 'conflict' : 'conflicts'}`,
     noUser: 'No login (collection)',
   },
 
@@ -508,7 +508,7 @@ export const t = {
     lastSync: 'Last synced',
     never: 'Not synced yet',
     waiting: 'Waiting to be sent',
-    waitingCount: (n: string) => `${n} changes`,
+    waitingCount: (n: string) => `${n} ${n === '1' ? 'change' : 'changes'}`,
     now: 'Sync now',
     running: 'Syncing…',
     every: 'Sync every',
@@ -517,7 +517,8 @@ export const t = {
       push: (done: string, total: string) => `Sending changes: ${done} of ${total}`,
       pull: (done: string, total: string) => `Receiving changes: ${done} of ${total}`,
     } as Record<string, (done: string, total: string) => string>,
-    result: (sent: string, applied: string, conflicts: string) => `Last sync: ${sent} changes sent, ${applied} received, ${conflicts} new conflicts.`,
+    result: (sent: string, applied: string, conflicts: string) =>
+      `Last sync: ${sent} ${sent === '1' ? 'change' : 'changes'} sent, ${applied} received, ${conflicts} new ${conflicts === '1' ? 'conflict' : 'conflicts'}.`,
     clockAhead: (n: string) => `${n} changes came stamped ahead of this computer’s clock: check its date and time.`,
     lastFailed: (when: string, message: string, code: string) => `The last sync (${when}) did not finish: ${message} (error code: ${code}). Nothing was lost; it is tried again on schedule.`,
     failed: (message: string, code: string) => `${message.charAt(0).toUpperCase()}${message.slice(1)} (error code: ${code}).`,
