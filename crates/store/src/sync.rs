@@ -867,6 +867,20 @@ impl Store {
     }
 }
 
+/// What [`Apply::known`] found about an entity before an upsert.
+struct Known {
+    tomb: Option<Stamp>,
+    current: Option<Stamp>,
+    /// The title a copy names exists.
+    has_title: bool,
+    /// Another live row holding the unique key the change wants.
+    holder: Option<Uuid>,
+    /// The row has a `duplicate_key` claim.
+    claimed: bool,
+    /// Circulation events name the entity as their stream (a copy).
+    has_events: bool,
+}
+
 /// One page being applied.
 struct Apply {
     local_site: Uuid,
@@ -947,10 +961,57 @@ impl Apply {
         Ok(())
     }
 
+    /// What the rules need to know before an upsert, in one round trip
+    /// (each query is a trip to SQLite's worker thread, which is most of the
+    /// cost of applying a change).
+    async fn known(&self, conn: &mut SqliteConnection, s: &Spec, c: &Change) -> Result<Known> {
+        let key = s.unique.and_then(|col| c.payload.get(col)).and_then(|v| v.as_str());
+        let holder = match s.unique {
+            Some(col) => format!("(SELECT id FROM {} WHERE {col} = ?3 AND id <> ?1)", s.table),
+            None => "NULL".into(),
+        };
+        let sql = format!(
+            "SELECT (SELECT hlc FROM tombstones WHERE entity_id = ?1) AS tomb_hlc,
+                    (SELECT site_no FROM tombstones WHERE entity_id = ?1) AS tomb_site,
+                    (SELECT hlc FROM {table} WHERE id = ?1) AS cur_hlc,
+                    (SELECT site_no FROM {table} WHERE id = ?1) AS cur_site,
+                    (SELECT 1 FROM titles WHERE id = ?2) AS has_title,
+                    {holder} AS holder,
+                    (SELECT 1 FROM sync_conflicts WHERE key = ?4) AS claimed,
+                    (SELECT 1 FROM circulation_events WHERE stream_id = ?1 LIMIT 1) AS has_events",
+            table = s.table
+        );
+        let r = sqlx::query(AssertSqlSafe(sql))
+            .bind(c.entity_id)
+            .bind(payload_uuid(&c.payload, "title_id"))
+            .bind(key)
+            .bind(format!("key:{}", c.entity_id))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        let stamp = |h: &str, n: &str| -> Result<Option<Stamp>> {
+            let hlc: Option<i64> = r.try_get(h).map_err(bad)?;
+            let no: Option<i64> = r.try_get(n).map_err(bad)?;
+            match (hlc, no) {
+                (Some(hlc), Some(no)) => Ok(Some(Stamp { hlc: hlc as u64, site_id: self.sites.id(no)? })),
+                _ => Ok(None),
+            }
+        };
+        Ok(Known {
+            tomb: stamp("tomb_hlc", "tomb_site")?,
+            current: stamp("cur_hlc", "cur_site")?,
+            has_title: r.try_get::<Option<i64>, _>("has_title").map_err(bad)?.is_some(),
+            holder: r.try_get("holder").map_err(bad)?,
+            claimed: r.try_get::<Option<i64>, _>("claimed").map_err(bad)?.is_some(),
+            has_events: r.try_get::<Option<i64>, _>("has_events").map_err(bad)?.is_some(),
+        })
+    }
+
     async fn upsert(&mut self, w: &mut WriteTx, c: &Change) -> Result<()> {
         let s = spec(c.entity);
         let stamp = c.stamp();
-        if let Some(tomb) = self.tombstone(w.conn(), c.entity_id).await? {
+        let known = self.known(w.conn(), s, c).await?;
+        if let Some(tomb) = known.tomb {
             if stamp > tomb {
                 self.keep_row(w.conn(), c.entity, c.entity_id, stamp, &c.payload).await?;
                 self.report.kept += 1;
@@ -959,25 +1020,13 @@ impl Apply {
             }
             return Ok(());
         }
-        if c.entity == Entity::Copy {
-            let title = payload_uuid(&c.payload, "title_id");
-            let has_title = match title {
-                Some(t) => sqlx::query_scalar::<_, i64>("SELECT 1 FROM titles WHERE id = ?")
-                    .bind(t)
-                    .fetch_optional(w.conn())
-                    .await
-                    .map_err(db_err)?
-                    .is_some(),
-                None => false,
-            };
-            if !has_title {
-                // Its title was deleted while another desk added this copy.
-                self.keep_row(w.conn(), c.entity, c.entity_id, stamp, &c.payload).await?;
-                self.report.kept += 1;
-                return Ok(());
-            }
+        if c.entity == Entity::Copy && !known.has_title {
+            // Its title was deleted while another desk added this copy.
+            self.keep_row(w.conn(), c.entity, c.entity_id, stamp, &c.payload).await?;
+            self.report.kept += 1;
+            return Ok(());
         }
-        let current = self.row_stamp(w.conn(), s, c.entity_id).await?;
+        let current = known.current;
         if current.is_some_and(|cur| cur >= stamp) {
             self.report.unchanged += 1;
             return Ok(());
@@ -987,7 +1036,7 @@ impl Apply {
         }
         let mut payload = c.payload.clone();
         if let Some(col) = s.unique {
-            self.settle_duplicate_key(w.conn(), s, col, c.entity_id, stamp, &mut payload).await?;
+            self.settle_duplicate_key(w.conn(), s, col, c.entity_id, stamp, &mut payload, &known).await?;
         }
         let site_no = self.sites.no(w.conn(), c.site_id).await?;
         let names = s.cols.iter().map(|(c, _)| *c).collect::<Vec<_>>();
@@ -1002,7 +1051,7 @@ impl Apply {
         args.add(stamp.hlc as i64).map_err(bad)?;
         args.add(site_no).map_err(bad)?;
         sqlx::query_with(AssertSqlSafe(sql), args).execute(w.conn()).await.map_err(db_err)?;
-        if c.entity == Entity::Copy && current.is_none() {
+        if c.entity == Entity::Copy && current.is_none() && known.has_events {
             // Events that arrived before the copy row (or a copy deleted and
             // kept elsewhere): its status comes from them.
             let titles: Vec<Uuid> = sqlx::query_scalar("SELECT DISTINCT title_id FROM circulation_events WHERE stream_id = ?")
@@ -1022,6 +1071,7 @@ impl Apply {
     /// the key they want and the row version that wants it. A claim ends
     /// when its row gets a newer version (here, or a local edit: the person
     /// took the new key), or gets the key back ([`Apply::settle_claims`]).
+    #[allow(clippy::too_many_arguments)]
     async fn settle_duplicate_key(
         &mut self,
         conn: &mut SqliteConnection,
@@ -1030,13 +1080,13 @@ impl Apply {
         id: Uuid,
         stamp: Stamp,
         payload: &mut serde_json::Value,
+        known: &Known,
     ) -> Result<()> {
-        sqlx::query("DELETE FROM sync_conflicts WHERE key = ?").bind(format!("key:{id}")).execute(&mut *conn).await.map_err(db_err)?;
+        if known.claimed {
+            sqlx::query("DELETE FROM sync_conflicts WHERE key = ?").bind(format!("key:{id}")).execute(&mut *conn).await.map_err(db_err)?;
+        }
         let Some(key) = payload.get(col).and_then(|v| v.as_str()).map(str::to_string) else { return Ok(()) };
-        let sql = format!("SELECT id FROM {} WHERE {col} = ? AND id <> ?", s.table);
-        let other: Option<Uuid> =
-            sqlx::query_scalar(AssertSqlSafe(sql)).bind(&key).bind(id).fetch_optional(&mut *conn).await.map_err(db_err)?;
-        let Some(other) = other else { return Ok(()) };
+        let Some(other) = known.holder else { return Ok(()) };
         if id.as_bytes() > other.as_bytes() {
             payload[col] = serde_json::Value::from(renamed_key(&key, id));
             self.claim(conn, s, id, &key, stamp).await
@@ -1210,18 +1260,29 @@ impl Apply {
     }
 
     async fn event(&mut self, w: &mut WriteTx, c: &Change) -> Result<()> {
-        let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM circulation_events WHERE id = ?")
-            .bind(c.entity_id)
-            .fetch_optional(w.conn())
-            .await
-            .map_err(db_err)?;
+        let e = event_from_payload(c.entity_id, &c.payload)?;
+        let stream = payload_uuid(&c.payload, "stream_id").ok_or_else(|| bad("event without stream"))?;
+        let prev = payload_uuid(&c.payload, "prev_event_id");
+        // In one round trip: known already? other events after the same
+        // one on this copy? events of its title at or after its clock?
+        // (The details are read only when there are any: rarely.)
+        let (exists, siblings, newer): (Option<i64>, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT 1 FROM circulation_events WHERE id = ?1),
+                    (SELECT count(*) FROM circulation_events WHERE stream_id = ?2 AND prev_event_id IS ?3 AND id <> ?1),
+                    (SELECT count(*) FROM circulation_events WHERE title_id = ?4 AND hlc >= ?5 AND id <> ?1)",
+        )
+        .bind(c.entity_id)
+        .bind(stream)
+        .bind(prev)
+        .bind(e.title_id.0)
+        .bind(c.hlc as i64)
+        .fetch_one(w.conn())
+        .await
+        .map_err(db_err)?;
         if exists.is_some() {
             self.report.unchanged += 1;
             return Ok(());
         }
-        let e = event_from_payload(c.entity_id, &c.payload)?;
-        let stream = payload_uuid(&c.payload, "stream_id").ok_or_else(|| bad("event without stream"))?;
-        let prev = payload_uuid(&c.payload, "prev_event_id");
         let site_no = self.sites.no(w.conn(), c.site_id).await?;
         let names = EVENTS.cols.iter().map(|(c, _)| *c).collect::<Vec<_>>();
         let sql = format!(
@@ -1235,7 +1296,7 @@ impl Apply {
         sqlx::query_with(AssertSqlSafe(sql), args).execute(w.conn()).await.map_err(db_err)?;
         self.report.applied += 1;
 
-        if e.kind.is_copy_event() {
+        if e.kind.is_copy_event() && siblings > 0 {
             // Siblings: events on this copy that followed the same event.
             let siblings: Vec<(Uuid, i64, i64)> =
                 sqlx::query_as("SELECT id, hlc, site_no FROM circulation_events WHERE stream_id = ? AND prev_event_id IS ? AND id <> ?")
@@ -1270,6 +1331,9 @@ impl Apply {
         let title = e.title_id.0;
         if self.dirty.contains(&title) {
             return Ok(());
+        }
+        if newer == 0 {
+            return project(w.conn(), &e).await;
         }
         // Projected now only if it is the newest event of its title.
         let newer: Vec<(i64, i64, Uuid)> =

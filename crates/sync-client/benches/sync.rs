@@ -132,6 +132,20 @@ async fn main() {
     let push_s = t0.elapsed().as_secs_f64();
     println!("initial push (A → server): {} changes in {push_s:.1} s = {:.0} changes/s", pushed.pushed, pushed.pushed as f64 / push_s);
     let (b, tb) = desk(dir.path(), "large-b.sqlite3", &large).await;
+    // The server's and the wire's share: every page pulled, nothing applied.
+    let t0 = Instant::now();
+    let (mut after, mut fetched) = (0, 0usize);
+    loop {
+        let req = shelfkeeper_sync::PullRequest { protocol: shelfkeeper_sync::PROTOCOL_VERSION, after, limit: 500 };
+        let page = tb.pull_page(&req).await.unwrap();
+        fetched += page.changes.len();
+        after = page.cursor_after(&req);
+        if !page.more || page.changes.is_empty() {
+            break;
+        }
+    }
+    let fetch_s = t0.elapsed().as_secs_f64();
+    println!("pulling alone (server → desk, not applied): {fetched} changes in {fetch_s:.1} s = {:.0} rows/s", fetched as f64 / fetch_s);
     let t0 = Instant::now();
     let pulled = b.sync_once(&tb, 500).await.unwrap();
     let pull_s = t0.elapsed().as_secs_f64();
