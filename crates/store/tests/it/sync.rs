@@ -281,6 +281,20 @@ async fn pair() -> (Vec<Desk>, Relay) {
     (vec![desk().await, desk().await], Relay::default())
 }
 
+/// Two desks that both lent copy B1 (of "Dune") while apart, Ada (M1) at
+/// desk 0 and Grace (M2) at desk 1, then synced.
+async fn copy_lent_at_two_desks() -> (Vec<Desk>, Relay) {
+    let (mut desks, mut relay) = pair().await;
+    title_with_copies(&desks[0].store, "Dune", &["B1"]).await;
+    member(&desks[0].store, "M1", "Ada").await;
+    member(&desks[0].store, "M2", "Grace").await;
+    sync_all(&mut desks, &mut relay).await;
+    desks[0].store.check_out(OWNER, "M1", "B1").await.unwrap();
+    desks[1].store.check_out(OWNER, "M2", "B1").await.unwrap();
+    sync_all(&mut desks, &mut relay).await;
+    (desks, relay)
+}
+
 fn edited(title: &str, subtitle: &str) -> TitleDraft {
     TitleDraft { subtitle: Some(subtitle.into()), ..draft(title, "Frank Herbert") }
 }
@@ -399,15 +413,7 @@ async fn a_copy_added_to_a_title_deleted_elsewhere_is_kept() {
 
 #[tokio::test]
 async fn a_copy_lent_at_two_desks_is_a_conflict_and_one_deterministic_loan() {
-    let (mut desks, mut relay) = pair().await;
-    title_with_copies(&desks[0].store, "Dune", &["B1"]).await;
-    member(&desks[0].store, "M1", "Ada").await;
-    member(&desks[0].store, "M2", "Grace").await;
-    sync_all(&mut desks, &mut relay).await;
-    // Partitioned: both desks lend B1.
-    desks[0].store.check_out(OWNER, "M1", "B1").await.unwrap();
-    desks[1].store.check_out(OWNER, "M2", "B1").await.unwrap();
-    sync_all(&mut desks, &mut relay).await;
+    let (mut desks, mut relay) = copy_lent_at_two_desks().await;
     assert_converged(&desks).await;
     for d in &desks {
         let copy = d.store.copy("B1").await.unwrap();
@@ -433,14 +439,7 @@ async fn a_copy_lent_at_two_desks_is_a_conflict_and_one_deterministic_loan() {
 
 #[tokio::test]
 async fn resolving_a_conflict_syncs_to_every_desk_and_the_later_resolution_wins() {
-    let (mut desks, mut relay) = pair().await;
-    title_with_copies(&desks[0].store, "Dune", &["B1"]).await;
-    member(&desks[0].store, "M1", "Ada").await;
-    member(&desks[0].store, "M2", "Grace").await;
-    sync_all(&mut desks, &mut relay).await;
-    desks[0].store.check_out(OWNER, "M1", "B1").await.unwrap();
-    desks[1].store.check_out(OWNER, "M2", "B1").await.unwrap();
-    sync_all(&mut desks, &mut relay).await;
+    let (mut desks, mut relay) = copy_lent_at_two_desks().await;
     let key = desks[0].store.sync_conflicts().await.unwrap()[0].key.clone();
     for d in &desks {
         assert_eq!(d.store.sync_status().await.unwrap().open_conflicts, 1);
