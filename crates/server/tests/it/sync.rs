@@ -571,6 +571,7 @@ struct World {
     titles: Vec<TitleId>,
     barcodes: Vec<String>,
     cards: Vec<String>,
+    holds: Vec<shelfkeeper_domain::ids::HoldId>,
     n: usize,
 }
 
@@ -585,7 +586,21 @@ fn allowed<T>(r: Result<T, Error>) -> Option<T> {
 async fn random_op(s: &Store, w: &mut World, rng: &mut Rng, me: usize) {
     w.n += 1;
     let n = w.n;
-    match rng.below(13) {
+    match rng.below(15) {
+        13 => {
+            // A member asks for a title at this desk.
+            if let (Some(card), Some(title)) = (rng.pick(&w.cards).cloned(), rng.pick(&w.titles).copied())
+                && let Some(h) = allowed(s.place_hold(OWNER, &card, title).await)
+            {
+                w.holds.push(h.id);
+            }
+        }
+        14 => {
+            // A hold is cancelled (perhaps at another desk than the one that placed it).
+            if let Some(h) = rng.pick(&w.holds).copied() {
+                allowed(s.cancel_hold(OWNER, h).await);
+            }
+        }
         12 => {
             // Staff settle a conflict they see.
             let open: Vec<_> = s.sync_conflicts().await.unwrap().into_iter().filter(|c| c.resolved_at.is_none()).collect();
