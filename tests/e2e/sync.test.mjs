@@ -189,17 +189,17 @@ test('two desktops sync titles, live changes and a resolved conflict', { timeout
     await s.click('[data-testid="nav-settings"]');
     await s.waitFor('[data-testid="sync-conflict"]', has('LH1 — The Left Hand of Darkness'), 30_000);
     await s.waitFor('[data-testid="sync-conflict"]', has('members F1 and F2'));
-    await shot(s, '20-sync-conflict');
+    await shot(s, '24-sync-conflict');
     await s.click('[data-testid="sync-conflict-resolve"]');
     await s.type('[data-testid="sync-resolve-note"]', 'Gus has it; Fran was lent another copy');
-    await shot(s, '21-sync-conflict-resolving');
+    await shot(s, '25-sync-conflict-resolving');
     await s.click('[data-testid="sync-resolve-confirm"]');
     await s.waitFor('[data-testid="sync-resolved"]', has('Resolved (1)'));
     // The resolution is a local change: it is sent at once.
     await s.waitFor('[data-testid="sync-pending"]', has('0 changes'), 15_000);
     await s.click('[data-testid="sync-resolved"] summary');
     await s.waitFor('[data-testid="sync-resolved"]', has('Gus has it'));
-    await shot(s, '22-sync-conflict-resolved');
+    await shot(s, '26-sync-conflict-resolved');
   });
 
   // The laptop sees the same conflict, resolved, with the note.
