@@ -189,6 +189,7 @@ test('two desktops sync titles, live changes and a resolved conflict', { timeout
     await s.click('[data-testid="nav-settings"]');
     await s.waitFor('[data-testid="sync-conflict"]', has('LH1 — The Left Hand of Darkness'), 30_000);
     await s.waitFor('[data-testid="sync-conflict"]', has('members F1 and F2'));
+    await s.scrollTo('[data-testid="sync-conflicts"]');
     await shot(s, '24-sync-conflict');
     await s.click('[data-testid="sync-conflict-resolve"]');
     await s.type('[data-testid="sync-resolve-note"]', 'Gus has it; Fran was lent another copy');
@@ -199,6 +200,7 @@ test('two desktops sync titles, live changes and a resolved conflict', { timeout
     await s.waitFor('[data-testid="sync-pending"]', has('0 changes'), 15_000);
     await s.click('[data-testid="sync-resolved"] summary');
     await s.waitFor('[data-testid="sync-resolved"]', has('Gus has it'));
+    await s.scrollTo('[data-testid="sync-resolved"]');
     await shot(s, '26-sync-conflict-resolved');
   });
 

@@ -81,6 +81,14 @@ export class Session {
     await this.cmd('POST', `/element/${input}/value`, { text });
   }
 
+  /** Scrolls the first element matching `css` to the middle of the window. */
+  async scrollTo(css) {
+    await this.cmd('POST', '/execute/sync', {
+      script: "document.querySelector(arguments[0])?.scrollIntoView({ block: 'center' })",
+      args: [css],
+    });
+  }
+
   async screenshot(file) {
     const { writeFile } = await import('node:fs/promises');
     const b64 = await this.cmd('GET', '/screenshot');
