@@ -189,7 +189,11 @@ test('two desktops sync titles, live changes and a resolved conflict', { timeout
     await s.click('[data-testid="nav-settings"]');
     await s.waitFor('[data-testid="sync-conflict"]', has('LH1 — The Left Hand of Darkness'), 30_000);
     await s.waitFor('[data-testid="sync-conflict"]', has('members F1 and F2'));
+    // The list reloads when the start-up sync's status arrives: scroll
+    // once it has settled.
+    await sleep(500);
     await s.scrollTo('[data-testid="sync-conflicts"]');
+    await sleep(200);
     await shot(s, '24-sync-conflict');
     await s.click('[data-testid="sync-conflict-resolve"]');
     await s.type('[data-testid="sync-resolve-note"]', 'Gus has it; Fran was lent another copy');
