@@ -141,6 +141,8 @@ pub struct DeskSync {
     run: tokio::sync::Mutex<()>,
     progress: std::sync::Mutex<Option<SyncProgress>>,
     cancel: AtomicBool,
+    /// One HTTP client for every run and long poll (built on first use).
+    client: std::sync::OnceLock<reqwest::Client>,
 }
 
 fn now() -> String {
@@ -178,6 +180,7 @@ impl DeskSync {
             run: tokio::sync::Mutex::new(()),
             progress: std::sync::Mutex::new(None),
             cancel: AtomicBool::new(false),
+            client: std::sync::OnceLock::new(),
         }
     }
 
@@ -400,9 +403,7 @@ impl DeskSync {
         let mut force = false;
         loop {
             let token = self.access_token(store, c, force).await?;
-            let transport = HttpTransport::new(&c.server, c.library_id, Credential::Bearer(token), self.options.clone())
-                .map_err(client_error)?
-                .with_site(store.site_id().0);
+            let transport = self.transport(c, token)?.with_site(store.site_id().0);
             match store.sync_with_progress(&transport, PAGE, &progress).await {
                 Ok(run) => return Ok(run),
                 Err(SyncError::Transport(text)) => match transport.take_last_error() {
@@ -421,6 +422,19 @@ impl DeskSync {
         }
     }
 
+    /// The library's sync endpoints with an access token, over the desk's
+    /// one HTTP client.
+    fn transport(&self, c: &Connection, token: String) -> Result<HttpTransport, Error> {
+        let client = match self.client.get() {
+            Some(client) => client.clone(),
+            None => {
+                let built = crate::build_client(&self.options).map_err(client_error)?;
+                self.client.get_or_init(|| built).clone()
+            }
+        };
+        HttpTransport::with_client(client, &c.server, c.library_id, Credential::Bearer(token)).map_err(client_error)
+    }
+
     /// Waits (a long poll of up to `wait`) until the server has changes
     /// this store has not pulled: `Ok(true)` then, `Ok(false)` when none
     /// came. The desktop syncs as soon as it answers `true`, so a change
@@ -432,10 +446,7 @@ impl DeskSync {
         let mut force = false;
         loop {
             let token = self.access_token(store, &c, force).await?;
-            // The long poll must not be cut by the client's own timeout.
-            let options = Options { timeout: self.options.timeout.max(wait + Duration::from_secs(15)), ..self.options.clone() };
-            let transport = HttpTransport::new(&c.server, c.library_id, Credential::Bearer(token), options).map_err(client_error)?;
-            match transport.wait_for_changes(after, wait).await {
+            match self.transport(&c, token)?.wait_for_changes(after, wait).await {
                 Ok(more) => return Ok(more),
                 Err(ClientError::AuthExpired) if !force => force = true,
                 Err(e) => return Err(client_error(e)),

@@ -121,8 +121,14 @@ impl HttpTransport {
     /// `server`: the server's base URL (`https://library.example.org`);
     /// `library`: the library's id.
     pub fn new(server: &str, library: Uuid, credential: Credential, options: Options) -> Result<HttpTransport, ClientError> {
+        Self::with_client(build_client(&options)?, server, library, credential)
+    }
+
+    /// [`HttpTransport::new`] over a client already built (the crate's
+    /// rustls set-up): a desk that syncs often keeps one client, its TLS
+    /// set-up and its connections, instead of building them per run.
+    pub fn with_client(client: reqwest::Client, server: &str, library: Uuid, credential: Credential) -> Result<HttpTransport, ClientError> {
         let server = server_base(server)?;
-        let client = build_client(&options)?;
         Ok(HttpTransport {
             client,
             base: format!("{server}/api/v1/libraries/{library}/sync"),
@@ -185,16 +191,18 @@ impl HttpTransport {
         self.send(self.request(reqwest::Method::GET, &path)).await
     }
 
-    /// Waits (a long poll of at most `wait`, which must stay under the
-    /// client's timeout) until the server has a change after `after`.
-    /// `true`: it has (pull now); `false`: nothing came meanwhile.
+    /// Waits (a long poll of at most `wait`; this request's timeout is
+    /// `wait` plus 15 s, whatever the client's) until the server has a
+    /// change after `after`. `true`: it has (pull now); `false`: nothing
+    /// came meanwhile.
     pub async fn wait_for_changes(&self, after: u64, wait: Duration) -> Result<bool, ClientError> {
         let path = format!(
             "/pull?after={after}&limit=1&protocol={}&wait_ms={}",
             shelfkeeper_sync::PROTOCOL_VERSION,
             wait.as_millis().min(u128::from(u32::MAX))
         );
-        let page: PullResponse = self.send(self.request(reqwest::Method::GET, &path)).await?;
+        let req = self.request(reqwest::Method::GET, &path).timeout(wait + Duration::from_secs(15));
+        let page: PullResponse = self.send(req).await?;
         Ok(!page.changes.is_empty())
     }
 }

@@ -391,6 +391,11 @@ async fn a_waiting_pull_answers_as_soon_as_a_change_is_committed(b: Backend) {
     let started = Instant::now();
     assert!(!tb.wait_for_changes(0, Duration::from_millis(400)).await.unwrap());
     assert!(started.elapsed() >= Duration::from_millis(400), "it waited");
+    // The long poll has its own timeout: a client made for short requests
+    // does not cut it.
+    let short = Options { timeout: Duration::from_millis(300), ..Options::default() };
+    let impatient = HttpTransport::new(&l.s.base, l.id.parse().unwrap(), Credential::Bearer(l.librarian.access.clone()), short).unwrap();
+    assert_eq!(impatient.wait_for_changes(0, Duration::from_millis(800)).await, Ok(false));
     // A push from desk A wakes desk B's waiting pull at once.
     let waiting = tokio::spawn({
         let tb = tb.clone();
