@@ -44,12 +44,7 @@ CREATE TABLE imports (
     state         TEXT NOT NULL CHECK (state IN ('staged', 'committing', 'committed', 'discarded', 'undone')),
     total_rows    INTEGER NOT NULL DEFAULT 0,
     staged_at     TEXT NOT NULL,
-    committed_at  TEXT,
-    -- The stamp (clock.hlc) of this import's last write transaction, kept
-    -- only while nothing else has written since its rows were classified:
-    -- then the classification still holds and committing need not repeat
-    -- it. NULL once anything else wrote (committing then re-checks rows).
-    quiet_hlc     INTEGER
+    committed_at  TEXT
 ) WITHOUT ROWID;
 
 CREATE TABLE import_rows (

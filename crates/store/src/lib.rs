@@ -18,6 +18,7 @@ pub mod generate;
 mod import;
 mod lookups;
 mod members;
+mod migrations;
 mod reviews;
 mod rows;
 mod search;
@@ -30,6 +31,8 @@ pub use db::StoreStats;
 pub use generate::{GenerateReport, GenerateSpec, Progress};
 pub use import::ImportSpec;
 pub use lookups::CachedLookup;
+#[cfg(feature = "update-e2e-migration")]
+pub use migrations::UPDATE_E2E_MIGRATION;
 pub use sync::{
     ApplyReport, ConflictAction, OutboxPage, SyncConflict, SyncError, SyncPhase, SyncProgress, SyncRun, SyncSetting, SyncStatus,
     SyncTransport,
@@ -43,40 +46,6 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Sqlite, Transaction};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
-
-/// The migrations this build applies on open: those in `migrations/`.
-#[cfg(not(feature = "update-e2e-migration"))]
-fn migrator() -> &'static sqlx::migrate::Migrator {
-    &MIGRATOR
-}
-
-/// The version of the end-to-end update test's marker migration.
-#[cfg(feature = "update-e2e-migration")]
-pub const UPDATE_E2E_MIGRATION: i64 = 9_000_000_001;
-
-/// The update test's build ("version N"): the real migrations plus a marker
-/// that only this build has (see the `update-e2e-migration` feature).
-#[cfg(feature = "update-e2e-migration")]
-fn migrator() -> &'static sqlx::migrate::Migrator {
-    use sqlx::migrate::{Migration, MigrationType, Migrator};
-    static WITH_MARKER: std::sync::LazyLock<Migrator> = std::sync::LazyLock::new(|| {
-        let mut migrations = MIGRATOR.migrations.to_vec();
-        migrations.push(Migration::new(
-            UPDATE_E2E_MIGRATION,
-            "update e2e marker".into(),
-            MigrationType::Simple,
-            sqlx::SqlStr::from_static(
-                "CREATE TABLE update_e2e_marker (applied_at TEXT NOT NULL);
-                 INSERT INTO update_e2e_marker VALUES (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));",
-            ),
-            false,
-        ));
-        Migrator { migrations: migrations.into(), ..Migrator::DEFAULT }
-    });
-    &WITH_MARKER
-}
 
 /// An open store file.
 #[derive(Clone)]
@@ -244,10 +213,10 @@ impl Store {
             .connect_with(connect_options(path, create.is_some(), budget))
             .await
             .map_err(|e| open_err(e.to_string()))?;
-        match migrator().run(&write).await {
+        match migrations::run(&write).await {
             Ok(()) => {}
             Err(sqlx::migrate::MigrateError::VersionMissing(found)) => {
-                let known = migrator().iter().map(|m| m.version).max().unwrap_or(0);
+                let known = migrations::migrator().iter().map(|m| m.version).max().unwrap_or(0);
                 return Err(Error::StoreTooNew { found, known });
             }
             Err(e) => return Err(open_err(format!("migration failed: {e}"))),

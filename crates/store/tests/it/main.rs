@@ -11,6 +11,7 @@ mod covers;
 mod generate;
 mod helpers;
 mod import;
+mod migrations;
 mod properties;
 mod search;
 mod sync;

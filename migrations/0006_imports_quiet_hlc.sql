@@ -1,0 +1,11 @@
+-- The stamp (clock.hlc) of an import's last write transaction, kept only
+-- while nothing else has written since its rows were classified: then the
+-- classification still holds and committing need not repeat it. NULL once
+-- anything else wrote (committing then re-checks rows).
+--
+-- This column was first added by editing 0003 after 0.1.0 had shipped it,
+-- which would have made every 0.1.0 store refuse to open (sqlx checks the
+-- checksum of each applied migration). 0003 is back to its released text;
+-- stores made by the unreleased builds in between are repaired on open
+-- (crates/store/src/migrations.rs).
+ALTER TABLE imports ADD COLUMN quiet_hlc INTEGER;
