@@ -8,7 +8,8 @@ set -euo pipefail
 # and cmd dies of SIGPIPE.
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-$PWD/target}"
-version="$(node -p "require('./ui/package.json').version")"
+# The version to check: the argument (the update test's N), or the workspace's.
+version="${1:-$(node -p "require('./ui/package.json').version")}"
 deb="$target/release/bundle/deb/Shelfkeeper_${version}_amd64.deb"
 rpm="$(ls "$target"/release/bundle/rpm/Shelfkeeper-"$version"-1.*.rpm)"
 fail() { echo "check-bundles: $*" >&2; exit 1; }

@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
-# End-to-end update test (part of scripts/test.sh). Builds two release .debs
-# from this tree with the test overlay src-tauri/tests/update/tauri.update-test.json
-# (a throwaway key pair and http://127.0.0.1:47613, never the production
-# config):
-#   version N-1 = the workspace version, as released;
-#   version N   = the next patch version, built with the `update-e2e` feature,
-#                 which adds one marker migration only N has.
+# End-to-end update test (part of scripts/test.sh): the last release updates
+# itself to this tree.
+#   version N-1 = the last release, built from its own sources: the commit
+#                 in scripts/last-release (tagged), with the test overlay
+#                 src-tauri/tests/update/tauri.update-test.json (a throwaway
+#                 key pair and http://127.0.0.1:47613, never the production
+#                 config). Its own CLI makes the store, so N opens a store
+#                 exactly as the released program left it: an edited
+#                 migration fails here.
+#   version N   = this tree as the next patch version, from
+#                 `scripts/bundle.sh --update-test` (scripts/test.sh has
+#                 built it already and passes --reuse-bundle).
 # Serves N's signed .deb and a latest.json with python's http.server, installs
 # N-1 with dpkg, puts a store with data in a throwaway HOME, and drives the
 # installed program through tauri-driver under Xvfb (tests/e2e/update.test.mjs):
 # a tampered package is refused and N-1 stays; then the real one installs
 # (through a sudo/pkexec shim: root has neither here), the program restarts
-# as N, N's migration runs, the data and the pre-update backup are there.
+# as N, N's migrations run, the data and the pre-update backup are there.
 # Removes the package again at the end.
 #
-# Bounded: the two .debs are cached under $target/update-e2e/ by a hash of the
-# sources they are built from, so a run with no source change builds nothing.
+# Bounded: N-1's package and CLI are built once per release commit and kept
+# under $target/update-e2e/ (its build directory is removed afterwards).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/setup.sh
@@ -47,45 +52,43 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
 fi
 
 target="${CARGO_TARGET_DIR:-$PWD/target}"
-old="$(node -p "require('./ui/package.json').version")"
-new="${old%.*}.$(( ${old##*.} + 1 ))"
-cache="$target/update-e2e"
-mkdir -p "$cache"
-overlay="tests/update/tauri.update-test.json"
-
-# What the packages are built from (the desktop and every crate it links);
-# unchanged sources reuse the cached .debs.
-paths=(Cargo.toml Cargo.lock migrations src-tauri ui/src ui/index.html
-       crates/domain/src crates/store/src crates/app/src crates/interchange/src crates/metadata/src
-       crates/domain/Cargo.toml crates/store/Cargo.toml crates/app/Cargo.toml crates/interchange/Cargo.toml crates/metadata/Cargo.toml
-       ui/package-lock.json ui/vite.config.ts ':!src-tauri/tests/*.rs' ':!ui/src/**/__tests__')
-stamp="$({ git ls-files -s -- "${paths[@]}"; git diff -- "${paths[@]}"; git ls-files --others --exclude-standard -- "${paths[@]}" | xargs -r cat; } | sha256sum | cut -c1-16)"
+read -r release_tag release_commit <scripts/last-release
+old="${release_tag#v}"
+new="$(node -p "require('./ui/package.json').version")"
+new="${new%.*}.$(( ${new##*.} + 1 ))"
+cache="$target/update-e2e/$release_commit"
 old_deb="$cache/shelfkeeper_${old}_amd64.deb"
-new_deb="$cache/shelfkeeper_${new}_amd64.deb"
-if [ "$(cat "$cache/stamp" 2>/dev/null)" != "$stamp" ] || [ ! -f "$old_deb.sig" ] || [ ! -f "$new_deb.sig" ]; then
-    rm -f "$cache"/*.deb "$cache"/*.sig "$cache/stamp"
-    # The throwaway test key (empty password); the release key never comes near this.
-    export TAURI_SIGNING_PRIVATE_KEY="$PWD/src-tauri/tests/update/test-update.key" TAURI_SIGNING_PRIVATE_KEY_PASSWORD=""
+old_cli="$cache/shelfkeeper"
+old_migrations="$(git ls-tree --name-only "$release_commit" migrations/ | sed -n 's|^migrations/0*\([0-9]\+\)_.*\.sql$|\1|p' | paste -sd, -)"
+new_migrations="$(ls migrations | sed -n 's|^0*\([0-9]\+\)_.*\.sql$|\1|p' | paste -sd, -)"
+
+if [ ! -f "$cache/done" ]; then
     t0=$(date +%s)
-    echo "== update-e2e: building version N-1 ($old)"
-    (cd src-tauri && ../ui/node_modules/.bin/tauri build --ci --bundles deb -c "$overlay")
-    cp "$target/release/bundle/deb/Shelfkeeper_${old}_amd64.deb" "$old_deb"
-    cp "$target/release/bundle/deb/Shelfkeeper_${old}_amd64.deb.sig" "$old_deb.sig"
-    echo "== update-e2e: building version N ($new, with the marker migration)"
-    (cd src-tauri && ../ui/node_modules/.bin/tauri build --ci --bundles deb --features update-e2e -c "$overlay" -c "{\"version\":\"$new\"}")
-    cp "$target/release/bundle/deb/Shelfkeeper_${new}_amd64.deb" "$new_deb"
-    cp "$target/release/bundle/deb/Shelfkeeper_${new}_amd64.deb.sig" "$new_deb.sig"
-    rm -f "$target/release/bundle/deb/Shelfkeeper_${new}_amd64.deb"*   # no test package lies around as if released
-    echo "$stamp" >"$cache/stamp"
-    echo "== update-e2e: both packages built in $(( $(date +%s) - t0 )) s"
-else
-    echo "== update-e2e: sources unchanged, reusing $old_deb and $new_deb"
+    echo "== update-e2e: building version N-1 ($old) from $release_tag ($release_commit), once"
+    src="$(mktemp -d)"
+    git archive "$release_commit" | tar -x -C "$src"
+    if cmp -s ui/package-lock.json "$src/ui/package-lock.json"; then
+        ln -s "$PWD/ui/node_modules" "$src/ui/node_modules"
+    else
+        (cd "$src/ui" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+    # Its own build directory: the release's crates must not overwrite this
+    # tree's binaries in $target.
+    (cd "$src/src-tauri" && CARGO_TARGET_DIR="$target/n-1" TAURI_SIGNING_PRIVATE_KEY="$PWD/tests/update/test-update.key" \
+        TAURI_SIGNING_PRIVATE_KEY_PASSWORD="" ../ui/node_modules/.bin/tauri build --ci --bundles deb -c tests/update/tauri.update-test.json)
+    (cd "$src" && CARGO_TARGET_DIR="$target/n-1" cargo build --release --locked -q -p shelfkeeper-cli)
+    mkdir -p "$cache"
+    cp "$target/n-1/release/bundle/deb/Shelfkeeper_${old}_amd64.deb" "$old_deb"
+    cp "$target/n-1/release/shelfkeeper" "$old_cli"
+    rm -rf "$target/n-1" "$src"
+    touch "$cache/done"
+    echo "== update-e2e: N-1 built in $(( $(date +%s) - t0 )) s"
 fi
-# The debug CLI makes the store the installed program opens. Built exactly
-# as scripts/e2e.sh builds it (with the desktop: the same feature
-# unification), so after e2e.sh this builds nothing.
-cargo build --locked -q -p shelfkeeper-desktop -p shelfkeeper-cli
-cli="$target/debug/shelfkeeper"
+if [ "${1:-}" != "--reuse-bundle" ]; then
+    bash scripts/bundle.sh --update-test
+fi
+new_deb="$target/release/bundle/deb/Shelfkeeper_${new}_amd64.deb"
+[ -f "$new_deb.sig" ] || { echo "update-e2e: $new_deb(.sig) missing: run scripts/bundle.sh --update-test" >&2; exit 1; }
 
 home="$(mktemp -d)"
 srv="$home/srv"
@@ -109,7 +112,7 @@ cp "$new_deb" "$new_deb.sig" "$srv/"
 cp "$new_deb" "$srv/tampered_${new}_amd64.deb"
 printf '\x00' | dd of="$srv/tampered_${new}_amd64.deb" bs=1 seek=$(( $(stat -c %s "$new_deb") - 100 )) conv=notrunc status=none
 cp "$new_deb.sig" "$srv/tampered_${new}_amd64.deb.sig"
-notes="Version $new of the update test: a marker migration."
+notes="Version $new of the update test: this tree, with its migrations."
 node scripts/release-manifest.mjs --version "$new" --base-url "http://127.0.0.1:$PORT" --notes "$notes" \
     --out "$srv/latest-good.json" "$srv/shelfkeeper_${new}_amd64.deb"
 node scripts/release-manifest.mjs --version "$new" --base-url "http://127.0.0.1:$PORT" --notes "$notes" \
@@ -129,12 +132,13 @@ echo "== update-e2e: installing N-1"
 dpkg -i "$old_deb" >/dev/null
 store="$home/.local/share/org.shelfkeeper.desktop/shelfkeeper.sqlite3"
 mkdir -p "$(dirname "$store")" "$home/.config/org.shelfkeeper.desktop"
-"$cli" --store "$store" init >/dev/null
-"$cli" --store "$store" add-title --title "Dune" --author "Frank Herbert" --isbn 0-441-17271-7 --copy B0001 >/dev/null
-"$cli" --store "$store" add-title --title "Emma" --author "Jane Austen" --copy B0002 >/dev/null
+"$old_cli" --store "$store" init >/dev/null
+"$old_cli" --store "$store" add-title --title "Dune" --author "Frank Herbert" --isbn 0-441-17271-7 --copy B0001 >/dev/null
+"$old_cli" --store "$store" add-title --title "Emma" --author "Jane Austen" --copy B0002 >/dev/null
 printf '{"store_path": "%s", "check_updates_automatically": true}\n' "$store" >"$home/.config/org.shelfkeeper.desktop/settings.json"
 
 export SHELFKEEPER_APP=/usr/bin/shelfkeeper-desktop UPDATE_OLD="$old" UPDATE_NEW="$new" UPDATE_SRV="$srv" UPDATE_STORE="$store"
+export UPDATE_MIGRATIONS_OLD="$old_migrations" UPDATE_MIGRATIONS_NEW="$new_migrations"
 export UPDATE_HOME="$home" SCREENSHOTS="$PWD/target/e2e-screenshots"
 PATH="$shim:$PATH" HOME="$home" XDG_CONFIG_HOME="$home/.config" XDG_DATA_HOME="$home/.local/share" \
     xvfb-run -a -s "-screen 0 1280x820x24" dbus-run-session -- node --test tests/e2e/update.test.mjs

@@ -15,6 +15,9 @@ const NEW = process.env.UPDATE_NEW;
 const SRV = process.env.UPDATE_SRV;
 const STORE = process.env.UPDATE_STORE;
 const HOME = process.env.UPDATE_HOME;
+// The migration versions of N-1 (the last release) and of N (this tree).
+const MIGRATIONS_OLD = process.env.UPDATE_MIGRATIONS_OLD?.split(',').map(Number);
+const MIGRATIONS_NEW = process.env.UPDATE_MIGRATIONS_NEW?.split(',').map(Number);
 const SHOTS = process.env.SCREENSHOTS ?? 'target/e2e-screenshots';
 // Not 4444/4445: scripts/e2e.sh's tauri-driver and its WebKitWebDriver.
 const PORT = 4546;
@@ -24,7 +27,7 @@ let driver;
 let session;
 
 before(async () => {
-  for (const [k, v] of Object.entries({ APP, OLD, NEW, SRV, STORE, HOME })) assert.ok(v, `${k} must be set (run scripts/update-e2e.sh)`);
+  for (const [k, v] of Object.entries({ APP, OLD, NEW, SRV, STORE, HOME, MIGRATIONS_OLD, MIGRATIONS_NEW })) assert.ok(v, `${k} must be set (run scripts/update-e2e.sh)`);
   mkdirSync(SHOTS, { recursive: true });
   driver = spawn('tauri-driver', ['--port', String(PORT), '--native-port', String(NATIVE_PORT)], { stdio: ['ignore', 'inherit', 'inherit'] });
   await sleep(1000);
@@ -48,6 +51,11 @@ print(json.dumps(c.execute(sys.argv[2]).fetchall()))`;
   const r = spawnSync('python3', ['-c', py, file, query], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr.trim());
   return JSON.parse(r.stdout);
+}
+
+/** The migrations applied to a store file, by version. */
+function migrations(file = STORE) {
+  return sql('SELECT version FROM _sqlx_migrations WHERE success ORDER BY version', file).map((r) => r[0]);
 }
 
 async function waitUntil(what, check, timeout) {
@@ -87,6 +95,8 @@ const timings = {};
 
 test('version N-1 finds N at start, refuses a tampered package and keeps working', async () => {
   assert.equal(installedVersion(), OLD);
+  // The store is as the released program's own CLI made it.
+  assert.deepEqual(migrations(), MIGRATIONS_OLD);
   serve('latest-tampered.json');
   session = await Session.start(BASE, APP);
   // The check at start (on by default) finds N and says so on any screen.
@@ -102,7 +112,7 @@ test('version N-1 finds N at start, refuses a tampered package and keeps working
   await session.waitFor('[data-testid=update-available]', (t) => t.includes(NEW), 30_000);
   timings.check = Date.now() - t0;
   const notes = await session.waitFor('[data-testid=update-notes]');
-  assert.match(await session.text(notes), /marker migration/);
+  assert.match(await session.text(notes), /with its migrations/);
   await session.screenshot(join(SHOTS, '21-update-available.png'));
 
   await session.click('[data-testid=update-install]');
@@ -135,9 +145,9 @@ test('then N installs, restarts, migrates and keeps the data', async () => {
   await session.screenshot(join(SHOTS, '23-update-progress.png')).catch(() => {});
   await waitUntil('dpkg shows N', () => installedVersion() === NEW, 180_000);
   timings.installed = Date.now() - t0;
-  // N starts by itself (Tauri restarts the app) and runs its migration when it opens the store.
-  const marker = await waitUntil('N ran its migration', () => sql("SELECT count(*) FROM sqlite_master WHERE name = 'update_e2e_marker'")[0][0] === 1, 60_000);
-  assert.ok(marker);
+  // N starts by itself (Tauri restarts the app) and runs its migrations when it opens the store.
+  const migrated = await waitUntil('N ran its migrations', () => JSON.stringify(migrations()) === JSON.stringify(MIGRATIONS_NEW), 60_000);
+  assert.ok(migrated);
   timings.restarted = Date.now() - t0;
   await session.quit().catch(() => {});
   session = null;
@@ -151,7 +161,7 @@ test('then N installs, restarts, migrates and keeps the data', async () => {
   const backup = join(STORE, '..', 'backups', backups[0]);
   assert.deepEqual(sql('PRAGMA integrity_check', backup), [['ok']]);
   assert.deepEqual(sql('SELECT count(*) FROM titles', backup), [[2]]);
-  assert.deepEqual(sql("SELECT count(*) FROM sqlite_master WHERE name = 'update_e2e_marker'", backup), [[0]], 'the backup is of N-1');
+  assert.deepEqual(migrations(backup), MIGRATIONS_OLD, 'the backup is of N-1');
   // The running program is N.
   const running = ourPrograms();
   assert.ok(running.length >= 1, 'N is running after the restart');

@@ -1,7 +1,7 @@
 //! Shelfkeeper's embedded store: SQLite through sqlx, in WAL mode, with the
 //! schema in `migrations/` applied on open.
 //!
-//! This is the only crate that writes SQL. Every command runs in one
+//! The desktop's only SQL (the server has its own, in its `db` layer). Every command runs in one
 //! transaction: it loads what the domain rules need, asks them, and writes
 //! the outcome. Writes go through [`WriteTx`], which ticks the hybrid
 //! logical clock; the schema's triggers stamp each replicated row with that
@@ -31,8 +31,6 @@ pub use db::StoreStats;
 pub use generate::{GenerateReport, GenerateSpec, Progress};
 pub use import::ImportSpec;
 pub use lookups::CachedLookup;
-#[cfg(feature = "update-e2e-migration")]
-pub use migrations::UPDATE_E2E_MIGRATION;
 pub use sync::{
     ApplyReport, ConflictAction, OutboxPage, SyncConflict, SyncError, SyncPhase, SyncProgress, SyncRun, SyncSetting, SyncStatus,
     SyncTransport,

@@ -11,35 +11,8 @@ use sqlx::migrate::MigrateError;
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 
 /// The migrations this build applies on open: those in `migrations/`.
-#[cfg(not(feature = "update-e2e-migration"))]
 pub(crate) fn migrator() -> &'static sqlx::migrate::Migrator {
     &MIGRATOR
-}
-
-/// The version of the end-to-end update test's marker migration.
-#[cfg(feature = "update-e2e-migration")]
-pub const UPDATE_E2E_MIGRATION: i64 = 9_000_000_001;
-
-/// The update test's build ("version N"): the real migrations plus a marker
-/// that only this build has (see the `update-e2e-migration` feature).
-#[cfg(feature = "update-e2e-migration")]
-pub(crate) fn migrator() -> &'static sqlx::migrate::Migrator {
-    use sqlx::migrate::{Migration, MigrationType, Migrator};
-    static WITH_MARKER: std::sync::LazyLock<Migrator> = std::sync::LazyLock::new(|| {
-        let mut migrations = MIGRATOR.migrations.to_vec();
-        migrations.push(Migration::new(
-            UPDATE_E2E_MIGRATION,
-            "update e2e marker".into(),
-            MigrationType::Simple,
-            sqlx::SqlStr::from_static(
-                "CREATE TABLE update_e2e_marker (applied_at TEXT NOT NULL);
-                 INSERT INTO update_e2e_marker VALUES (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));",
-            ),
-            false,
-        ));
-        Migrator { migrations: migrations.into(), ..Migrator::DEFAULT }
-    });
-    &WITH_MARKER
 }
 
 /// Applies the migrations the store lacks, after repairing the record of
