@@ -90,6 +90,11 @@ pub(crate) fn seed_member_type_id(code: &str) -> uuid::Uuid {
 
 /// The stamp of default rows: older than any write.
 const SEED_HLC: i64 = 1;
+/// The site of default rows, the same in every store (they are never sent,
+/// so every replica must stamp them alike to stay identical): the largest
+/// UUID, so it also wins over the defaults older stores sent at the seed
+/// stamp (same clock, other sites). Migration 0008 restamps those.
+pub(crate) const SEED_SITE: uuid::Uuid = uuid::Uuid::max();
 
 pub(crate) async fn seed_member_types_if_empty(pool: &SqlitePool) -> Result<()> {
     let mut w = begin_write(pool).await?;
@@ -104,14 +109,21 @@ pub(crate) async fn seed_member_types_if_empty(pool: &SqlitePool) -> Result<()> 
         }
         // Stamped at the beginning of time (the clock's first tick), so any
         // edit anywhere wins over a default: a desk that joins a library
-        // later must not reset the loan rules the library set. Only the
-        // stamp changes (not logged; the log entries follow).
-        sqlx::query("UPDATE member_types SET hlc = ?1 WHERE site_no = 1").bind(SEED_HLC).execute(w.conn()).await.map_err(db_err)?;
-        sqlx::query("UPDATE change_log SET hlc = ?1 WHERE entity = 'member_type'")
+        // later must not reset the loan rules the library set. Stamped by
+        // the shared seed site, not this store's: only the stamp changes
+        // (not logged).
+        sqlx::query("INSERT OR IGNORE INTO sites (id) VALUES (?)").bind(SEED_SITE).execute(w.conn()).await.map_err(db_err)?;
+        sqlx::query("UPDATE member_types SET hlc = ?1, site_no = (SELECT no FROM sites WHERE id = ?2) WHERE site_no = 1")
             .bind(SEED_HLC)
+            .bind(SEED_SITE)
             .execute(w.conn())
             .await
             .map_err(db_err)?;
+        // Not changes to send: every store starts with these same rows, and
+        // loan rules are pushed only by administrators (a librarian's desk
+        // would have them refused). Migration 0008 clears them from the
+        // outboxes of stores made before.
+        sqlx::query("DELETE FROM change_log WHERE entity = 'member_type'").execute(w.conn()).await.map_err(db_err)?;
     }
     w.commit().await
 }

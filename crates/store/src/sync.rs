@@ -56,6 +56,7 @@ use shelfkeeper_domain::access::{Action, Actor};
 use shelfkeeper_domain::circulation::EventKind;
 use shelfkeeper_domain::ids::{CopyId, EventId, HoldId, MemberId, TitleId};
 use shelfkeeper_domain::{Error, Result};
+use shelfkeeper_sync::schema::{self, Kind};
 use shelfkeeper_sync::{
     Change, Entity, Op, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest, PushResponse, Rejected, Sequenced, Stamp, hlc,
 };
@@ -64,152 +65,32 @@ use sqlx::{Arguments, AssertSqlSafe, Row, SqliteConnection};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use uuid::Uuid;
 
-/// How a replicated column travels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    /// TEXT (JSON columns too, as their exact text): a JSON string or null.
-    Text,
-    /// INTEGER: a JSON number or null.
-    Int,
-    /// A UUID stored as a 16-byte blob: a UUID string or null.
-    Id,
-}
-
-use Kind::{Id, Int, Text};
-
-/// A replicated table: its entity name and the columns a change carries
-/// (derived columns — counters, copy status, search keys — are not sent).
+/// A replicated table: its entity, its columns (the protocol's typed
+/// schema, [`schema::columns`]) and its unique key.
 struct Spec {
     entity: Entity,
     table: &'static str,
-    cols: &'static [(&'static str, Kind)],
+    cols: &'static [schema::Column],
     /// A column that must be unique among live rows.
     unique: Option<&'static str>,
 }
 
-const TITLES: Spec = Spec {
-    entity: Entity::Title,
-    table: "titles",
-    cols: &[
-        ("id", Id),
-        ("title", Text),
-        ("subtitle", Text),
-        ("sort_title", Text),
-        ("contributors", Text),
-        ("author_sort", Text),
-        ("subjects", Text),
-        ("tags", Text),
-        ("series", Text),
-        ("series_number", Text),
-        ("language", Text),
-        ("publisher", Text),
-        ("published", Text),
-        ("pub_year", Int),
-        ("pages", Int),
-        ("isbn13", Text),
-        ("lccn", Text),
-        ("call_number", Text),
-        ("notes", Text),
-        ("cover_ref", Text),
-        ("field_sources", Text),
-        ("created_at", Text),
-        ("updated_at", Text),
-    ],
-    unique: None,
-};
+impl Spec {
+    const fn new(entity: Entity, table: &'static str, cols: &'static [schema::Column], unique: Option<&'static str>) -> Spec {
+        Spec { entity, table, cols, unique }
+    }
 
-const COPIES: Spec = Spec {
-    entity: Entity::Copy,
-    table: "copies",
-    cols: &[
-        ("id", Id),
-        ("title_id", Id),
-        ("barcode", Text),
-        ("location", Text),
-        ("shelf", Text),
-        ("condition", Text),
-        ("acquired_on", Text),
-        ("price_cents", Int),
-        ("currency", Text),
-        ("provenance", Text),
-        ("notes", Text),
-        ("created_at", Text),
-        ("updated_at", Text),
-    ],
-    unique: Some("barcode"),
-};
+    fn names(&self) -> impl Iterator<Item = &'static str> {
+        self.cols.iter().map(|c| c.name)
+    }
+}
 
-const MEMBERS: Spec = Spec {
-    entity: Entity::Member,
-    table: "members",
-    cols: &[
-        ("id", Id),
-        ("card", Text),
-        ("name", Text),
-        ("sort_name", Text),
-        ("email", Text),
-        ("phone", Text),
-        ("address", Text),
-        ("member_type", Text),
-        ("expires_on", Text),
-        ("blocked", Int),
-        ("block_reason", Text),
-        ("notes", Text),
-        ("created_at", Text),
-        ("updated_at", Text),
-    ],
-    unique: Some("card"),
-};
-
-const MEMBER_TYPES: Spec = Spec {
-    entity: Entity::MemberType,
-    table: "member_types",
-    cols: &[
-        ("id", Id),
-        ("code", Text),
-        ("name", Text),
-        ("loan_days", Int),
-        ("max_renewals", Int),
-        ("max_loans", Int),
-        ("hold_pickup_days", Int),
-    ],
-    unique: Some("code"),
-};
-
-const EVENTS: Spec = Spec {
-    entity: Entity::Event,
-    table: "circulation_events",
-    cols: &[
-        ("id", Id),
-        ("stream_id", Id),
-        ("kind", Text),
-        ("title_id", Id),
-        ("copy_id", Id),
-        ("member_id", Id),
-        ("hold_id", Id),
-        ("due_on", Text),
-        ("prev_event_id", Id),
-        ("occurred_at", Text),
-        ("actor_id", Id),
-    ],
-    unique: None,
-};
-
-const RESOLUTIONS: Spec = Spec {
-    entity: Entity::ConflictResolution,
-    table: "conflict_resolutions",
-    cols: &[
-        ("id", Id),
-        ("conflict_key", Text),
-        ("conflict_hlc", Int),
-        ("conflict_site", Id),
-        ("action", Text),
-        ("note", Text),
-        ("resolved_by", Text),
-        ("resolved_at", Text),
-    ],
-    unique: None,
-};
+const TITLES: Spec = Spec::new(Entity::Title, "titles", schema::columns(Entity::Title), None);
+const COPIES: Spec = Spec::new(Entity::Copy, "copies", schema::columns(Entity::Copy), Some("barcode"));
+const MEMBERS: Spec = Spec::new(Entity::Member, "members", schema::columns(Entity::Member), Some("card"));
+const MEMBER_TYPES: Spec = Spec::new(Entity::MemberType, "member_types", schema::columns(Entity::MemberType), Some("code"));
+const EVENTS: Spec = Spec::new(Entity::Event, "circulation_events", schema::columns(Entity::Event), None);
+const RESOLUTIONS: Spec = Spec::new(Entity::ConflictResolution, "conflict_resolutions", schema::columns(Entity::ConflictResolution), None);
 
 /// The key a row gives way with: `<key>~<last 12 hex digits of its id>`.
 fn renamed_key(key: &str, id: Uuid) -> String {
@@ -233,37 +114,42 @@ fn bad(what: impl std::fmt::Display) -> Error {
 }
 
 fn select_sql(s: &Spec) -> String {
-    let cols = s.cols.iter().map(|(c, _)| format!("t.{c}")).collect::<Vec<_>>().join(", ");
+    let cols = s.names().map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", ");
     format!("SELECT {cols}, t.hlc AS sync_hlc, s.id AS sync_site FROM {} t JOIN sites s ON s.no = t.site_no WHERE t.id = ?", s.table)
 }
 
 /// A row's columns as a change payload, and its stamp.
 fn row_payload(s: &Spec, r: &SqliteRow) -> Result<(serde_json::Value, Stamp)> {
     let mut map = serde_json::Map::new();
-    for (c, kind) in s.cols {
-        let v = match kind {
-            Text => r.try_get::<Option<String>, _>(*c).map(|v| v.map(serde_json::Value::from)),
-            Int => r.try_get::<Option<i64>, _>(*c).map(|v| v.map(serde_json::Value::from)),
-            Id => r.try_get::<Option<Uuid>, _>(*c).map(|v| v.map(|u| serde_json::Value::from(u.to_string()))),
+    for col in s.cols {
+        let c = col.name;
+        let v = match col.kind {
+            Kind::Int => r.try_get::<Option<i64>, _>(c).map(|v| v.map(serde_json::Value::from)),
+            Kind::Id => r.try_get::<Option<Uuid>, _>(c).map(|v| v.map(|u| serde_json::Value::from(u.to_string()))),
+            _ => r.try_get::<Option<String>, _>(c).map(|v| v.map(serde_json::Value::from)),
         }
         .map_err(|e| bad(format!("{}.{c}: {e}", s.table)))?;
-        map.insert((*c).to_string(), v.unwrap_or(serde_json::Value::Null));
+        map.insert(c.to_string(), v.unwrap_or(serde_json::Value::Null));
     }
     let hlc: i64 = r.try_get("sync_hlc").map_err(bad)?;
     let site: Uuid = r.try_get("sync_site").map_err(bad)?;
     Ok((serde_json::Value::Object(map), Stamp { hlc: hlc as u64, site_id: site }))
 }
 
-/// Binds a payload's columns, in the spec's order.
+/// Binds a payload's columns, in the spec's order. The payload has passed
+/// [`schema::check_payload`]; a value of the wrong kind is still refused.
 fn payload_args(s: &Spec, payload: &serde_json::Value) -> Result<SqliteArguments> {
     let mut args = SqliteArguments::default();
-    for (c, kind) in s.cols {
-        let v = payload.get(*c).unwrap_or(&serde_json::Value::Null);
+    for col in s.cols {
+        let c = col.name;
+        let v = payload.get(c).unwrap_or(&serde_json::Value::Null);
         let wrong = || bad(format!("{} column {c}: unexpected value {v}", s.entity.as_str()));
-        let added = match kind {
-            Text => args.add(if v.is_null() { None } else { Some(v.as_str().ok_or_else(wrong)?.to_string()) }),
-            Int => args.add(if v.is_null() { None } else { Some(v.as_i64().ok_or_else(wrong)?) }),
-            Id => args.add(if v.is_null() { None } else { Some(Uuid::parse_str(v.as_str().ok_or_else(wrong)?).map_err(|_| wrong())?) }),
+        let added = match col.kind {
+            Kind::Int => args.add(if v.is_null() { None } else { Some(v.as_i64().ok_or_else(wrong)?) }),
+            Kind::Id => {
+                args.add(if v.is_null() { None } else { Some(Uuid::parse_str(v.as_str().ok_or_else(wrong)?).map_err(|_| wrong())?) })
+            }
+            _ => args.add(if v.is_null() { None } else { Some(v.as_str().ok_or_else(wrong)?.to_string()) }),
         };
         added.map_err(bad)?;
     }
@@ -367,6 +253,9 @@ pub struct ApplyReport {
     pub clock_ahead: u32,
     /// Titles whose loans and holds were replayed from their events.
     pub replayed_titles: u32,
+    /// Changes this desk could not apply, kept as `quarantined` conflicts
+    /// (the rest of the page applied and the cursor moved on).
+    pub quarantined: u32,
     /// The cursor after the page.
     #[ts(type = "number")]
     pub cursor: u64,
@@ -388,7 +277,9 @@ pub struct SyncStatus {
 #[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
 pub struct SyncConflict {
     pub key: String,
-    /// `concurrent_events`, `kept_row`, `duplicate_key` or `loan_of_deleted_copy`.
+    /// `concurrent_events`, `kept_row`, `duplicate_key`, `loan_of_deleted_copy`
+    /// or `quarantined` (a pulled change this desk could not apply: the
+    /// change as `payload`, the reason as `detail`).
     pub kind: String,
     pub entity: String,
     pub entity_id: Uuid,
@@ -703,15 +594,36 @@ impl Store {
         let mut max_hlc = 0u64;
         for s in page.iter().filter(|s| s.server_seq > cursor) {
             let c = &s.change;
-            c.check_shape().map_err(|r| bad(format!("change {} (server sequence {}): {}", c.change_id, s.server_seq, r.reason)))?;
-            if hlc::check_drift(c.hlc, now_ms).is_err() {
-                a.report.clock_ahead += 1;
+            if let Err(r) = c.check_shape() {
+                a.report.quarantined += quarantine(w.conn(), s, &r.reason, &a.now).await?;
+                continue;
             }
-            max_hlc = max_hlc.max(c.hlc);
-            match c.op {
-                Op::Event => a.event(&mut w, c).await?,
-                Op::Upsert => a.upsert(&mut w, c).await?,
-                Op::Delete => a.delete(&mut w, c).await?,
+            // Each change in a savepoint: one that fails on this desk's
+            // tables is undone alone and quarantined; the page goes on.
+            sqlx::query("SAVEPOINT apply_change").execute(w.conn()).await.map_err(db_err)?;
+            let report = a.report.clone();
+            let applied = match c.op {
+                Op::Event => a.event(&mut w, c).await,
+                Op::Upsert => a.upsert(&mut w, c).await,
+                Op::Delete => a.delete(&mut w, c).await,
+            };
+            match applied {
+                Ok(()) => {
+                    sqlx::query("RELEASE apply_change").execute(w.conn()).await.map_err(db_err)?;
+                    if hlc::check_drift(c.hlc, now_ms).is_err() {
+                        a.report.clock_ahead += 1;
+                    }
+                    max_hlc = max_hlc.max(c.hlc);
+                }
+                Err(e) if is_about_the_change(&e) => {
+                    sqlx::query("ROLLBACK TO apply_change").execute(w.conn()).await.map_err(db_err)?;
+                    sqlx::query("RELEASE apply_change").execute(w.conn()).await.map_err(db_err)?;
+                    // Undone: what the change did to the page's state too.
+                    a.report = report;
+                    a.sites = Sites::load(w.conn()).await?;
+                    a.report.quarantined += quarantine(w.conn(), s, &e.to_string(), &a.now).await?;
+                }
+                Err(e) => return Err(e),
             }
         }
         a.settle_claims(w.conn()).await?;
@@ -851,7 +763,8 @@ impl Store {
             let report = self.apply_remote(&resp.changes, resp.cursor_after(&req)).await?;
             run.pulled += resp.changes.len() as u32;
             run.applied += report.applied;
-            run.conflicts += report.conflicts;
+            // A quarantined change is kept as a conflict for staff.
+            run.conflicts += report.conflicts + report.quarantined;
             run.clock_ahead += report.clock_ahead;
             run.cursor = report.cursor;
             let total = resp.high_water.saturating_sub(start);
@@ -1039,7 +952,7 @@ impl Apply {
             self.settle_duplicate_key(w.conn(), s, col, c.entity_id, stamp, &mut payload, &known).await?;
         }
         let site_no = self.sites.no(w.conn(), c.site_id).await?;
-        let names = s.cols.iter().map(|(c, _)| *c).collect::<Vec<_>>();
+        let names = s.names().collect::<Vec<_>>();
         let marks = vec!["?"; names.len()].join(", ");
         let sets = names.iter().skip(1).map(|c| format!("{c} = excluded.{c}")).collect::<Vec<_>>().join(", ");
         let sql = format!(
@@ -1284,7 +1197,7 @@ impl Apply {
             return Ok(());
         }
         let site_no = self.sites.no(w.conn(), c.site_id).await?;
-        let names = EVENTS.cols.iter().map(|(c, _)| *c).collect::<Vec<_>>();
+        let names = EVENTS.names().collect::<Vec<_>>();
         let sql = format!(
             "INSERT INTO circulation_events ({}, hlc, site_no) VALUES ({}, ?, ?)",
             names.join(", "),
@@ -1379,6 +1292,45 @@ fn event_from_payload(id: Uuid, p: &serde_json::Value) -> Result<NewEvent> {
     })
 }
 
+/// A failure that is about the change itself (it does not fit this desk's
+/// tables or rules), not about the machine: those quarantine the change.
+/// A busy or failing disk, or running out of memory, fail the page instead
+/// (nothing is applied, the cursor stays, the next run tries again).
+fn is_about_the_change(e: &Error) -> bool {
+    match e {
+        Error::StoreBusy => false,
+        Error::Storage(msg) => !["disk I/O", "database or disk is full", "out of memory", "interrupted", "readonly", "unable to open"]
+            .iter()
+            .any(|m| msg.contains(m)),
+        _ => true,
+    }
+}
+
+/// Keeps a change this desk cannot apply, verbatim, as a conflict of kind
+/// `quarantined` (the reason as its detail). Every desk that pulls it finds
+/// the same one (keyed by the change id), so a resolution covers it
+/// everywhere. Returns 1 when it is newly kept.
+async fn quarantine(conn: &mut SqliteConnection, s: &Sequenced, reason: &str, now: &str) -> Result<u32> {
+    let c = &s.change;
+    let change = serde_json::to_string(c).map_err(bad)?;
+    let done = sqlx::query(
+        "INSERT INTO sync_conflicts (key, kind, entity, entity_id, hlc, site_id, payload, detail, detected_at)
+         VALUES (?, 'quarantined', ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(format!("quarantined:{}", c.change_id))
+    .bind(c.entity.as_str())
+    .bind(c.entity_id)
+    .bind(c.hlc as i64)
+    .bind(c.site_id)
+    .bind(change)
+    .bind(format!("server sequence {}: {reason}", s.server_seq))
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(done.rows_affected() as u32)
+}
+
 /// A copy deleted at one desk while another lent it: the loan is open on a
 /// copy that is gone. A conflict says so exactly while it is (open loans
 /// are few; this runs after every page). Returns how many were new.
@@ -1460,7 +1412,7 @@ impl Store {
         let q = |cols: &[&str]| cols.iter().map(|c| format!("quote({c})")).collect::<Vec<_>>().join(" || '|' || ");
         let mut sections: Vec<(String, String)> = Vec::new();
         for s in [&TITLES, &COPIES, &MEMBERS, &MEMBER_TYPES, &EVENTS, &RESOLUTIONS] {
-            let mut cols: Vec<String> = s.cols.iter().map(|(c, _)| format!("t.{c}")).collect();
+            let mut cols: Vec<String> = s.names().map(|c| format!("t.{c}")).collect();
             cols.extend(["t.hlc".to_string(), "s.id".to_string()]);
             match s.entity {
                 Entity::Title => cols.extend(["t.copy_count".into(), "t.available_count".into()]),

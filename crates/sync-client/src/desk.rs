@@ -164,6 +164,11 @@ pub fn client_error(e: ClientError) -> Error {
             Error::SyncOffline(format!("the server had a problem (HTTP {status}): {message}"))
         }
         ClientError::Refused { code, message, .. } if code == "invalid_credentials" => Error::SyncSignIn(message),
+        // Not something a retry mends: say what to do.
+        ClientError::Refused { code, message, .. } if code == "unsupported_protocol" => Error::SyncRefused(format!(
+            "this desk and the server speak different versions of sync ({message}): update Shelfkeeper here, or the server, \
+             to the same version"
+        )),
         ClientError::Refused { message, code, .. } => Error::SyncRefused(format!("{message} ({code})")),
         ClientError::Protocol(why) => Error::SyncRefused(format!("the server answered out of protocol: {why}")),
         ClientError::Tls(why) => Error::SyncOffline(format!("TLS: {why}")),
@@ -472,4 +477,21 @@ fn names(libraries: &[crate::api::LibraryInfo]) -> String {
 /// Renew a minute before the server's expiry (clocks and requests take time).
 fn renew_after(t: &Tokens) -> Instant {
     Instant::now() + Duration::from_secs(t.expires_in.max(0) as u64).saturating_sub(Duration::from_secs(60))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_of_another_protocol_version_says_to_update() {
+        let e = client_error(ClientError::Refused {
+            status: 400,
+            code: "unsupported_protocol".into(),
+            message: "sync protocol 1 is not spoken here; this server speaks version 2".into(),
+        });
+        let text = e.to_string();
+        assert!(matches!(e, Error::SyncRefused(_)), "{e:?}");
+        assert!(text.contains("update Shelfkeeper") && text.contains("speaks version 2"), "{text}");
+    }
 }

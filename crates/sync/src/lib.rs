@@ -65,6 +65,8 @@
 //! The server checks `protocol` in every request and answers a version it
 //! does not speak with an error naming the versions it does.
 
+pub mod schema;
+
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use uuid::Uuid;
@@ -247,7 +249,9 @@ impl Change {
         Stamp { hlc: self.hlc, site_id: self.site_id }
     }
 
-    /// Shape checks both ends make before storing or applying a change.
+    /// The checks both ends make before storing or applying a change: the
+    /// entity and op agree, the payload's id is the change's, and the
+    /// payload fits the entity's typed schema ([`schema::check_payload`]).
     pub fn check_shape(&self) -> Result<(), Rejected> {
         let bad = |reason: &str| Err(Rejected { change_id: self.change_id, code: RejectCode::Malformed, reason: reason.into() });
         match (self.entity, self.op) {
@@ -268,6 +272,13 @@ impl Change {
         }
         if self.hlc == 0 {
             return bad("a change needs a clock");
+        }
+        if self.op != Op::Delete {
+            schema::check_payload(self.entity, &self.payload).map_err(|reason| Rejected {
+                change_id: self.change_id,
+                code: RejectCode::Malformed,
+                reason,
+            })?;
         }
         if self.entity == Entity::ConflictResolution && self.op == Op::Upsert {
             let key = self.payload.get("conflict_key").and_then(|v| v.as_str());

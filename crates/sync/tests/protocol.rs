@@ -52,20 +52,94 @@ fn the_json_shape_is_stable() {
     }
 }
 
+const ID: &str = "0190f5b0-0000-7000-8000-000000000001";
+
+/// A title's payload as a desk sends it.
+fn title_payload() -> serde_json::Value {
+    json!({"id": ID, "title": "Dune", "subtitle": null, "sort_title": "dune", "contributors": "[{\"name\":\"Frank Herbert\",\"role\":\"author\"}]",
+           "author_sort": "herbert, frank", "subjects": "[]", "tags": "[\"sf\"]", "series": null, "series_number": null,
+           "language": "en", "publisher": null, "published": "1965", "pub_year": 1965, "pages": 412, "isbn13": "9780441172719",
+           "lccn": null, "call_number": null, "notes": null, "cover_ref": null, "field_sources": "{}",
+           "created_at": "2026-11-24T10:00:00.000Z", "updated_at": "2026-11-24T10:00:00.000Z"})
+}
+
+/// A check-out event's payload.
+fn event_payload() -> serde_json::Value {
+    json!({"id": ID, "stream_id": "0190f5b0-0000-7000-8000-000000000002", "kind": "checked_out",
+           "title_id": "0190f5b0-0000-7000-8000-000000000003", "copy_id": "0190f5b0-0000-7000-8000-000000000002",
+           "member_id": "0190f5b0-0000-7000-8000-000000000004", "hold_id": null, "due_on": "2026-12-16",
+           "prev_event_id": null, "occurred_at": "2026-12-02T10:00:00Z", "actor_id": null})
+}
+
 #[test]
 fn shapes_are_checked() {
-    let id = "0190f5b0-0000-7000-8000-000000000001";
-    assert!(change(Op::Upsert, json!({"id": id})).check_shape().is_ok());
-    assert!(change(Op::Event, json!({"id": id})).check_shape().is_ok());
+    assert!(change(Op::Upsert, title_payload()).check_shape().is_ok());
+    assert!(change(Op::Event, event_payload()).check_shape().is_ok());
     assert!(change(Op::Delete, serde_json::Value::Null).check_shape().is_ok());
+    let mut other = title_payload();
+    other["id"] = "0190f5b0-0000-7000-8000-000000000002".into();
     for bad in [
-        change(Op::Upsert, json!({"id": "0190f5b0-0000-7000-8000-000000000002"})),
+        change(Op::Upsert, other),
         change(Op::Upsert, serde_json::Value::Null),
-        change(Op::Delete, json!({"id": id})),
-        Change { entity: Entity::Title, ..change(Op::Event, json!({"id": id})) },
-        Change { hlc: 0, ..change(Op::Upsert, json!({"id": id})) },
+        change(Op::Delete, json!({"id": ID})),
+        Change { entity: Entity::Title, ..change(Op::Event, event_payload()) },
+        Change { hlc: 0, ..change(Op::Upsert, title_payload()) },
     ] {
         assert_eq!(bad.check_shape().unwrap_err().code, RejectCode::Malformed, "{bad:?}");
+    }
+}
+
+/// Every payload is checked against its entity's typed schema, with a
+/// message that names the column: what the server refuses at the door and
+/// what a desk quarantines.
+#[test]
+fn payloads_are_checked_against_the_typed_schema() {
+    let with = |base: fn() -> serde_json::Value, col: &str, v: serde_json::Value| {
+        let mut p = base();
+        p[col] = v;
+        p
+    };
+    let cases = [
+        (Op::Upsert, with(title_payload, "title", json!(42)), "title column title: expected a string, got 42"),
+        (Op::Upsert, with(title_payload, "title", json!("   ")), "title column title: must not be blank"),
+        (Op::Upsert, with(title_payload, "sort_title", json!(null)), "title column sort_title: is required"),
+        (Op::Upsert, with(title_payload, "pages", json!("412")), "title column pages: expected an integer"),
+        (Op::Upsert, with(title_payload, "contributors", json!("[1]")), "title column contributors: not the expected JSON"),
+        (Op::Upsert, with(title_payload, "tags", json!("{")), "title column tags: not the expected JSON"),
+        (Op::Upsert, with(title_payload, "created_at", json!("yesterday")), "title column created_at: expected an RFC 3339"),
+        (Op::Upsert, with(title_payload, "notes", json!("x".repeat(20_001))), "title column notes: longer than 20000"),
+        (Op::Upsert, with(title_payload, "colour", json!("red")), "title has no column 'colour'"),
+        (Op::Event, with(event_payload, "kind", json!("x")), "event column kind: unknown event kind 'x'"),
+        (Op::Event, with(event_payload, "due_on", json!("16/12/2026")), "event column due_on: expected a date"),
+        (Op::Event, with(event_payload, "member_id", json!("not-a-uuid")), "event column member_id: expected a UUID"),
+        (Op::Event, with(event_payload, "occurred_at", json!(null)), "event column occurred_at: is required"),
+    ];
+    for (op, payload, expected) in cases {
+        let r = change(op, payload).check_shape().unwrap_err();
+        assert_eq!(r.code, RejectCode::Malformed);
+        assert!(r.reason.contains(expected), "{} does not say {expected}", r.reason);
+    }
+    let member_type = |loan_days: i64| {
+        json!({"id": ID, "code": "adult", "name": "Adult", "loan_days": loan_days, "max_renewals": 2, "max_loans": 10,
+               "hold_pickup_days": 7})
+    };
+    let typed = |p| Change { entity: Entity::MemberType, ..change(Op::Upsert, p) };
+    assert!(typed(member_type(21)).check_shape().is_ok());
+    let r = typed(member_type(0)).check_shape().unwrap_err();
+    assert!(r.reason.contains("member_type column loan_days: 0 is outside 1 to 365"), "{}", r.reason);
+    // Every domain event kind is accepted.
+    for kind in [
+        "checked_out",
+        "renewed",
+        "checked_in",
+        "marked_lost",
+        "trapped_for_hold",
+        "released_from_hold",
+        "hold_placed",
+        "hold_cancelled",
+        "hold_expired",
+    ] {
+        assert!(change(Op::Event, with(event_payload, "kind", json!(kind))).check_shape().is_ok(), "{kind}");
     }
 }
 
@@ -93,7 +167,7 @@ fn drift_beyond_five_minutes_is_refused() {
     let skew = hlc::check_drift(hlc::from_parts(now + MAX_FORWARD_DRIFT_MS + 1, 0), now).unwrap_err();
     assert_eq!(skew.ahead_ms(), MAX_FORWARD_DRIFT_MS + 1);
     assert!(skew.to_string().contains("300 s allowed"), "{skew}");
-    let mut c = change(Op::Upsert, json!({"id": "0190f5b0-0000-7000-8000-000000000001"}));
+    let mut c = change(Op::Upsert, title_payload());
     c.hlc = hlc::from_parts(now + 10 * 60 * 1000, 0);
     assert_eq!(check_pushed(&c, c.site_id, now).unwrap_err().code, RejectCode::ClockSkew);
     c.hlc = hlc::from_parts(now, 0);

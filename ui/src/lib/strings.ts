@@ -539,6 +539,7 @@ export const t = {
       kept_row: 'Edited after it was deleted',
       duplicate_key: 'Same barcode or card twice',
       loan_of_deleted_copy: 'Loan of a deleted copy',
+      quarantined: 'A change this desk could not apply',
     } as Record<string, string>,
     disconnect: 'Disconnect…',
     disconnectQuestion: 'Stop syncing this store? Everything here stays; the sign-in is removed from the keychain.',

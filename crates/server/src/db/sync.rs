@@ -99,15 +99,32 @@ fn parse_op(s: &str) -> Option<Op> {
 }
 
 impl Db {
-    /// Registers (true) or renames (false) a device of a library.
-    pub async fn register_device(&self, lib: &str, site: &str, name: &str, account: &str) -> ApiResult<(bool, DeviceRow)> {
+    /// Registers (true) or renames (false) a device of a library. A device
+    /// belongs to the account that registered it; registering another
+    /// account's device again moves it only with `may_transfer` (an
+    /// administrator), and is `forbidden` otherwise.
+    pub async fn register_device(
+        &self,
+        lib: &str,
+        site: &str,
+        name: &str,
+        account: &str,
+        may_transfer: bool,
+    ) -> ApiResult<(bool, DeviceRow)> {
         let mut tx = self.begin_write().await?;
-        let known = sqlx::query("SELECT 1 AS x FROM sync_devices WHERE library_id = $1 AND site_id = $2")
+        let owner: Option<String> = sqlx::query_scalar("SELECT account_id FROM sync_devices WHERE library_id = $1 AND site_id = $2")
             .bind(lib)
             .bind(site)
             .fetch_optional(&mut *tx)
-            .await?
-            .is_some();
+            .await?;
+        if owner.as_deref().is_some_and(|o| o != account) && !may_transfer {
+            return Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "forbidden",
+                "this device is registered to another account; an administrator can transfer it",
+            ));
+        }
+        let known = owner.is_some();
         if known {
             sqlx::query("UPDATE sync_devices SET name = $3, account_id = $4 WHERE library_id = $1 AND site_id = $2")
                 .bind(lib)
@@ -144,13 +161,13 @@ impl Db {
         rows.iter().map(device_row).collect()
     }
 
-    pub async fn device_known(&self, lib: &str, site: &str) -> Result<bool, sqlx::Error> {
-        Ok(sqlx::query("SELECT 1 AS x FROM sync_devices WHERE library_id = $1 AND site_id = $2")
+    /// The account a device of the library belongs to (`None`: unknown).
+    pub async fn device_owner(&self, lib: &str, site: &str) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar("SELECT account_id FROM sync_devices WHERE library_id = $1 AND site_id = $2")
             .bind(lib)
             .bind(site)
             .fetch_optional(&self.pool)
-            .await?
-            .is_some())
+            .await
     }
 
     /// Takes the library's sequence counter (creating it) for the rest of

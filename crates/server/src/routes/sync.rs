@@ -67,7 +67,10 @@ async fn register(State(s): State<AppState>, ctx: InLibrary, Json(b): Json<Devic
     if site == *s.db.site {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "site_id: that is the server's own site id"));
     }
-    let (created, row) = s.db.register_device(&ctx.library.id, &site, name, &ctx.caller.account_id).await?;
+    // Re-registering another account's device moves it to the caller: only
+    // an administrator may (an explicit transfer).
+    let may_transfer = ctx.actor().require(Action::ManageAccounts).is_ok();
+    let (created, row) = s.db.register_device(&ctx.library.id, &site, name, &ctx.caller.account_id, may_transfer).await?;
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, JsonOut(row)))
 }
 
@@ -80,7 +83,9 @@ async fn devices(State(s): State<AppState>, ctx: InLibrary) -> ApiResult<impl In
 /// What the caller's role lets them push, per entity.
 fn action_for(entity: Entity) -> Action {
     match entity {
-        Entity::Title | Entity::Copy | Entity::MemberType => Action::ManageCatalogue,
+        Entity::Title | Entity::Copy => Action::ManageCatalogue,
+        // Loan rules: administrators, as in REST and at the desk.
+        Entity::MemberType => Action::ManageSettings,
         Entity::Member => Action::ManageMembers,
         // Settling a conflict is desk work: lending, members, catalogue.
         Entity::Event | Entity::ConflictResolution => Action::Circulate,
@@ -121,12 +126,24 @@ async fn push(State(s): State<AppState>, ctx: InLibrary, Json(req): Json<PushReq
     }
     if !ok.is_empty() {
         let site = req.site_id.to_string();
-        if !s.db.device_known(&ctx.library.id, &site).await? {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "unknown_device",
-                "this device is not registered with the library: register its site id first (POST …/sync/devices)",
-            ));
+        match s.db.device_owner(&ctx.library.id, &site).await? {
+            None => {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "unknown_device",
+                    "this device is not registered with the library: register its site id first (POST …/sync/devices)",
+                ));
+            }
+            // A device pushes as the account that registered it: another
+            // librarian cannot write under its site (and its stamps).
+            Some(owner) if owner != ctx.caller.account_id => {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    "this device is registered to another account: sign in as that account, or ask an administrator to transfer it (POST …/sync/devices)",
+                ));
+            }
+            Some(_) => {}
         }
         for (c, stored) in ok.iter().zip(s.db.store_pushed(&ctx.library.id, &site, &ctx.caller.account_id, &ok).await?) {
             match stored {

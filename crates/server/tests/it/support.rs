@@ -31,6 +31,9 @@ macro_rules! both {
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
+                if $crate::support::skip_postgres() {
+                    return;
+                }
                 super::$name($crate::support::Backend::Postgres).await
             }
         }
@@ -56,6 +59,17 @@ pub struct TestDb {
     pub url: String,
     _dir: tempfile::TempDir,
     pg_name: Option<String>,
+}
+
+/// `SHELFKEEPER_SKIP_PG=1` skips the PostgreSQL half of every test (the
+/// SQLite half still runs), for a machine without PostgreSQL. Only when
+/// asked: a PostgreSQL that does not answer otherwise fails the test.
+pub fn skip_postgres() -> bool {
+    let skip = std::env::var("SHELFKEEPER_SKIP_PG").is_ok_and(|v| v == "1");
+    if skip {
+        eprintln!("skipped: the PostgreSQL half (SHELFKEEPER_SKIP_PG=1)");
+    }
+    skip
 }
 
 pub fn pg_admin_url() -> String {

@@ -99,7 +99,9 @@ fn title_change(site: Uuid, hlc: u64) -> Change {
         op: Op::Upsert,
         hlc,
         site_id: site,
-        payload: json!({ "id": id.to_string(), "title": "Pushed by hand" }),
+        payload: json!({ "id": id.to_string(), "title": "Pushed by hand", "sort_title": "pushed by hand", "contributors": "[]",
+                         "author_sort": "", "subjects": "[]", "tags": "[]", "field_sources": "{}",
+                         "created_at": "2026-12-02T10:00:00Z", "updated_at": "2026-12-02T10:00:00Z" }),
     }
 }
 
@@ -153,7 +155,9 @@ async fn push_and_pull_round_trip(b: Backend) {
         .unwrap();
     a.store.check_out(OWNER, "M1", "B1").await.unwrap();
     let run = a.store.sync_once(&ta, 3).await.unwrap();
-    assert!(run.pushed > 4, "{run:?}");
+    // Title, copy, member and the loan, in two pages of three; the default
+    // member types are every store's from the start and are not sent.
+    assert_eq!(run.pushed, 4, "{run:?}");
     assert_eq!(a.store.sync_status().await.unwrap().pending_changes, 0);
     sync(&bd, &tb).await;
     assert_eq!(bd.store.member("M1").await.unwrap().name, "Ann");
@@ -381,6 +385,82 @@ async fn bad_pushes_are_refused_change_by_change(b: Backend) {
     l.s.shutdown().await;
 }
 both!(bad_pushes_are_refused_change_by_change);
+
+/// Validation at the door: a change a desk could not apply is refused with
+/// a message naming the field and never enters the feed; loan rules need an
+/// administrator; a device pushes only as the account that registered it.
+async fn the_door_checks_types_roles_and_device_owners(b: Backend) {
+    let l = library(b).await;
+    let (d, t) = l.desk().await;
+    let site = d.store.site_id().0;
+    use shelfkeeper_sync::RejectCode as C;
+
+    // The change that stopped every desk of a library: "title": 42.
+    let mut wedge = title_change(site, now_hlc());
+    wedge.payload["title"] = json!(42);
+    let mut unknown_kind = title_change(site, now_hlc());
+    unknown_kind.entity = Entity::Event;
+    unknown_kind.op = Op::Event;
+    unknown_kind.payload = json!({ "id": unknown_kind.entity_id.to_string(), "stream_id": unknown_kind.entity_id.to_string(),
+                                   "kind": "x", "title_id": Uuid::now_v7().to_string(), "occurred_at": "2026-12-02T10:00:00Z" });
+    let type_id = Uuid::now_v7();
+    let loan_rules = Change {
+        change_id: Uuid::now_v7(),
+        entity: Entity::MemberType,
+        entity_id: type_id,
+        op: Op::Upsert,
+        hlc: now_hlc(),
+        site_id: site,
+        payload: json!({ "id": type_id.to_string(), "code": "vip", "name": "Friends", "loan_days": 365, "max_renewals": 100,
+                         "max_loans": 1000, "hold_pickup_days": 60 }),
+    };
+    let req =
+        PushRequest { protocol: PROTOCOL_VERSION, site_id: site, changes: vec![wedge.clone(), unknown_kind.clone(), loan_rules.clone()] };
+    let r = t.push_page(&req).await.unwrap();
+    let refused = |id: Uuid| r.rejected.iter().find(|x| x.change_id == id).unwrap();
+    assert_eq!(refused(wedge.change_id).code, C::Malformed);
+    assert!(refused(wedge.change_id).reason.contains("title column title: expected a string, got 42"), "{r:?}");
+    assert_eq!(refused(unknown_kind.change_id).code, C::Malformed);
+    assert!(refused(unknown_kind.change_id).reason.contains("unknown event kind 'x'"), "{r:?}");
+    assert_eq!(refused(loan_rules.change_id).code, C::Forbidden, "a librarian does not change loan rules");
+    assert!(l.feed().await.is_empty(), "nothing refused enters the feed");
+
+    // The administrator may push loan rules, from a device of their own.
+    let admin_site = Uuid::now_v7();
+    let at = l.transport(&l.admin).with_site(admin_site);
+    at.register_device(admin_site, "Office").await.unwrap();
+    let rules = Change { site_id: admin_site, ..loan_rules.clone() };
+    let req = PushRequest { protocol: PROTOCOL_VERSION, site_id: admin_site, changes: vec![rules] };
+    assert!(at.push_page(&req).await.unwrap().all_accepted(&req));
+
+    // Another account pushing under the librarian's device is refused, and
+    // so is taking the device over by registering it again; an
+    // administrator can transfer it.
+    let req = PushRequest { protocol: PROTOCOL_VERSION, site_id: site, changes: vec![title_change(site, now_hlc())] };
+    l.s.post(&format!("{}/sync/push", l.base), &l.admin.auth(), serde_json::to_value(&req).unwrap()).await.expect(403, "forbidden");
+    let other = l.s.user("other-librarian@example.org").await;
+    l.s.call(
+        Method::PUT,
+        &format!("{}/memberships", l.base),
+        &l.admin.auth(),
+        Some(json!({ "email": "other-librarian@example.org", "role": "librarian" })),
+    )
+    .await
+    .expect(200, "");
+    let devices = format!("{}/sync/devices", l.base);
+    l.s.post(&devices, &other.auth(), json!({ "site_id": site, "name": "Mine now" })).await.expect(403, "forbidden");
+    l.s.post(&format!("{}/sync/push", l.base), &other.auth(), serde_json::to_value(&req).unwrap()).await.expect(403, "forbidden");
+    assert_eq!(l.feed().await.len(), 1, "only the administrator's loan rules");
+    l.s.post(&devices, &l.admin.auth(), json!({ "site_id": site, "name": "Front desk (admin)" })).await.expect(200, "");
+    l.s.post(&format!("{}/sync/push", l.base), &l.admin.auth(), serde_json::to_value(&req).unwrap()).await.expect(200, "");
+    // The librarian's own pushes go through while the device is theirs.
+    let (d2, t2) = l.desk().await;
+    d2.store.add_title(OWNER, &draft("Dune")).await.unwrap();
+    sync(&d2, &t2).await;
+    assert_eq!(l.feed().await.len(), 3);
+    l.s.shutdown().await;
+}
+both!(the_door_checks_types_roles_and_device_owners);
 
 async fn a_waiting_pull_answers_as_soon_as_a_change_is_committed(b: Backend) {
     use std::time::{Duration, Instant};

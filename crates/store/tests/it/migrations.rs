@@ -16,6 +16,11 @@ const STORE: &[(&str, &str)] = &[
     ("0004_sync.sql", "33f6afcc3eca85980797ef9746aab732d43167effc4a75118c88e53b203b84d8064458968883c60fe5d323a1d79de943"),
     ("0005_conflict_resolutions.sql", "cc1d07c9bf01acc3b038d8da1acafa552cd316ed9ac5ef99aa8288f6ac566283cfbf3c7d293d099424824b1ff568a9ee"),
     ("0006_imports_quiet_hlc.sql", "3068834c3f9eb9c10d7a125175734013d6489c008267f4f7bb76df52d96c6197a15545f96a72d1aead9b8a6490840319"),
+    ("0007_quarantined_changes.sql", "e8a949106049d6090312f03712719c695b5c436b2f7735b2a364dcdd158d936f7ae5ddcca5055bee9355a80a126c2b6e"),
+    (
+        "0008_default_member_types_unsent.sql",
+        "cf7718d2095b5c21920f337be560b69fcbdb095f5217e65b5b1486d2d09553fcf7359c117c135ed85de577befac9729e",
+    ),
 ];
 
 const SERVER_POSTGRES: &[(&str, &str)] = &[

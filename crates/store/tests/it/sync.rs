@@ -736,6 +736,72 @@ async fn receiving_moves_the_clock_past_the_sender_and_cursors_never_go_back() {
     assert_eq!(desks[1].store.sync_cursor().await.unwrap(), cursor);
 }
 
+/// Seen from outside before: one title change with `"title": 42` (or an
+/// event of kind "x") in the feed failed every pull of every desk for good.
+/// Now each is quarantined where it cannot apply, the rest of the page
+/// applies, the cursor moves on, and a new desk joins as well.
+#[tokio::test]
+async fn a_change_no_desk_can_apply_is_quarantined_and_sync_goes_on() {
+    let (mut desks, mut relay) = pair().await;
+    let dune = title_with_copies(&desks[0].store, "Dune", &["B1"]).await;
+    sync_all(&mut desks, &mut relay).await;
+
+    let intruder = Uuid::now_v7();
+    let now = shelfkeeper_sync::hlc::from_parts(chrono::Utc::now().timestamp_millis() as u64, 0);
+    let hostile = |entity: Entity, op: shelfkeeper_sync::Op, id: Uuid, payload: serde_json::Value| Change {
+        change_id: Uuid::now_v7(),
+        entity,
+        entity_id: id,
+        op,
+        hlc: now,
+        site_id: intruder,
+        payload,
+    };
+    let mut bad_title = relay.feed.iter().find(|s| s.change.entity_id == dune.id.0).unwrap().change.payload.clone();
+    let other = Uuid::now_v7();
+    bad_title["id"] = other.to_string().into();
+    bad_title["title"] = 42.into();
+    let event = Uuid::now_v7();
+    let feed = [
+        hostile(Entity::Title, shelfkeeper_sync::Op::Upsert, other, bad_title),
+        hostile(
+            Entity::Event,
+            shelfkeeper_sync::Op::Event,
+            event,
+            serde_json::json!({"id": event.to_string(), "stream_id": event.to_string(), "kind": "x",
+                               "title_id": dune.id.0.to_string(), "occurred_at": "2026-12-02T10:00:00Z"}),
+        ),
+    ];
+    for change in feed {
+        relay.feed.push(Sequenced { server_seq: relay.feed.len() as u64 + 1, change });
+    }
+    let emma = desks[0].store.add_title(OWNER, &draft("Emma", "Jane Austen")).await.unwrap();
+    sync_all(&mut desks, &mut relay).await;
+    desks.push(desk().await);
+    sync_all(&mut desks, &mut relay).await;
+
+    assert_converged(&desks).await;
+    for d in &desks {
+        assert_eq!(d.store.title(emma.id).await.unwrap().title, "Emma", "what came after the bad changes applied");
+        assert!(d.store.title(TitleId(other)).await.is_err(), "the bad title was not applied");
+        assert_eq!(d.store.sync_cursor().await.unwrap(), relay.feed.len() as u64);
+        let quarantined: Vec<_> = d.store.sync_conflicts().await.unwrap().into_iter().filter(|c| c.kind == "quarantined").collect();
+        let details: Vec<&str> = quarantined.iter().map(|c| c.detail.as_deref().unwrap()).collect();
+        assert_eq!(quarantined.len(), 2, "{details:?}");
+        assert!(details.iter().any(|d| d.contains("title column title: expected a string, got 42")), "{details:?}");
+        assert!(details.iter().any(|d| d.contains("unknown event kind 'x'")), "{details:?}");
+        // Kept verbatim, to look at or to re-apply after an update.
+        let kept: Change = serde_json::from_str(quarantined[0].payload.as_deref().unwrap()).unwrap();
+        assert_eq!(kept.site_id, intruder);
+    }
+    // Staff mark it resolved like any conflict, and that syncs.
+    let key = desks[1].store.sync_conflicts().await.unwrap().into_iter().find(|c| c.kind == "quarantined").unwrap().key;
+    desks[1].store.resolve_conflict(OWNER, &key, ConflictAction::Acknowledged, "pushed by a broken script").await.unwrap();
+    sync_all(&mut desks, &mut relay).await;
+    let c = desks[2].store.sync_conflicts().await.unwrap().into_iter().find(|c| c.key == key).unwrap();
+    assert_eq!(c.resolution_note.as_deref(), Some("pushed by a broken script"));
+}
+
 #[tokio::test]
 async fn a_stamp_far_ahead_is_applied_but_flagged() {
     let (desks, _) = pair().await;

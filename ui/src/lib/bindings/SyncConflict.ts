@@ -5,7 +5,9 @@
  */
 export type SyncConflict = { key: string, 
 /**
- * `concurrent_events`, `kept_row`, `duplicate_key` or `loan_of_deleted_copy`.
+ * `concurrent_events`, `kept_row`, `duplicate_key`, `loan_of_deleted_copy`
+ * or `quarantined` (a pulled change this desk could not apply: the
+ * change as `payload`, the reason as `detail`).
  */
 kind: string, entity: string, entity_id: string, event_a: string | null, event_b: string | null, hlc: number, site_id: string, 
 /**
