@@ -112,14 +112,82 @@ impl Db {
         row.as_ref().map(account).transpose()
     }
 
-    pub async fn set_password(&self, account_id: &str, password_hash: &str) -> Result<(), sqlx::Error> {
+    /// The account a valid (unused, unexpired) email token is for, without
+    /// spending it: checks that can fail come before the link is used up.
+    pub async fn peek_email_token(&self, token_hash: &str, purpose: Purpose) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT account_id FROM email_tokens WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
+        )
+        .bind(token_hash)
+        .bind(purpose.as_str())
+        .bind(now_ms())
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    /// Sets a new password and closes every other way in, in one
+    /// transaction: the account's sessions end (but `keep`, the caller's
+    /// own when they changed it themselves), every API key is revoked
+    /// (a key made before must not outlive the password that guarded it),
+    /// and outstanding reset links are voided. With `reset_link` (a reset
+    /// token's hash) the link is spent in the same transaction and the
+    /// address counts as verified; `false` when it was spent meanwhile
+    /// (then nothing changed).
+    pub async fn replace_password(
+        &self,
+        account_id: &str,
+        password_hash: &str,
+        keep: Option<&str>,
+        reason: &str,
+        reset_link: Option<&str>,
+    ) -> Result<bool, sqlx::Error> {
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        if let Some(token_hash) = reset_link {
+            let spent = sqlx::query(
+                "UPDATE email_tokens SET used_at = $1 WHERE token_hash = $2 AND account_id = $3 AND purpose = $4 AND used_at IS NULL AND expires_at > $1",
+            )
+            .bind(now)
+            .bind(token_hash)
+            .bind(account_id)
+            .bind(Purpose::ResetPassword.as_str())
+            .execute(&mut *tx)
+            .await?;
+            if spent.rows_affected() != 1 {
+                return Ok(false);
+            }
+            sqlx::query("UPDATE accounts SET email_verified_at = COALESCE(email_verified_at, $1) WHERE id = $2")
+                .bind(now)
+                .bind(account_id)
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query("UPDATE accounts SET password_hash = $1, updated_at = $2 WHERE id = $3")
             .bind(password_hash)
-            .bind(now_ms())
+            .bind(now)
             .bind(account_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(())
+        sqlx::query("UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE account_id = $3 AND revoked_at IS NULL AND id <> $4")
+            .bind(now)
+            .bind(reason)
+            .bind(account_id)
+            .bind(keep.unwrap_or(""))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE email_tokens SET used_at = $1 WHERE account_id = $2 AND purpose = $3 AND used_at IS NULL")
+            .bind(now)
+            .bind(account_id)
+            .bind(Purpose::ResetPassword.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     pub async fn set_disabled(&self, account_id: &str, disabled: bool) -> Result<bool, sqlx::Error> {

@@ -277,9 +277,7 @@ async fn change_password(State(s): State<AppState>, caller: Caller, Json(body): 
         return Err(ApiError::new(StatusCode::FORBIDDEN, "invalid_credentials", "the current password is wrong"));
     }
     let hash = s.hasher.hash(body.new_password).await?;
-    s.db.set_password(&a.id, &hash).await?;
-    s.db.revoke_sessions_of(&a.id, Some(&sid), "password changed").await?;
-    s.db.void_email_tokens(&a.id, Purpose::ResetPassword).await?;
+    s.db.replace_password(&a.id, &hash, Some(&sid), "password changed", None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -326,18 +324,20 @@ struct ResetConfirm {
 async fn confirm_reset(State(s): State<AppState>, Json(body): Json<ResetConfirm>) -> ApiResult<impl IntoResponse> {
     // Policy first, so a weak choice does not burn the single-use link.
     password::check_policy(&body.new_password, "")?;
+    let invalid = || ApiError::bad_request("invalid_token", "this reset link is invalid, already used or expired");
+    let token_hash = sha256_hex(&body.token);
     let signed = s.links.check("reset_password", &body.token);
-    let consumed = if signed { s.db.consume_email_token(&sha256_hex(&body.token), Purpose::ResetPassword).await? } else { None };
-    let Some(account_id) = consumed else {
-        return Err(ApiError::bad_request("invalid_token", "this reset link is invalid, already used or expired"));
-    };
+    let found = if signed { s.db.peek_email_token(&token_hash, Purpose::ResetPassword).await? } else { None };
+    let Some(account_id) = found else { return Err(invalid()) };
     let a = s.db.account_by_id(&account_id).await?.ok_or_else(|| ApiError::internal("reset token without account"))?;
+    // Checked before the link is spent: a refused password keeps it usable.
     password::check_policy(&body.new_password, &a.email)?;
     let hash = s.hasher.hash(body.new_password).await?;
-    s.db.set_password(&a.id, &hash).await?;
-    s.db.revoke_sessions_of(&a.id, None, "password reset").await?;
-    // Following the link proved the address.
-    s.db.mark_email_verified(&a.id).await?;
+    // Spends the link (following it proved the address), sets the
+    // password, ends every session and revokes every API key, at once.
+    if !s.db.replace_password(&a.id, &hash, None, "password reset", Some(&token_hash)).await? {
+        return Err(invalid());
+    }
     s.limiter.clear(&format!("login-fail:{}", a.email));
     Ok(StatusCode::NO_CONTENT)
 }

@@ -195,9 +195,13 @@ async fn change_password_signs_out_other_sessions(b: Backend) {
     s.post("/api/v1/auth/password", &u.auth(), json!({ "current_password": PASSWORD, "new_password": "password" }))
         .await
         .expect(422, "weak_password");
+    let key = s.post("/api/v1/auth/api-keys", &u.auth(), json!({ "name": "script" })).await.body["key"].as_str().unwrap().to_owned();
+    s.get("/api/v1/auth/me", &Auth::ApiKey(key.clone())).await.expect(200, "");
     s.post("/api/v1/auth/password", &u.auth(), json!({ "current_password": PASSWORD, "new_password": new })).await.expect(204, "");
     s.get("/api/v1/auth/me", &u.auth()).await.expect(200, "");
     s.get("/api/v1/auth/me", &other.auth()).await.expect(401, "unauthorized");
+    // A key made under the old password does not outlive it.
+    s.get("/api/v1/auth/me", &Auth::ApiKey(key)).await.expect(401, "unauthorized");
     s.post("/api/v1/auth/login", &Auth::None, json!({ "email": "ada@example.org", "password": PASSWORD }))
         .await
         .expect(401, "invalid_credentials");
@@ -218,11 +222,18 @@ async fn password_reset_by_mail(b: Backend) {
     assert!(mail.subject().contains("Reset"), "{}", mail.subject());
     let token = mail.token();
     let new = "reset to this passphrase";
-    // A weak choice does not burn the link.
+    let key = s.post("/api/v1/auth/api-keys", &u.auth(), json!({ "name": "script" })).await.body["key"].as_str().unwrap().to_owned();
+    // A weak choice does not burn the link, nor does the address itself
+    // (known only once the link names the account).
     s.post("/api/v1/auth/password-reset/confirm", &Auth::None, json!({ "token": token, "new_password": "short" }))
         .await
         .expect(422, "weak_password");
+    s.post("/api/v1/auth/password-reset/confirm", &Auth::None, json!({ "token": token, "new_password": "ada@example.org" }))
+        .await
+        .expect(422, "weak_password");
     s.post("/api/v1/auth/password-reset/confirm", &Auth::None, json!({ "token": token, "new_password": new })).await.expect(204, "");
+    // Whoever held a key made before the reset is out too.
+    s.get("/api/v1/auth/me", &Auth::ApiKey(key)).await.expect(401, "unauthorized");
     s.post("/api/v1/auth/password-reset/confirm", &Auth::None, json!({ "token": token, "new_password": "yet another passphrase" }))
         .await
         .expect(400, "invalid_token");
