@@ -108,7 +108,8 @@ trap cleanup EXIT
 
 # The update server: N's package, its signature in latest.json, and a
 # tampered copy (one byte changed) announced with the real signature.
-cp "$new_deb" "$new_deb.sig" "$srv/"
+cp "$new_deb" "$srv/shelfkeeper_${new}_amd64.deb"
+cp "$new_deb.sig" "$srv/shelfkeeper_${new}_amd64.deb.sig"
 cp "$new_deb" "$srv/tampered_${new}_amd64.deb"
 printf '\x00' | dd of="$srv/tampered_${new}_amd64.deb" bs=1 seek=$(( $(stat -c %s "$new_deb") - 100 )) conv=notrunc status=none
 cp "$new_deb.sig" "$srv/tampered_${new}_amd64.deb.sig"
