@@ -1,74 +1,14 @@
-//! The application: shared state, the router with its middleware, and
-//! serving with graceful shutdown.
+//! The application: the router with its middleware, and serving with
+//! graceful shutdown. The root of the module graph: nothing depends on it.
 
-use crate::auth::hasher::Hasher;
-use crate::auth::jwt::Keys;
-use crate::auth::ratelimit::Limiter;
-use crate::config::Config;
-use crate::db::Db;
 use crate::error::ApiError;
-use crate::mail::Mailer;
+use crate::state::AppState;
 use crate::{routes, telemetry};
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use std::net::SocketAddr;
-use std::ops::Deref;
-use std::sync::Arc;
 use std::time::Duration;
-
-#[derive(Clone)]
-pub struct AppState(Arc<Inner>);
-
-pub struct Inner {
-    pub cfg: Config,
-    pub db: Db,
-    pub keys: Keys,
-    pub links: crate::auth::links::LinkSigner,
-    pub hasher: Hasher,
-    pub limiter: Limiter,
-    pub mailer: Mailer,
-    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
-}
-
-impl Deref for AppState {
-    type Target = Inner;
-    fn deref(&self) -> &Inner {
-        &self.0
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
-    #[error(transparent)]
-    Db(#[from] crate::db::DbError),
-    #[error("mail settings: {0}")]
-    Mail(String),
-    #[error("cannot listen on {addr}: {reason}")]
-    Listen { addr: String, reason: String },
-}
-
-impl AppState {
-    /// Opens the database (applying migrations) and builds the state.
-    pub async fn new(cfg: Config) -> Result<AppState, StartError> {
-        let url = cfg.resolved_database_url()?;
-        let secret = cfg.resolved_token_secret()?;
-        let db = Db::connect(&url).await?;
-        let mailer = Mailer::new(&cfg.smtp).map_err(StartError::Mail)?;
-        Ok(AppState(Arc::new(Inner {
-            keys: Keys::new(&secret, cfg.access_token_ttl_secs),
-            links: crate::auth::links::LinkSigner::new(&secret),
-            hasher: Hasher::new(cfg.hash_workers, Duration::from_millis(cfg.hash_queue_ms)),
-            limiter: Limiter::default(),
-            mailer,
-            metrics: telemetry::metrics_handle(),
-            db,
-            cfg,
-        })))
-    }
-}
 
 pub fn router(state: AppState) -> axum::Router {
     let max_body = state.cfg.max_body_bytes;
@@ -108,7 +48,7 @@ pub async fn serve(
             match db.sweep_uncollected_holds(chrono::Utc::now().date_naive()).await {
                 Ok(n) if n > 0 => tracing::info!(holds = n, "expired uncollected holds"),
                 Ok(_) => {}
-                Err(e) => tracing::warn!(error = ?e, "sweeping the hold shelf failed"),
+                Err(e) => tracing::warn!(error = %e, "sweeping the hold shelf failed"),
             }
         }
     });

@@ -306,7 +306,15 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(err(e)),
         }
-        let secret = crate::auth::random_token();
+        // 256 random bits, base64url (as `auth::random_token`; config uses no
+        // other module of the crate, so it generates its own).
+        let secret = {
+            use base64::Engine;
+            use rand::Rng;
+            let mut b = [0u8; 32];
+            rand::rng().fill_bytes(&mut b);
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+        };
         write_private(&path, &secret).map_err(err)?;
         Ok(secret.into_bytes())
     }

@@ -4,6 +4,7 @@
 //! and the server adds its own codes (unauthorized, rate_limited, ...).
 //! Internal details are logged, never sent.
 
+use crate::db::DbError;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -157,6 +158,23 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+/// Storage failures, answered as they always were: 404 `not_found`, 409
+/// with the conflict's code, 403 `forbidden`, the domain's code, and the
+/// database's own errors as `From<sqlx::Error>` maps them (a lost write
+/// race is a retryable 503, anything else a logged 500).
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::NotFound(what) => ApiError::not_found(what),
+            DbError::Conflict { code, message } => ApiError::new(StatusCode::CONFLICT, code, message),
+            DbError::NotPermitted(message) => ApiError::forbidden(message),
+            DbError::Domain(e) => e.into(),
+            DbError::Internal(cause) => ApiError::internal(cause),
+            DbError::Sqlx(e) => e.into(),
+        }
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         match r {
@@ -192,5 +210,34 @@ impl From<PathRejection> for ApiError {
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
         ApiError::bad_request("bad_query", format!("the query string does not fit: {}", r.body_text()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(e: DbError) -> (StatusCode, String, String) {
+        let a = ApiError::from(e);
+        (a.status, a.code, a.message)
+    }
+
+    #[test]
+    fn storage_errors_keep_their_answers() {
+        let s = |x: &str| x.to_owned();
+        assert_eq!(answer(DbError::NotFound("title")), (StatusCode::NOT_FOUND, s("not_found"), s("no such title")));
+        assert_eq!(
+            answer(DbError::Conflict { code: "copy_on_loan", message: s("copy X1 was just lent at another desk") }),
+            (StatusCode::CONFLICT, s("copy_on_loan"), s("copy X1 was just lent at another desk"))
+        );
+        assert_eq!(answer(DbError::NotPermitted("not yours")), (StatusCode::FORBIDDEN, s("forbidden"), s("not yours")));
+        let domain = DomainError::CopyNotOnLoan("X1".into());
+        let (status, code, message) = answer(DbError::Domain(domain.clone()));
+        assert_eq!((status, code, message), (StatusCode::CONFLICT, domain.code().to_string(), domain.to_string()));
+        let internal = answer(DbError::vanished("loan"));
+        assert_eq!((internal.0, internal.1.as_str()), (StatusCode::INTERNAL_SERVER_ERROR, "internal"));
+        assert!(!internal.2.contains("loan"), "internal causes are logged, not sent");
+        let sqlx = answer(DbError::Sqlx(sqlx::Error::PoolTimedOut));
+        assert_eq!((sqlx.0, sqlx.1.as_str()), (StatusCode::INTERNAL_SERVER_ERROR, "internal"));
     }
 }

@@ -11,7 +11,10 @@ pub mod error;
 pub mod extract;
 pub mod mail;
 pub mod routes;
+pub mod state;
 pub mod telemetry;
+pub mod time;
 
-pub use app::{AppState, router, serve, shutdown_signal};
+pub use app::{router, serve, shutdown_signal};
 pub use config::Config;
+pub use state::AppState;

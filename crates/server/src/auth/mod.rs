@@ -1,8 +1,7 @@
 //! Authentication: password hashing on a bounded pool, access tokens (JWT),
-//! refresh-token families, API keys, rate limits, and the `Caller`
-//! extractor every protected route takes.
+//! signed links, rate limits, and token helpers. Who is calling is the
+//! `Caller` extractor (in `extract`), built on these.
 
-pub mod caller;
 pub mod hasher;
 pub mod jwt;
 pub mod links;

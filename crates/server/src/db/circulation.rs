@@ -1,32 +1,16 @@
-//! Members, their loan rules, and circulation: check-out, check-in and
-//! renewal as events plus the `loans` projection, in one transaction each.
-//! The decisions are the domain's (`circulation::check_out/check_in/renew`).
+//! Circulation: check-out, check-in and renewal as events plus the `loans`
+//! projection, in one transaction each. The decisions are the domain's
+//! (`circulation::check_out/check_in/renew`).
 
-use super::{Backend, Db, WriteTx, is_unique_violation, now_ms};
-use crate::error::{ApiError, ApiResult};
-use chrono::{DateTime, NaiveDate, Utc};
+use super::members::{MEMBER_COLS, MemberRow, date, member_row, to_domain, uuid_of};
+use super::{Backend, Db, DbError, DbResult, WriteTx, is_unique_violation, now_ms};
+use chrono::NaiveDate;
 use shelfkeeper_domain::Error;
 use shelfkeeper_domain::circulation::{self, Borrower, CopyState, OpenLoan, TrappedHold};
-use shelfkeeper_domain::ids::{EventId, HoldId, MemberId, MemberTypeId};
-use shelfkeeper_domain::model::{Member, MemberDraft, MemberType};
+use shelfkeeper_domain::ids::{EventId, HoldId, MemberId};
+use shelfkeeper_domain::model::{Member, MemberType};
 use sqlx::Row;
 use sqlx::any::AnyRow;
-
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct MemberRow {
-    pub id: String,
-    pub card: String,
-    pub name: String,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub address: Option<String>,
-    pub member_type: String,
-    pub expires_on: Option<String>,
-    pub blocked: bool,
-    pub block_reason: Option<String>,
-    pub notes: Option<String>,
-    pub account_id: Option<String>,
-}
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct LoanRow {
@@ -42,25 +26,6 @@ pub struct LoanRow {
     pub renewals: i64,
     pub returned_at: Option<i64>,
     pub lost_at: Option<i64>,
-}
-
-const MEMBER_COLS: &str = "id, card, name, email, phone, address, member_type, expires_on, blocked, block_reason, notes, account_id";
-
-fn member_row(r: &AnyRow) -> Result<MemberRow, sqlx::Error> {
-    Ok(MemberRow {
-        id: r.try_get("id")?,
-        card: r.try_get("card")?,
-        name: r.try_get("name")?,
-        email: r.try_get("email")?,
-        phone: r.try_get("phone")?,
-        address: r.try_get("address")?,
-        member_type: r.try_get("member_type")?,
-        expires_on: r.try_get("expires_on")?,
-        blocked: r.try_get::<i64, _>("blocked")? != 0,
-        block_reason: r.try_get("block_reason")?,
-        notes: r.try_get("notes")?,
-        account_id: r.try_get("account_id")?,
-    })
 }
 
 const LOAN_SELECT: &str = "SELECT l.id, l.copy_id, c.barcode, l.title_id, t.title, l.member_id, m.card, l.out_at, l.due_on, l.renewals, l.returned_at, l.lost_at \
@@ -80,33 +45,6 @@ fn loan_row(r: &AnyRow) -> Result<LoanRow, sqlx::Error> {
         renewals: r.try_get("renewals")?,
         returned_at: r.try_get("returned_at")?,
         lost_at: r.try_get("lost_at")?,
-    })
-}
-
-fn date(s: &str) -> Result<NaiveDate, sqlx::Error> {
-    s.parse().map_err(|e: chrono::ParseError| sqlx::Error::Decode(Box::new(e)))
-}
-
-fn uuid_of(s: &str) -> uuid::Uuid {
-    uuid::Uuid::parse_str(s).unwrap_or_default()
-}
-
-/// The domain's view of a member row, for its rules.
-fn to_domain(m: &MemberRow) -> Result<Member, sqlx::Error> {
-    Ok(Member {
-        id: MemberId(uuid_of(&m.id)),
-        card: m.card.clone(),
-        name: m.name.clone(),
-        email: m.email.clone(),
-        phone: m.phone.clone(),
-        address: m.address.clone(),
-        member_type: m.member_type.clone(),
-        expires_on: m.expires_on.as_deref().map(date).transpose()?,
-        blocked: m.blocked,
-        block_reason: m.block_reason.clone(),
-        notes: m.notes.clone(),
-        created_at: DateTime::<Utc>::UNIX_EPOCH,
-        updated_at: DateTime::<Utc>::UNIX_EPOCH,
     })
 }
 
@@ -142,222 +80,7 @@ impl CopyNow {
 }
 
 impl Db {
-    /// A library starts with the domain's default member types.
-    pub(crate) async fn ensure_member_types(&self, tx: &mut WriteTx, lib: &str) -> Result<(), sqlx::Error> {
-        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM member_types WHERE library_id = $1")
-            .bind(lib)
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get("n")?;
-        if n > 0 {
-            return Ok(());
-        }
-        for t in MemberType::defaults() {
-            let hlc = self.tick();
-            sqlx::query(
-                "INSERT INTO member_types (id, library_id, code, name, loan_days, max_renewals, max_loans, hold_pickup_days, hlc, site) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(t.id.to_string())
-            .bind(lib)
-            .bind(&t.code)
-            .bind(&t.name)
-            .bind(i64::from(t.loan_days))
-            .bind(i64::from(t.max_renewals))
-            .bind(i64::from(t.max_loans))
-            .bind(i64::from(t.hold_pickup_days))
-            .bind(hlc)
-            .bind(&*self.site)
-            .execute(&mut **tx)
-            .await?;
-            self.log_change(tx, lib, "member_type", &t.id.to_string(), "upsert", hlc).await?;
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn policy(&self, tx: &mut WriteTx, lib: &str, code: &str) -> ApiResult<MemberType> {
-        self.ensure_member_types(tx, lib).await?;
-        let r = sqlx::query("SELECT id, code, name, loan_days, max_renewals, max_loans, hold_pickup_days FROM member_types WHERE library_id = $1 AND code = $2")
-            .bind(lib)
-            .bind(code)
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or_else(|| Error::MemberTypeNotFound(code.to_owned()))?;
-        let n = |c: &str| -> Result<u32, sqlx::Error> { Ok(r.try_get::<i64, _>(c)?.clamp(0, u32::MAX as i64) as u32) };
-        Ok(MemberType {
-            id: MemberTypeId(uuid_of(&r.try_get::<String, _>("id")?)),
-            code: r.try_get("code")?,
-            name: r.try_get("name")?,
-            loan_days: n("loan_days")?,
-            max_renewals: n("max_renewals")?,
-            max_loans: n("max_loans")?,
-            hold_pickup_days: n("hold_pickup_days")?,
-        })
-    }
-
-    /// The library's member types (loan rules), by code.
-    pub async fn member_types(&self, lib: &str) -> ApiResult<Vec<MemberType>> {
-        let mut tx = self.begin_write().await?;
-        self.ensure_member_types(&mut tx, lib).await?;
-        let codes: Vec<String> = sqlx::query("SELECT code FROM member_types WHERE library_id = $1 ORDER BY code")
-            .bind(lib)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| r.try_get("code"))
-            .collect::<Result<_, _>>()?;
-        let mut out = Vec::with_capacity(codes.len());
-        for c in codes {
-            out.push(self.policy(&mut tx, lib, &c).await?);
-        }
-        tx.commit().await?;
-        Ok(out)
-    }
-
-    /// Creates or replaces the member type with `t.code` (already validated).
-    pub async fn put_member_type(&self, lib: &str, t: &MemberType) -> ApiResult<MemberType> {
-        let mut tx = self.begin_write().await?;
-        self.ensure_member_types(&mut tx, lib).await?;
-        let hlc = self.tick();
-        sqlx::query(
-            "INSERT INTO member_types (id, library_id, code, name, loan_days, max_renewals, max_loans, hold_pickup_days, hlc, site) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (library_id, code) DO UPDATE SET name = excluded.name, \
-             loan_days = excluded.loan_days, max_renewals = excluded.max_renewals, max_loans = excluded.max_loans, \
-             hold_pickup_days = excluded.hold_pickup_days, hlc = excluded.hlc, site = excluded.site",
-        )
-        .bind(t.id.to_string())
-        .bind(lib)
-        .bind(&t.code)
-        .bind(&t.name)
-        .bind(i64::from(t.loan_days))
-        .bind(i64::from(t.max_renewals))
-        .bind(i64::from(t.max_loans))
-        .bind(i64::from(t.hold_pickup_days))
-        .bind(hlc)
-        .bind(&*self.site)
-        .execute(&mut *tx)
-        .await?;
-        let stored = self.policy(&mut tx, lib, &t.code).await?;
-        self.log_change(&mut tx, lib, "member_type", &stored.id.to_string(), "upsert", hlc).await?;
-        tx.commit().await?;
-        Ok(stored)
-    }
-
-    /// Inserts or replaces a member (patron) record.
-    pub async fn put_member(&self, lib: &str, id: &str, d: &MemberDraft, account_id: Option<&str>, existing: bool) -> ApiResult<MemberRow> {
-        let mut tx = self.begin_write().await?;
-        self.policy(&mut tx, lib, &d.member_type).await?;
-        if sqlx::query("SELECT id FROM members WHERE library_id = $1 AND card = $2 AND id <> $3")
-            .bind(lib)
-            .bind(&d.card)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some()
-        {
-            return Err(Error::DuplicateCard(d.card.clone()).into());
-        }
-        if let Some(a) = account_id
-            && sqlx::query("SELECT id FROM members WHERE library_id = $1 AND account_id = $2 AND id <> $3")
-                .bind(lib)
-                .bind(a)
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .is_some()
-        {
-            return Err(ApiError::new(
-                axum::http::StatusCode::CONFLICT,
-                "account_already_linked",
-                "that account already has a member record in this library",
-            ));
-        }
-        let hlc = self.tick();
-        let now = now_ms();
-        let sql = if existing {
-            "UPDATE members SET card = $3, name = $4, email = $5, phone = $6, address = $7, member_type = $8, expires_on = $9, notes = $10, \
-             account_id = $11, updated_at = $12, hlc = $13, site = $14 WHERE id = $1 AND library_id = $2"
-        } else {
-            "INSERT INTO members (id, library_id, card, name, email, phone, address, member_type, expires_on, blocked, block_reason, notes, account_id, \
-             created_at, updated_at, hlc, site) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, NULL, $10, $11, $12, $12, $13, $14)"
-        };
-        let r = sqlx::query(sql)
-            .bind(id)
-            .bind(lib)
-            .bind(&d.card)
-            .bind(&d.name)
-            .bind(&d.email)
-            .bind(&d.phone)
-            .bind(&d.address)
-            .bind(&d.member_type)
-            .bind(d.expires_on.map(|x| x.to_string()))
-            .bind(&d.notes)
-            .bind(account_id)
-            .bind(now)
-            .bind(hlc)
-            .bind(&*self.site)
-            .execute(&mut *tx)
-            .await;
-        match r {
-            Ok(r) if existing && r.rows_affected() == 0 => return Err(ApiError::not_found("member")),
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => return Err(Error::DuplicateCard(d.card.clone()).into()),
-            Err(e) => return Err(e.into()),
-        }
-        self.log_change(&mut tx, lib, "member", id, "upsert", hlc).await?;
-        tx.commit().await?;
-        self.member(lib, id).await?.ok_or_else(|| ApiError::internal("member vanished after write"))
-    }
-
-    pub async fn member(&self, lib: &str, id: &str) -> Result<Option<MemberRow>, sqlx::Error> {
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {MEMBER_COLS} FROM members WHERE library_id = $1 AND id = $2"));
-        sqlx::query(sql).bind(lib).bind(id).fetch_optional(&self.pool).await?.as_ref().map(member_row).transpose()
-    }
-
-    pub async fn member_by_card(&self, lib: &str, card: &str) -> Result<Option<MemberRow>, sqlx::Error> {
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {MEMBER_COLS} FROM members WHERE library_id = $1 AND card = $2"));
-        sqlx::query(sql).bind(lib).bind(card).fetch_optional(&self.pool).await?.as_ref().map(member_row).transpose()
-    }
-
-    /// Blocks a member (`reason` given) or lifts the block (`None`).
-    pub async fn set_member_block(&self, lib: &str, id: &str, reason: Option<&str>) -> ApiResult<MemberRow> {
-        let mut tx = self.begin_write().await?;
-        let hlc = self.tick();
-        let r = sqlx::query(
-            "UPDATE members SET blocked = $1, block_reason = $2, updated_at = $3, hlc = $4, site = $5 WHERE library_id = $6 AND id = $7",
-        )
-        .bind(i64::from(reason.is_some()))
-        .bind(reason)
-        .bind(now_ms())
-        .bind(hlc)
-        .bind(&*self.site)
-        .bind(lib)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        if r.rows_affected() == 0 {
-            return Err(ApiError::not_found("member"));
-        }
-        self.log_change(&mut tx, lib, "member", id, "upsert", hlc).await?;
-        tx.commit().await?;
-        self.member(lib, id).await?.ok_or_else(|| ApiError::internal("member vanished after write"))
-    }
-
-    /// The member record linked to an account in a library.
-    pub async fn member_of_account(&self, lib: &str, account_id: &str) -> Result<Option<MemberRow>, sqlx::Error> {
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {MEMBER_COLS} FROM members WHERE library_id = $1 AND account_id = $2"));
-        sqlx::query(sql).bind(lib).bind(account_id).fetch_optional(&self.pool).await?.as_ref().map(member_row).transpose()
-    }
-
-    /// Members by card, after `after` (keyset), at most `limit`.
-    pub async fn members(&self, lib: &str, after: &str, limit: i64) -> Result<Vec<MemberRow>, sqlx::Error> {
-        let sql =
-            sqlx::AssertSqlSafe(format!("SELECT {MEMBER_COLS} FROM members WHERE library_id = $1 AND card > $2 ORDER BY card LIMIT $3"));
-        let rows = sqlx::query(sql).bind(lib).bind(after).bind(limit).fetch_all(&self.pool).await?;
-        rows.iter().map(member_row).collect()
-    }
-
-    pub(crate) async fn copy_now(&self, tx: &mut WriteTx, lib: &str, barcode: &str) -> ApiResult<CopyNow> {
+    pub(crate) async fn copy_now(&self, tx: &mut WriteTx, lib: &str, barcode: &str) -> DbResult<CopyNow> {
         let r = sqlx::query(
             "SELECT c.id, c.title_id, c.status, l.id AS loan_id, l.member_id, l.due_on, l.renewals, m.card AS loan_card, \
              h.id AS hold_id, h.member_id AS hold_member, h.expires_on AS hold_expires, hm.card AS hold_card, \
@@ -407,7 +130,7 @@ impl Db {
         copy: &CopyNow,
         member_id: Option<&str>,
         due_on: Option<NaiveDate>,
-    ) -> ApiResult<(String, i64)> {
+    ) -> DbResult<(String, i64)> {
         let id = EventId::new().to_string();
         let hlc = self.tick();
         sqlx::query(
@@ -431,7 +154,7 @@ impl Db {
         Ok((id, hlc))
     }
 
-    async fn borrower(&self, tx: &mut WriteTx, lib: &str, member: MemberRow) -> ApiResult<(Member, MemberType, u32)> {
+    async fn borrower(&self, tx: &mut WriteTx, lib: &str, member: MemberRow) -> DbResult<(Member, MemberType, u32)> {
         let policy = self.policy(tx, lib, &member.member_type).await?;
         let open: i64 = sqlx::query("SELECT COUNT(*) AS n FROM loans WHERE member_id = $1 AND returned_at IS NULL AND lost_at IS NULL")
             .bind(&member.id)
@@ -441,7 +164,7 @@ impl Db {
         Ok((to_domain(&member)?, policy, open.clamp(0, u32::MAX as i64) as u32))
     }
 
-    pub async fn check_out(&self, lib: &str, barcode: &str, card: &str, today: NaiveDate) -> ApiResult<LoanRow> {
+    pub async fn check_out(&self, lib: &str, barcode: &str, card: &str, today: NaiveDate) -> DbResult<LoanRow> {
         // Expiry first, in its own transaction: it stands even when the
         // check-out below is refused.
         let mut tx = self.begin_write().await?;
@@ -482,7 +205,7 @@ impl Db {
         if let Err(e) = r {
             // Another desk lent it between our read and write: the index refuses.
             return Err(if is_unique_violation(&e) {
-                ApiError::new(axum::http::StatusCode::CONFLICT, "copy_on_loan", format!("copy {barcode} was just lent at another desk"))
+                DbError::Conflict { code: "copy_on_loan", message: format!("copy {barcode} was just lent at another desk") }
             } else {
                 e.into()
             });
@@ -497,12 +220,12 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        self.loan(&event_id).await?.ok_or_else(|| ApiError::internal("loan vanished after write"))
+        self.loan(&event_id).await?.ok_or_else(|| DbError::vanished("loan"))
     }
 
     /// Checks a copy in: closes its loan, or finds a copy marked lost. Then
     /// the copy waits on the hold shelf for the first in line, if anyone.
-    pub async fn check_in(&self, lib: &str, barcode: &str, today: NaiveDate) -> ApiResult<CheckinOutcome> {
+    pub async fn check_in(&self, lib: &str, barcode: &str, today: NaiveDate) -> DbResult<CheckinOutcome> {
         let mut tx = self.begin_write().await?;
         let copy = self.copy_now(&mut tx, lib, barcode).await?;
         let decision = circulation::check_in(barcode, &copy.state, today)?;
@@ -522,7 +245,7 @@ impl Db {
         }
         tx.commit().await?;
         let loan = match &loan_id {
-            Some(id) => Some(self.loan(id).await?.ok_or_else(|| ApiError::internal("loan vanished after write"))?),
+            Some(id) => Some(self.loan(id).await?.ok_or_else(|| DbError::vanished("loan"))?),
             None => None,
         };
         Ok(CheckinOutcome { loan, overdue_days: decision.days_overdue, found: decision.found, hold_shelf_for })
@@ -530,7 +253,7 @@ impl Db {
 
     /// Marks a copy lost: its open loan ends as lost, and a hold it was
     /// waiting for goes back to the queue.
-    pub async fn mark_lost(&self, lib: &str, barcode: &str) -> ApiResult<Option<LoanRow>> {
+    pub async fn mark_lost(&self, lib: &str, barcode: &str) -> DbResult<Option<LoanRow>> {
         let mut tx = self.begin_write().await?;
         let copy = self.copy_now(&mut tx, lib, barcode).await?;
         if copy.state.lost {
@@ -559,7 +282,7 @@ impl Db {
     /// A copy left on the hold shelf past its pickup date: the hold expires
     /// and the copy goes to the next in line, or back on the shelf. Done
     /// when the desk next handles the copy. True when something changed.
-    async fn expire_uncollected(&self, tx: &mut WriteTx, lib: &str, copy: &CopyNow, today: NaiveDate) -> ApiResult<bool> {
+    async fn expire_uncollected(&self, tx: &mut WriteTx, lib: &str, copy: &CopyNow, today: NaiveDate) -> DbResult<bool> {
         let Some(t) = copy.state.trapped.as_ref().filter(|t| t.expires_on < today) else { return Ok(false) };
         let hlc = self.tick();
         sqlx::query("UPDATE holds SET status = 'expired', hlc = $1 WHERE id = $2")
@@ -578,7 +301,7 @@ impl Db {
     /// pickup date, in any library, is handled as a desk would handle it
     /// (the hold expires; the copy goes to the next in line or back on the
     /// shelf), each in its own transaction. Returns how many holds expired.
-    pub async fn sweep_uncollected_holds(&self, today: NaiveDate) -> ApiResult<u64> {
+    pub async fn sweep_uncollected_holds(&self, today: NaiveDate) -> DbResult<u64> {
         let rows = sqlx::query(
             "SELECT c.library_id, c.barcode FROM holds h JOIN copies c ON c.id = h.copy_id \
              WHERE h.status = 'ready' AND h.expires_on < $1 ORDER BY h.expires_on LIMIT 10000",
@@ -611,11 +334,11 @@ impl Db {
         sqlx::query(sql).bind(lib).bind(barcode).fetch_optional(&self.pool).await?.as_ref().map(loan_row).transpose()
     }
 
-    pub async fn renew(&self, lib: &str, barcode: &str, today: NaiveDate) -> ApiResult<LoanRow> {
+    pub async fn renew(&self, lib: &str, barcode: &str, today: NaiveDate) -> DbResult<LoanRow> {
         let mut tx = self.begin_write().await?;
         let copy = self.copy_now(&mut tx, lib, barcode).await?;
         let loan = copy.state.loan.clone().ok_or_else(|| Error::CopyNotOnLoan(barcode.to_owned()))?;
-        let member = self.member(lib, &loan.member_id.to_string()).await?.ok_or_else(|| ApiError::internal("loan without member"))?;
+        let member = self.member(lib, &loan.member_id.to_string()).await?.ok_or_else(|| DbError::Internal("loan without member".into()))?;
         let member_id = member.id.clone();
         let (m, policy, open_loans) = self.borrower(&mut tx, lib, member).await?;
         let waiting: i64 = sqlx::query("SELECT COUNT(*) AS n FROM holds WHERE title_id = $1 AND status = 'waiting' AND member_id <> $2")
@@ -639,7 +362,7 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        self.loan(&loan_id).await?.ok_or_else(|| ApiError::internal("loan vanished after write"))
+        self.loan(&loan_id).await?.ok_or_else(|| DbError::vanished("loan"))
     }
 
     pub async fn loan(&self, id: &str) -> Result<Option<LoanRow>, sqlx::Error> {

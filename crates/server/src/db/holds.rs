@@ -1,8 +1,7 @@
 //! Holds (a member's place in the queue for a title) and reviews.
 
 use super::circulation::CopyNow;
-use super::{Db, WriteTx, is_unique_violation, now_ms};
-use crate::error::{ApiError, ApiResult};
+use super::{Db, DbError, DbResult, WriteTx, is_unique_violation, now_ms};
 use chrono::NaiveDate;
 use shelfkeeper_domain::Error;
 use shelfkeeper_domain::circulation;
@@ -62,7 +61,7 @@ impl Db {
     /// Places a hold for a member on a title, by the domain's rules: the
     /// title has copies, the member has none of it on loan, and no active
     /// hold on it yet.
-    pub async fn place_hold(&self, lib: &str, title_id: &str, member_id: &str) -> ApiResult<HoldRow> {
+    pub async fn place_hold(&self, lib: &str, title_id: &str, member_id: &str) -> DbResult<HoldRow> {
         let mut tx = self.begin_write().await?;
         let (title, copies) = self.title_and_copy_count(&mut tx, lib, title_id).await?;
         if copies == 0 {
@@ -73,7 +72,7 @@ impl Db {
             .bind(member_id)
             .fetch_optional(&mut *tx)
             .await?
-            .ok_or_else(|| ApiError::not_found("member"))?
+            .ok_or_else(|| DbError::NotFound("member"))?
             .try_get("card")?;
         let borrowed =
             sqlx::query("SELECT 1 AS x FROM loans WHERE title_id = $1 AND member_id = $2 AND returned_at IS NULL AND lost_at IS NULL")
@@ -103,7 +102,7 @@ impl Db {
         }
         self.hold_event(&mut tx, lib, "hold_placed", &id, title_id, member_id, hlc).await?;
         tx.commit().await?;
-        self.hold(lib, &id).await?.ok_or_else(|| ApiError::internal("hold vanished after write"))
+        self.hold(lib, &id).await?.ok_or_else(|| DbError::vanished("hold"))
     }
 
     #[allow(clippy::too_many_arguments)] // the event's columns, named
@@ -159,7 +158,7 @@ impl Db {
     }
 
     /// Cancels an active hold; a copy waiting on the shelf for it goes back.
-    pub async fn cancel_hold(&self, lib: &str, id: &str) -> ApiResult<HoldRow> {
+    pub async fn cancel_hold(&self, lib: &str, id: &str) -> DbResult<HoldRow> {
         let mut tx = self.begin_write().await?;
         let h = sqlx::query("SELECT title_id, member_id, status, copy_id FROM holds WHERE library_id = $1 AND id = $2")
             .bind(lib)
@@ -192,7 +191,7 @@ impl Db {
         )
         .await?;
         tx.commit().await?;
-        self.hold(lib, id).await?.ok_or_else(|| ApiError::internal("hold vanished after write"))
+        self.hold(lib, id).await?.ok_or_else(|| DbError::vanished("hold"))
     }
 
     /// After a check-in: the first waiting hold on the title gets the copy
@@ -203,7 +202,7 @@ impl Db {
         lib: &str,
         copy: &CopyNow,
         today: NaiveDate,
-    ) -> ApiResult<Option<String>> {
+    ) -> DbResult<Option<String>> {
         let next = sqlx::query(
             "SELECT h.id, h.member_id, m.card, m.member_type FROM holds h JOIN members m ON m.id = h.member_id \
              WHERE h.title_id = $1 AND h.status = 'waiting' ORDER BY h.placed_at, h.id LIMIT 1",
@@ -229,10 +228,10 @@ impl Db {
     }
 
     /// Writes the account's review of a title (one per account and title).
-    pub async fn put_review(&self, lib: &str, title_id: &str, account_id: &str, rating: i64, body: Option<&str>) -> ApiResult<ReviewRow> {
+    pub async fn put_review(&self, lib: &str, title_id: &str, account_id: &str, rating: i64, body: Option<&str>) -> DbResult<ReviewRow> {
         let rating = i64::from(validate_rating(rating)?);
         if self.title(lib, title_id).await?.is_none() {
-            return Err(ApiError::not_found("title"));
+            return Err(DbError::NotFound("title"));
         }
         let now = now_ms();
         sqlx::query(
@@ -252,7 +251,7 @@ impl Db {
         .execute(&self.pool)
         .await?;
         let all = self.reviews(lib, title_id).await?;
-        all.into_iter().find(|r| r.account_id == account_id).ok_or_else(|| ApiError::internal("review vanished after write"))
+        all.into_iter().find(|r| r.account_id == account_id).ok_or_else(|| DbError::vanished("review"))
     }
 
     pub async fn delete_review(&self, lib: &str, title_id: &str, account_id: &str) -> Result<bool, sqlx::Error> {

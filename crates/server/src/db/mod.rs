@@ -10,6 +10,7 @@ pub mod catalogue;
 pub mod circulation;
 pub mod holds;
 pub mod libraries;
+pub mod members;
 pub mod sessions;
 pub mod sync;
 
@@ -43,8 +44,9 @@ pub struct Db {
     pub feed_bell: Arc<sync::FeedBell>,
 }
 
+/// Why the database could not be opened ([`Db::connect`]).
 #[derive(Debug, thiserror::Error)]
-pub enum DbError {
+pub enum ConnectError {
     #[error("database URL '{0}' is neither sqlite: nor postgres://")]
     Scheme(String),
     #[error("cannot connect to the database {url}: {reason}")]
@@ -53,10 +55,48 @@ pub enum DbError {
     Migrate(String),
 }
 
+/// Why a storage operation failed, in storage and domain terms. The HTTP
+/// layer turns each into its answer (`impl From<DbError> for ApiError`).
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The library has no such row (a title, copy, member…); `what` names it.
+    #[error("no such {0}")]
+    NotFound(&'static str),
+    /// The write clashes with what is stored (a copy lent meanwhile, a row
+    /// with circulation history, an account already linked); `code` is the
+    /// stable snake_case code clients see.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// The row belongs to someone else and the caller may not take it over
+    /// (a device registered to another account).
+    #[error("{0}")]
+    NotPermitted(&'static str),
+    /// A domain rule refused the operation (duplicate ISBN, copy not on
+    /// loan, …): the domain's own error and code.
+    #[error(transparent)]
+    Domain(#[from] shelfkeeper_domain::Error),
+    /// Stored data that should be there is not, or does not parse: a bug
+    /// or a damaged database, never the caller's fault.
+    #[error("{0}")]
+    Internal(String),
+    /// The database itself failed (including lost write races).
+    #[error("database: {0}")]
+    Sqlx(#[from] sqlx::Error),
+}
+
+pub type DbResult<T> = Result<T, DbError>;
+
+impl DbError {
+    /// A row read back right after writing it is missing.
+    pub(crate) fn vanished(what: &str) -> DbError {
+        DbError::Internal(format!("{what} vanished after write"))
+    }
+}
+
 impl Db {
     /// Connects and applies the migrations of the URL's backend. A SQLite
     /// file is created when missing.
-    pub async fn connect(url: &str) -> Result<Db, DbError> {
+    pub async fn connect(url: &str) -> Result<Db, ConnectError> {
         sqlx::any::install_default_drivers();
         let shown = crate::config::redact_url(url);
         let (backend, url, max) = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -67,7 +107,7 @@ impl Db {
             let url = if url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
             (Backend::Sqlite, url, 4)
         } else {
-            return Err(DbError::Scheme(shown));
+            return Err(ConnectError::Scheme(shown));
         };
         let pool = AnyPoolOptions::new()
             .max_connections(max)
@@ -86,13 +126,13 @@ impl Db {
             })
             .connect(&url)
             .await
-            .map_err(|e| DbError::Connect { url: shown.clone(), reason: connect_reason(&e, &url) })?;
+            .map_err(|e| ConnectError::Connect { url: shown.clone(), reason: connect_reason(&e, &url) })?;
         let migrator = match backend {
             Backend::Postgres => &PG_MIGRATIONS,
             Backend::Sqlite => &SQLITE_MIGRATIONS,
         };
-        migrator.run(&pool).await.map_err(|e| DbError::Migrate(e.to_string()))?;
-        let fail = |e: sqlx::Error| DbError::Migrate(format!("reading server state: {e}"));
+        migrator.run(&pool).await.map_err(|e| ConnectError::Migrate(e.to_string()))?;
+        let fail = |e: sqlx::Error| ConnectError::Migrate(format!("reading server state: {e}"));
         let site = shelfkeeper_domain::ids::SiteId::new().to_string();
         sqlx::query("INSERT INTO server_meta (key, value) VALUES ('site_id', $1) ON CONFLICT (key) DO NOTHING")
             .bind(&site)

@@ -8,8 +8,7 @@
 //! and held until commit: concurrent writers to one library take turns, so
 //! sequences become visible in order and a pull never skips one.
 
-use super::{Db, WriteTx, now_ms};
-use crate::error::{ApiError, ApiResult};
+use super::{Db, DbError, DbResult, WriteTx, now_ms};
 use serde::Serialize;
 use shelfkeeper_sync::{Change, Entity, Op, PullResponse, RejectCode, Rejected, Sequenced};
 use sqlx::Row;
@@ -30,7 +29,7 @@ pub struct DeviceRow {
 }
 
 fn device_row(r: &AnyRow) -> Result<DeviceRow, sqlx::Error> {
-    let at = |c: &str| -> Result<Option<String>, sqlx::Error> { Ok(r.try_get::<Option<i64>, _>(c)?.map(crate::routes::rfc3339)) };
+    let at = |c: &str| -> Result<Option<String>, sqlx::Error> { Ok(r.try_get::<Option<i64>, _>(c)?.map(crate::time::rfc3339)) };
     Ok(DeviceRow {
         site_id: r.try_get("site_id")?,
         name: r.try_get("name")?,
@@ -110,7 +109,7 @@ impl Db {
         name: &str,
         account: &str,
         may_transfer: bool,
-    ) -> ApiResult<(bool, DeviceRow)> {
+    ) -> DbResult<(bool, DeviceRow)> {
         let mut tx = self.begin_write().await?;
         let owner: Option<String> = sqlx::query_scalar("SELECT account_id FROM sync_devices WHERE library_id = $1 AND site_id = $2")
             .bind(lib)
@@ -118,11 +117,7 @@ impl Db {
             .fetch_optional(&mut *tx)
             .await?;
         if owner.as_deref().is_some_and(|o| o != account) && !may_transfer {
-            return Err(ApiError::new(
-                axum::http::StatusCode::FORBIDDEN,
-                "forbidden",
-                "this device is registered to another account; an administrator can transfer it",
-            ));
+            return Err(DbError::NotPermitted("this device is registered to another account; an administrator can transfer it"));
         }
         let known = owner.is_some();
         if known {
@@ -240,7 +235,7 @@ impl Db {
 
     /// Stores checked changes of one push in one transaction, in order,
     /// each once; a change already stored is answered with its sequence.
-    pub async fn store_pushed(&self, lib: &str, site: &str, account: &str, changes: &[Change]) -> ApiResult<Vec<Stored>> {
+    pub async fn store_pushed(&self, lib: &str, site: &str, account: &str, changes: &[Change]) -> DbResult<Vec<Stored>> {
         let mut tx = self.begin_write().await?;
         let mut last = Self::lock_counter(&mut tx, lib).await?;
         let start = last;
@@ -279,7 +274,7 @@ impl Db {
     /// [`Db::pull`], but when nothing is newer than `after` it waits up to
     /// `wait` for a change to arrive (a long poll: desktops hear of a change
     /// as soon as it is committed instead of at their next scheduled sync).
-    pub async fn pull_waiting(&self, lib: &str, site: Option<&str>, after: u64, limit: u32, wait: Duration) -> ApiResult<PullResponse> {
+    pub async fn pull_waiting(&self, lib: &str, site: Option<&str>, after: u64, limit: u32, wait: Duration) -> DbResult<PullResponse> {
         let deadline = tokio::time::Instant::now() + wait;
         // Subscribed before looking, so a change committed in between rings.
         let mut rung = self.feed_bell.rung.subscribe();
@@ -297,7 +292,7 @@ impl Db {
     }
 
     /// Changes after `after`, at most `limit`, in sequence order.
-    pub async fn pull(&self, lib: &str, site: Option<&str>, after: u64, limit: u32) -> ApiResult<PullResponse> {
+    pub async fn pull(&self, lib: &str, site: Option<&str>, after: u64, limit: u32) -> DbResult<PullResponse> {
         let after = i64::try_from(after).unwrap_or(i64::MAX);
         let rows = sqlx::query(
             "SELECT server_seq, change_id, entity, entity_id, op, hlc, site_id, payload FROM sync_feed \
@@ -311,7 +306,7 @@ impl Db {
         let more = rows.len() > limit as usize;
         let mut changes = Vec::with_capacity(rows.len().min(limit as usize));
         for r in rows.iter().take(limit as usize) {
-            changes.push(sequenced(r).map_err(ApiError::internal)?);
+            changes.push(sequenced(r).map_err(DbError::Internal)?);
         }
         let hw: Option<i64> = sqlx::query("SELECT last_seq FROM sync_counters WHERE library_id = $1")
             .bind(lib)
@@ -503,7 +498,7 @@ impl Db {
                 let v = match kind {
                     K::T => row.try_get::<Option<String>, _>(*name)?.map(serde_json::Value::from),
                     K::I => row.try_get::<Option<i64>, _>(*name)?.map(serde_json::Value::from),
-                    K::Ts => row.try_get::<Option<i64>, _>(*name)?.map(|ms| crate::routes::rfc3339(ms).into()),
+                    K::Ts => row.try_get::<Option<i64>, _>(*name)?.map(|ms| crate::time::rfc3339(ms).into()),
                 };
                 map.insert((*name).to_owned(), v.unwrap_or(serde_json::Value::Null));
             }

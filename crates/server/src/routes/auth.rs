@@ -1,14 +1,14 @@
 //! `/api/v1/auth/...`: registration with email verification, login,
 //! refresh, logout, me, password change and reset, API keys.
 
-use super::{ClientIp, rfc3339};
-use crate::app::AppState;
-use crate::auth::caller::{API_KEY_TAG, Caller, CallerAccount};
+use super::ClientIp;
 use crate::auth::{normalise_email, random_hex, random_token, sha256_hex};
 use crate::db::accounts::Purpose;
 use crate::db::sessions::Rotation;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, Path, Query};
+use crate::extract::{API_KEY_TAG, Caller, CallerAccount, Json, Path, Query};
+use crate::state::AppState;
+use crate::time::rfc3339;
 use axum::Json as JsonOut;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -4,11 +4,11 @@
 //! `CopyDraft::validate`, ISBN check digits).
 
 use super::libraries::InLibrary;
-use super::rfc3339;
-use crate::app::AppState;
 use crate::db::catalogue::{CopyRow, HitRow, Search, Sort, TitleRow};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
+use crate::state::AppState;
+use crate::time::rfc3339;
 use axum::Json as JsonOut;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -3,12 +3,13 @@
 //! to a member record sees its own loans and renews them.
 
 use super::libraries::InLibrary;
-use super::rfc3339;
-use crate::app::AppState;
 use crate::auth::normalise_email;
-use crate::db::circulation::{LoanRow, MemberRow};
+use crate::db::circulation::LoanRow;
+use crate::db::members::MemberRow;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
+use crate::state::AppState;
+use crate::time::rfc3339;
 use axum::Json as JsonOut;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -3,10 +3,10 @@
 
 use super::circulation::actor;
 use super::libraries::InLibrary;
-use crate::app::AppState;
 use crate::db::holds::{HoldRow, ReviewRow};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
+use crate::state::AppState;
 use axum::Json as JsonOut;
 use axum::extract::State;
 use axum::http::StatusCode;

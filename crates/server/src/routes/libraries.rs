@@ -2,13 +2,12 @@
 //! `/libraries/{lib}` resolves the caller's role there first; "no such
 //! library" and "not a member" give the same 404.
 
-use super::rfc3339;
-use crate::app::AppState;
-use crate::auth::caller::Caller;
 use crate::auth::normalise_email;
 use crate::db::libraries::LibraryRow;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, Path};
+use crate::extract::{Caller, Json, Path};
+use crate::state::AppState;
+use crate::time::rfc3339;
 use axum::Json as JsonOut;
 use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;

@@ -9,7 +9,7 @@ pub mod libraries;
 pub mod ops;
 pub mod sync;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
 use std::net::{IpAddr, SocketAddr};
@@ -85,9 +85,4 @@ impl axum::extract::FromRequestParts<AppState> for ClientIp {
         let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
         Ok(ClientIp(ip))
     }
-}
-
-/// Milliseconds since the epoch as RFC 3339, for responses.
-pub fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)).unwrap_or_default()
 }

@@ -1,7 +1,7 @@
 //! Operations: liveness/readiness and Prometheus metrics.
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;

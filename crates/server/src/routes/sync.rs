@@ -5,10 +5,10 @@
 //! account's pushed changes are each refused (`forbidden`).
 
 use super::libraries::InLibrary;
-use crate::app::AppState;
 use crate::db::sync::{DeviceRow, Stored};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query};
+use crate::state::AppState;
 use axum::Json as JsonOut;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;

@@ -11,6 +11,7 @@ mod holds;
 mod libraries;
 mod mail;
 mod matrix;
+mod modules;
 mod openapi;
 mod ops;
 mod storage;

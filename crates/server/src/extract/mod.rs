@@ -1,5 +1,10 @@
 //! Extractors whose rejections are `ApiError`s, so a malformed body, path
-//! or query gets the JSON error shape and a 4xx — never axum's plain text.
+//! or query gets the JSON error shape and a 4xx — never axum's plain text;
+//! and `Caller`, who is calling, which every protected route takes.
+
+mod caller;
+
+pub use caller::{API_KEY_HEADER, API_KEY_TAG, Caller, CallerAccount};
 
 use crate::error::ApiError;
 use axum::extract::{FromRequest, FromRequestParts, Request};

@@ -2,11 +2,11 @@
 //! against the database on every request (session live, key not revoked,
 //! account enabled) so logout, revocation and disabling act at once.
 
-use crate::app::AppState;
 use crate::auth::jwt::Claims;
 use crate::auth::sha256_hex;
 use crate::db::accounts::Account;
 use crate::error::ApiError;
+use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use subtle::ConstantTimeEq;
