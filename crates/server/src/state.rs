@@ -21,6 +21,8 @@ pub struct Inner {
     pub db: Db,
     pub keys: Keys,
     pub links: LinkSigner,
+    /// "Now" for the link expiries (shared with `links`; tests move it).
+    pub clock: crate::time::Clock,
     pub hasher: Hasher,
     pub limiter: Limiter,
     pub mailer: Mailer,
@@ -53,9 +55,11 @@ impl AppState {
         let secret = cfg.resolved_token_secret()?;
         let db = Db::connect(&url).await?;
         let mailer = Mailer::new(&cfg.smtp).map_err(StartError::Mail)?;
+        let clock = crate::time::Clock::default();
         Ok(AppState(Arc::new(Inner {
             keys: Keys::new(&secret, cfg.access_token_ttl_secs),
-            links: LinkSigner::new(&secret),
+            links: LinkSigner::new(&secret, clock.clone()),
+            clock,
             hasher: Hasher::new(cfg.hash_workers, Duration::from_millis(cfg.hash_queue_ms)),
             limiter: Limiter::default(),
             mailer,

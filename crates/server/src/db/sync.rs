@@ -69,6 +69,13 @@ impl FeedBell {
         self.ring();
     }
 
+    /// How many pulls are waiting on this bell now. Each subscribes before
+    /// its first look at the feed, so a change committed once this counts
+    /// a pull wakes it: what a test waits for instead of sleeping.
+    pub fn parked(&self) -> usize {
+        self.rung.receiver_count()
+    }
+
     fn is_closing(&self) -> bool {
         self.closing.load(std::sync::atomic::Ordering::SeqCst)
     }

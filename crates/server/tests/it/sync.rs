@@ -485,7 +485,7 @@ async fn a_waiting_pull_answers_as_soon_as_a_change_is_committed(b: Backend) {
             (more, started.elapsed())
         }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    parked(&l.s, 1).await;
     a.store.add_title(OWNER, &draft("Dune")).await.unwrap();
     let pushed = Instant::now();
     sync(&a, &ta).await;
@@ -499,7 +499,7 @@ async fn a_waiting_pull_answers_as_soon_as_a_change_is_committed(b: Backend) {
         let tb = tb.clone();
         async move { tb.wait_for_changes(high, Duration::from_secs(20)).await.unwrap() }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    parked(&l.s, 1).await;
     l.s.post(&format!("{}/titles", l.base), &l.librarian.auth(), json!({ "title": "From the web" })).await.expect(201, "");
     assert!(tokio::time::timeout(Duration::from_secs(10), waiting).await.expect("answered on the server's write").unwrap());
     // Out of range, refused; and a pull left waiting does not hold up shutdown.
@@ -507,13 +507,24 @@ async fn a_waiting_pull_answers_as_soon_as_a_change_is_committed(b: Backend) {
     l.s.get(&format!("{}/sync/pull?wait_ms=30001", l.base), &auth).await.expect(400, "bad_query");
     let last = l.feed().await.last().unwrap().server_seq;
     let waiting = tokio::spawn(async move { tb.wait_for_changes(last, Duration::from_secs(30)).await });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    parked(&l.s, 1).await;
     let stopping = Instant::now();
     l.s.shutdown().await;
     assert!(stopping.elapsed() < Duration::from_secs(5), "shutdown took {:?}", stopping.elapsed());
     let _ = tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("the waiting pull was answered");
 }
 both!(a_waiting_pull_answers_as_soon_as_a_change_is_committed);
+
+/// Until `n` pulls wait on the server's feed bell (each counts once it
+/// has subscribed, before its first look, so a later commit wakes it).
+async fn parked(s: &Server, n: usize) {
+    use std::time::{Duration, Instant};
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s.state.db.feed_bell.parked() < n {
+        assert!(Instant::now() < deadline, "no pull waited on the feed within 10 s");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
 
 async fn server_writes_reach_desktops(b: Backend) {
     let l = library(b).await;
