@@ -1,73 +1,20 @@
-// Only the commands listed here exist for the webview, and each must also be
-// granted in capabilities/default.json (`allow-<command>`).
-const COMMANDS: &[&str] = &[
-    "ui_ready",
-    "app_status",
-    "create_store",
-    "open_store",
-    "login",
-    "logout",
-    "search",
-    "facets",
-    "title_detail",
-    "save_title",
-    "delete_title",
-    "add_copy",
-    "update_copy",
-    "delete_copy",
-    "set_cover_from_file",
-    "clear_cover",
-    "find_members",
-    "member_detail",
-    "save_member",
-    "set_member_blocked",
-    "member_types",
-    "save_member_type",
-    "check_out",
-    "check_in",
-    "renew",
-    "place_hold",
-    "cancel_hold",
-    "open_loans",
-    "active_holds",
-    "stats",
-    "accounts",
-    "create_account",
-    "update_account",
-    "backup_now",
-    "list_backups",
-    "restore_backup",
-    "pick_save_path",
-    "pick_open_path",
-    "lookup_isbn",
-    "add_title_from_lookup",
-    "set_field_lock",
-    "cancel_job",
-    "pick_import_file",
-    "stage_import",
-    "import_rows",
-    "list_imports",
-    "commit_import",
-    "discard_import",
-    "save_failed_rows",
-    "pick_save_file",
-    "export_catalogue",
-    "default_export_dir",
-    "update_status",
-    "set_update_check",
-    "check_for_update",
-    "install_update",
-    "sync_overview",
-    "sync_connect",
-    "sync_disconnect",
-    "sync_now",
-    "sync_cancel",
-    "sync_set_interval",
-    "sync_conflicts",
-    "sync_resolve_conflict",
-];
+// The command list is the #[tauri::command] functions themselves (see
+// wiring.rs): the app manifest (one `allow-<command>` permission each) and the
+// `generate_handler!` list are made from them here, at build time.
+#[path = "wiring.rs"]
+#[allow(dead_code)] // the checked-in copies are the bindings test's part
+mod wiring;
 
 fn main() {
-    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)))
+    let src = std::path::Path::new("src");
+    println!("cargo:rerun-if-changed=src");
+    println!("cargo:rerun-if-changed=wiring.rs");
+    let commands = wiring::commands(src).unwrap_or_else(|e| panic!("command wiring: {e}"));
+    let out = std::path::PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
+    std::fs::write(out.join("handler.rs"), wiring::handler_rs(&commands)).expect("write handler.rs");
+    // tauri-build wants a 'static list; a build script lives only this long.
+    let names: &'static [&'static str] =
+        Box::leak(commands.into_iter().map(|c| &*Box::leak(c.name.into_boxed_str())).collect::<Vec<_>>().into_boxed_slice());
+    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(names)))
         .expect("tauri build configuration");
 }

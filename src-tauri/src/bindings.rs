@@ -1,13 +1,21 @@
 //! TypeScript types for every command's arguments, results and errors,
 //! generated from the Rust types into `ui/src/lib/bindings/`. The test below
 //! fails when the checked-in files are stale; run it with
-//! `UPDATE_BINDINGS=1` to rewrite them.
+//! `UPDATE_BINDINGS=1` to rewrite them. The same holds for the command
+//! wiring made from the #[tauri::command] functions (`wiring.rs`): the
+//! capability's permission list and the UI's typed wrappers.
+
+// (A path attribute here, outside any inline module, starts at src/.)
+#[cfg(test)]
+#[path = "../wiring.rs"]
+#[allow(dead_code)] // the handler list is build.rs's part
+mod wiring;
 
 #[cfg(test)]
 mod tests {
     use crate::commands::{BackupFolder, JobProgress, MemberDetail, NewAccount, NewAdmin, TitleDetail};
+    use crate::error::CommandError;
     use crate::state::AppStatus;
-    use shelfkeeper_domain::error::ErrorPayload;
     use shelfkeeper_domain::model::{CopyDraft, MemberDraft, MemberType, TitleDraft};
     use shelfkeeper_domain::search::{Facets, SearchPage, SearchRequest};
     use shelfkeeper_store::{BackupReport, CheckinReceipt, CheckoutReceipt, RenewReceipt, StoreStats};
@@ -34,7 +42,7 @@ mod tests {
         StoreStats::export_all(&cfg).unwrap();
         BackupReport::export_all(&cfg).unwrap();
         BackupFolder::export_all(&cfg).unwrap();
-        ErrorPayload::export_all(&cfg).unwrap();
+        CommandError::export_all(&cfg).unwrap();
         JobProgress::export_all(&cfg).unwrap();
         NewAdmin::export_all(&cfg).unwrap();
         NewAccount::export_all(&cfg).unwrap();
@@ -84,5 +92,45 @@ mod tests {
             files(fresh.path()) == files(&checked_in),
             "ui/src/lib/bindings is stale: run `UPDATE_BINDINGS=1 cargo test -p shelfkeeper-desktop bindings` and commit the result"
         );
+    }
+
+    use super::wiring;
+
+    /// The checked-in copies of the command list: regenerated and compared,
+    /// like the types above.
+    #[test]
+    fn command_wiring_is_up_to_date() {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let commands = wiring::commands(&root.join("src")).unwrap();
+        assert!(commands.len() > 10, "found only {} commands: is the parser still reading src/?", commands.len());
+        let copies = [
+            (root.join("capabilities/default.json"), wiring::capability_json(&commands)),
+            (root.join("../ui/src/lib/commands.ts"), wiring::commands_ts(&commands)),
+        ];
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            for (path, text) in &copies {
+                std::fs::write(path, text).unwrap();
+            }
+            return;
+        }
+        for (path, text) in &copies {
+            let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+            assert!(
+                &on_disk == text,
+                "{} is stale: run `UPDATE_BINDINGS=1 cargo test -p shelfkeeper-desktop bindings` and commit the result",
+                path.display()
+            );
+        }
+        // Every type a wrapper names is one the bindings export.
+        let bindings = root.join("../ui/src/lib/bindings");
+        for c in &commands {
+            for t in &c.types {
+                assert!(
+                    bindings.join(format!("{t}.ts")).exists(),
+                    "command {} uses {t}, which no binding exports: add it to export_all",
+                    c.name
+                );
+            }
+        }
     }
 }

@@ -39,6 +39,8 @@ impl IoState {
     }
 }
 
+/// What the cache or the metadata providers know about an ISBN (`refresh`
+/// asks the providers again).
 #[tauri::command]
 pub async fn lookup_isbn(state: State<'_, AppState>, io: State<'_, IoState>, isbn: String, refresh: bool) -> Cmd<LookupAnswer> {
     let (store, actor) = ctx(&state).await.map_err(fail)?;
@@ -47,6 +49,8 @@ pub async fn lookup_isbn(state: State<'_, AppState>, io: State<'_, IoState>, isb
     shelfkeeper_app::lookup_isbn(&store, client, &isbn, refresh).await.map_err(fail)
 }
 
+/// Adds a title checked after a look-up: fields still as found keep their
+/// source; fetches the cover.
 #[tauri::command]
 pub async fn add_title_from_lookup(state: State<'_, AppState>, io: State<'_, IoState>, draft: TitleDraft) -> Cmd<AddedTitle> {
     let (store, actor) = ctx(&state).await.map_err(fail)?;

@@ -1,8 +1,8 @@
 //! Tauri commands: convert, call the store, map the error. Nothing else.
 
+use crate::error::{CommandError, DeskError, DeskResult};
 use crate::state::{AppState, AppStatus, SessionInfo};
 use serde::{Deserialize, Serialize};
-use shelfkeeper_domain::error::ErrorPayload;
 use shelfkeeper_domain::ids::{CopyId, HoldId, MemberId, TitleId};
 use shelfkeeper_domain::model::{
     Account, Copy, CopyDraft, Hold, Loan, Member, MemberDraft, MemberType, Review, Role, StoreMode, Title, TitleDraft,
@@ -14,10 +14,11 @@ use std::path::PathBuf;
 use tauri::{AppHandle, Emitter, State};
 use tauri_plugin_dialog::DialogExt;
 
-pub(crate) type Cmd<T> = std::result::Result<T, ErrorPayload>;
+pub(crate) type Cmd<T> = std::result::Result<T, CommandError>;
 
-pub(crate) fn fail(e: Error) -> ErrorPayload {
-    e.to_payload()
+/// Any error as the command's answer: `{code, message}`.
+pub(crate) fn fail(e: impl Into<DeskError>) -> CommandError {
+    CommandError::from(e.into())
 }
 
 /// A title with everything its page shows.
@@ -119,7 +120,7 @@ pub async fn logout(state: State<'_, AppState>) -> Cmd<AppStatus> {
 
 /// The store and the actor, for commands that need a logged-in user in a
 /// library (reads included: a library's catalogue is not anonymous here).
-pub(crate) async fn ctx(state: &AppState) -> Result<(Store, shelfkeeper_domain::access::Actor)> {
+pub(crate) async fn ctx(state: &AppState) -> DeskResult<(Store, shelfkeeper_domain::access::Actor)> {
     let store = state.store().await?;
     let actor = state.actor().await?;
     Ok((store, actor))
@@ -391,7 +392,7 @@ pub(crate) async fn dialog(app: AppHandle, save: Option<String>, filter: (&str, 
             let _ = tx.send(p);
         }),
     }
-    let picked = rx.await.map_err(|_| fail(Error::Desktop("the file dialog closed unexpectedly".into())))?;
+    let picked = rx.await.map_err(|_| fail(DeskError::Desktop("the file dialog closed unexpectedly".into())))?;
     Ok(picked.and_then(|p| p.into_path().ok()).map(|p| p.display().to_string()))
 }
 
@@ -439,7 +440,7 @@ pub async fn cover_response(state: &AppState, id: &str) -> tauri::http::Response
     use tauri::http::{Response, StatusCode, header};
     let found = async {
         let (store, _) = ctx(state).await?;
-        store.cover(&format!("cover:{id}")).await
+        Ok::<_, DeskError>(store.cover(&format!("cover:{id}")).await?)
     };
     match found.await {
         Ok(Some(img)) => Response::builder()
@@ -449,8 +450,11 @@ pub async fn cover_response(state: &AppState, id: &str) -> tauri::http::Response
             .body(img.bytes),
         Ok(None) => Response::builder().status(StatusCode::NOT_FOUND).body(Vec::new()),
         Err(e) => {
-            let status =
-                if matches!(e, Error::NotLoggedIn | Error::NoStore) { StatusCode::FORBIDDEN } else { StatusCode::INTERNAL_SERVER_ERROR };
+            let status = if matches!(e, DeskError::NotLoggedIn | DeskError::NoStore) {
+                StatusCode::FORBIDDEN
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
             Response::builder().status(status).body(Vec::new())
         }
     }
@@ -469,11 +473,13 @@ pub async fn set_update_check(state: State<'_, AppState>, automatic: bool) -> Cm
     state.set_check_updates_automatically(automatic).map_err(fail)
 }
 
+/// The newer version the update server offers, or `None` when up to date.
 #[tauri::command]
 pub async fn check_for_update(app: AppHandle) -> Cmd<Option<crate::updates::UpdateInfo>> {
     crate::updates::check(&app).await.map_err(fail)
 }
 
+/// Installs the update found by the last check; the program then restarts.
 #[tauri::command]
 pub async fn install_update(app: AppHandle) -> Cmd<()> {
     crate::updates::install(&app).await.map_err(fail)

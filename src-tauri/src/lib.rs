@@ -8,6 +8,7 @@
 mod bindings;
 mod catalogue_io;
 mod commands;
+mod error;
 mod state;
 mod sync;
 mod updates;
@@ -62,72 +63,8 @@ pub fn run() {
                 responder.respond(commands::cover_response(&app.state::<AppState>(), &id).await);
             });
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::ui_ready,
-            commands::app_status,
-            commands::create_store,
-            commands::open_store,
-            commands::login,
-            commands::logout,
-            commands::search,
-            commands::facets,
-            commands::title_detail,
-            commands::save_title,
-            commands::delete_title,
-            commands::add_copy,
-            commands::update_copy,
-            commands::delete_copy,
-            commands::set_cover_from_file,
-            commands::clear_cover,
-            commands::find_members,
-            commands::member_detail,
-            commands::save_member,
-            commands::set_member_blocked,
-            commands::member_types,
-            commands::save_member_type,
-            commands::check_out,
-            commands::check_in,
-            commands::renew,
-            commands::place_hold,
-            commands::cancel_hold,
-            commands::open_loans,
-            commands::active_holds,
-            commands::stats,
-            commands::accounts,
-            commands::create_account,
-            commands::update_account,
-            commands::backup_now,
-            commands::list_backups,
-            commands::restore_backup,
-            commands::pick_save_path,
-            commands::pick_open_path,
-            catalogue_io::lookup_isbn,
-            catalogue_io::add_title_from_lookup,
-            catalogue_io::set_field_lock,
-            catalogue_io::cancel_job,
-            catalogue_io::pick_import_file,
-            catalogue_io::stage_import,
-            catalogue_io::import_rows,
-            catalogue_io::list_imports,
-            catalogue_io::commit_import,
-            catalogue_io::discard_import,
-            catalogue_io::save_failed_rows,
-            catalogue_io::pick_save_file,
-            catalogue_io::export_catalogue,
-            catalogue_io::default_export_dir,
-            commands::update_status,
-            commands::set_update_check,
-            commands::check_for_update,
-            commands::install_update,
-            sync::sync_overview,
-            sync::sync_connect,
-            sync::sync_disconnect,
-            sync::sync_now,
-            sync::sync_cancel,
-            sync::sync_set_interval,
-            sync::sync_conflicts,
-            sync::sync_resolve_conflict,
-        ])
+        // Every #[tauri::command] function (build.rs and wiring.rs make the list).
+        .invoke_handler(include!(concat!(env!("OUT_DIR"), "/handler.rs")))
         .run(tauri::generate_context!())
         .expect("error while running Shelfkeeper");
 }

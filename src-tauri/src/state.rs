@@ -1,11 +1,11 @@
 //! What the desktop remembers: which store is open, who is logged in, and
 //! (in a small settings file) where the store lives between launches.
 
+use crate::error::{DeskError, DeskResult};
 use serde::{Deserialize, Serialize};
 use shelfkeeper_domain::access::Actor;
 use shelfkeeper_domain::ids::{AccountId, MemberId};
 use shelfkeeper_domain::model::{Account, Role, StoreMode};
-use shelfkeeper_domain::{Error, Result};
 use shelfkeeper_store::{MemoryBudget, Store};
 use std::path::PathBuf;
 use tokio::sync::RwLock;
@@ -104,17 +104,17 @@ impl AppState {
         std::fs::read(&self.settings_file).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
     }
 
-    fn save_settings(&self, s: &Settings) -> Result<()> {
+    fn save_settings(&self, s: &Settings) -> DeskResult<()> {
         if let Some(dir) = self.settings_file.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::Desktop(format!("cannot write settings in {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| DeskError::Desktop(format!("cannot write settings in {}: {e}", dir.display())))?;
         }
-        let bytes = serde_json::to_vec_pretty(s).map_err(|e| Error::Desktop(e.to_string()))?;
+        let bytes = serde_json::to_vec_pretty(s).map_err(|e| DeskError::Desktop(e.to_string()))?;
         std::fs::write(&self.settings_file, bytes)
-            .map_err(|e| Error::Desktop(format!("cannot write {}: {e}", self.settings_file.display())))
+            .map_err(|e| DeskError::Desktop(format!("cannot write {}: {e}", self.settings_file.display())))
     }
 
     /// The open store, opening the remembered one on first use.
-    pub async fn store(&self) -> Result<Store> {
+    pub async fn store(&self) -> DeskResult<Store> {
         if let Some(s) = self.store.read().await.as_ref() {
             return Ok(s.clone());
         }
@@ -122,14 +122,14 @@ impl AppState {
         if let Some(s) = slot.as_ref() {
             return Ok(s.clone());
         }
-        let path = self.settings().store_path.filter(|p| p.exists()).ok_or(Error::NoStore)?;
+        let path = self.settings().store_path.filter(|p| p.exists()).ok_or(DeskError::NoStore)?;
         let store = Store::open_with(&path, memory_budget()).await?;
         *slot = Some(store.clone());
         Ok(store)
     }
 
     /// Replaces the open store (after create, open or restore) and logs out.
-    pub async fn set_store(&self, store: Option<Store>) -> Result<()> {
+    pub async fn set_store(&self, store: Option<Store>) -> DeskResult<()> {
         let path = store.as_ref().map(|s| s.path().to_path_buf());
         let old = std::mem::replace(&mut *self.store.write().await, store);
         *self.session.write().await = None;
@@ -152,7 +152,7 @@ impl AppState {
         self.settings().check_updates_automatically
     }
 
-    pub fn set_check_updates_automatically(&self, on: bool) -> Result<()> {
+    pub fn set_check_updates_automatically(&self, on: bool) -> DeskResult<()> {
         self.save_settings(&Settings { check_updates_automatically: on, ..self.settings() })
     }
 
@@ -162,13 +162,13 @@ impl AppState {
 
     /// Who is acting: the owner of a collection, or the logged-in account of
     /// a library.
-    pub async fn actor(&self) -> Result<Actor> {
+    pub async fn actor(&self) -> DeskResult<Actor> {
         let store = self.store().await?;
         match store.mode() {
             StoreMode::Collection => Ok(Actor::OWNER),
             StoreMode::Library => match self.session.read().await.as_ref() {
                 Some(SessionInfo { account_id: Some(id), role, member_id, .. }) => Ok(Actor::account(*id, *role, *member_id)),
-                _ => Err(Error::NotLoggedIn),
+                _ => Err(DeskError::NotLoggedIn),
             },
         }
     }

@@ -5,8 +5,8 @@
 //! async runtime and reports with `sync-progress` and `sync-status` events.
 
 use crate::commands::{Cmd, fail};
+use crate::error::DeskResult;
 use crate::state::AppState;
-use shelfkeeper_domain::Error;
 use shelfkeeper_store::{ConflictAction, SyncConflict, SyncProgress, SyncRun};
 use shelfkeeper_sync_client::desk::{DEFAULT_INTERVAL_SECS, LONG_POLL, local_changes};
 use shelfkeeper_sync_client::keychain::OsKeychain;
@@ -38,7 +38,7 @@ async fn emit_overview(app: &AppHandle) {
 }
 
 /// One run on the open store, reported to the UI.
-async fn run(app: &AppHandle) -> Result<SyncRun, Error> {
+async fn run(app: &AppHandle) -> DeskResult<SyncRun> {
     let store = app.state::<AppState>().store().await?;
     let desk = app.state::<SyncService>().desk.clone();
     let progress_app = app.clone();
@@ -48,7 +48,7 @@ async fn run(app: &AppHandle) -> Result<SyncRun, Error> {
         })
         .await;
     emit_overview(app).await;
-    result
+    Ok(result?)
 }
 
 /// Resolves when the server has changes this store has not pulled (a long

@@ -17,11 +17,11 @@
 //! (`update_install_failed`) leaves the package manager's previous version
 //! in place. In every case the running program goes on working.
 
+use crate::error::{DeskError, DeskResult as Result};
 use crate::state::AppState;
 use serde::Serialize;
 use shelfkeeper_domain::access::Action;
 use shelfkeeper_domain::model::StoreMode;
-use shelfkeeper_domain::{Error, Result};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use tauri::{AppHandle, Emitter, Manager};
@@ -87,17 +87,17 @@ fn emit(app: &AppHandle, phase: UpdatePhase, done: u64, total: u64) {
 }
 
 /// How an updater error reads to the user, with its code.
-fn classify(e: tauri_plugin_updater::Error, stage: UpdatePhase) -> Error {
+fn classify(e: tauri_plugin_updater::Error, stage: UpdatePhase) -> DeskError {
     use tauri_plugin_updater::Error as U;
     match e {
         U::Minisign(_) | U::Base64(_) | U::SignatureUtf8(_) | U::SignedVersionMismatch { .. } | U::MissingSignedVersion => {
-            Error::UpdateSignature(e.to_string())
+            DeskError::UpdateSignature(e.to_string())
         }
-        _ if stage == UpdatePhase::Downloading => Error::UpdateDownload(e.to_string()),
-        U::PackageInstallFailed | U::DebInstallFailed => Error::UpdateInstall(
+        _ if stage == UpdatePhase::Downloading => DeskError::UpdateDownload(e.to_string()),
+        U::PackageInstallFailed | U::DebInstallFailed => DeskError::UpdateInstall(
             "the package manager refused the package (it needs administrator rights: pkexec, sudo or a password prompt)".into(),
         ),
-        _ => Error::UpdateInstall(e.to_string()),
+        _ => DeskError::UpdateInstall(e.to_string()),
     }
 }
 
@@ -119,8 +119,8 @@ pub async fn status(app: &AppHandle) -> UpdateStatus {
 /// found for `install`, and tells every window (`update-available`).
 pub async fn check(app: &AppHandle) -> Result<Option<UpdateInfo>> {
     let started = Instant::now();
-    let updater = app.updater().map_err(|e| Error::UpdateCheck(e.to_string()))?;
-    let found = updater.check().await.map_err(|e| Error::UpdateCheck(e.to_string()))?;
+    let updater = app.updater().map_err(|e| DeskError::UpdateCheck(e.to_string()))?;
+    let found = updater.check().await.map_err(|e| DeskError::UpdateCheck(e.to_string()))?;
     let found_info = found.as_ref().map(info);
     eprintln!(
         "shelfkeeper: update check: {} in {} ms",
@@ -150,10 +150,10 @@ pub async fn check_on_start(app: AppHandle) {
 /// in a library, whoever may change its settings.
 async fn may_update(state: &AppState) -> Result<()> {
     match state.store().await {
-        Err(Error::NoStore) => Ok(()),
+        Err(DeskError::NoStore) => Ok(()),
         Err(e) => Err(e),
         Ok(store) if store.mode() == StoreMode::Collection => Ok(()),
-        Ok(_) => state.actor().await?.require(Action::ManageSettings),
+        Ok(_) => Ok(state.actor().await?.require(Action::ManageSettings)?),
     }
 }
 
@@ -165,9 +165,9 @@ pub async fn install(app: &AppHandle) -> Result<()> {
     let state = app.state::<AppState>();
     may_update(&state).await?;
     let updates = app.state::<Updates>();
-    let update = updates.pending.lock().await.clone().ok_or(Error::NoUpdate)?;
+    let update = updates.pending.lock().await.clone().ok_or(DeskError::NoUpdate)?;
     if updates.installing.swap(true, Ordering::SeqCst) {
-        return Err(Error::UpdateInstall("an update is already being installed".into()));
+        return Err(DeskError::UpdateInstall("an update is already being installed".into()));
     }
     let result = install_inner(app, &state, &update).await;
     updates.installing.store(false, Ordering::SeqCst);
@@ -212,10 +212,10 @@ async fn install_inner(app: &AppHandle, state: &AppState, update: &Update) -> Re
     emit(app, UpdatePhase::BackingUp, 0, 0);
     let started = Instant::now();
     match state.store().await {
-        Err(Error::NoStore) => eprintln!("shelfkeeper: no store yet, nothing to back up before the update"),
-        Err(e) => return Err(Error::UpdateBackup(e.to_string())),
+        Err(DeskError::NoStore) => eprintln!("shelfkeeper: no store yet, nothing to back up before the update"),
+        Err(e) => return Err(DeskError::UpdateBackup(e.to_string())),
         Ok(store) => {
-            let report = store.backup_to_folder().await.map_err(|e| Error::UpdateBackup(e.to_string()))?;
+            let report = store.backup_to_folder().await.map_err(|e| DeskError::UpdateBackup(e.to_string()))?;
             eprintln!(
                 "shelfkeeper: backed up the store before the update to {} ({} titles) in {} ms",
                 report.path,
@@ -231,7 +231,7 @@ async fn install_inner(app: &AppHandle, state: &AppState, update: &Update) -> Re
     // The installer waits for the package manager: off the async threads.
     tauri::async_runtime::spawn_blocking(move || to_install.install(bytes))
         .await
-        .map_err(|e| Error::UpdateInstall(e.to_string()))?
+        .map_err(|e| DeskError::UpdateInstall(e.to_string()))?
         .map_err(|e| classify(e, UpdatePhase::Installing))?;
     eprintln!("shelfkeeper: installed update {} in {} ms", update.version, started.elapsed().as_millis());
     Ok(())
@@ -240,24 +240,27 @@ async fn install_inner(app: &AppHandle, state: &AppState, update: &Update) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shelfkeeper_domain::ErrorCode;
+    use crate::error::{CommandErrorCode, DeskErrorCode};
     use tauri_plugin_updater::Error as U;
 
     #[test]
     fn each_failure_has_its_own_code_and_says_why() {
         let sig = classify(U::SignatureUtf8("bad".into()), UpdatePhase::Downloading);
-        assert_eq!(sig.code(), ErrorCode::UpdateSignatureInvalid);
+        assert_eq!(sig.code(), CommandErrorCode::Desk(DeskErrorCode::UpdateSignatureInvalid));
         assert!(sig.to_string().contains("signature does not match"), "{sig}");
         assert_eq!(
             classify(U::SignedVersionMismatch { signed: "0.2.0".into(), announced: "0.3.0".into() }, UpdatePhase::Installing).code(),
-            ErrorCode::UpdateSignatureInvalid
+            CommandErrorCode::Desk(DeskErrorCode::UpdateSignatureInvalid)
         );
         let net = classify(U::Network("Download request failed with status: 404".into()), UpdatePhase::Downloading);
-        assert_eq!(net.code(), ErrorCode::UpdateDownloadFailed);
+        assert_eq!(net.code(), CommandErrorCode::Desk(DeskErrorCode::UpdateDownloadFailed));
         assert!(net.to_string().contains("404"));
         let install = classify(U::PackageInstallFailed, UpdatePhase::Installing);
-        assert_eq!(install.code(), ErrorCode::UpdateInstallFailed);
+        assert_eq!(install.code(), CommandErrorCode::Desk(DeskErrorCode::UpdateInstallFailed));
         assert!(install.to_string().contains("administrator rights"), "{install}");
-        assert_eq!(classify(U::InvalidUpdaterFormat, UpdatePhase::Installing).code(), ErrorCode::UpdateInstallFailed);
+        assert_eq!(
+            classify(U::InvalidUpdaterFormat, UpdatePhase::Installing).code(),
+            CommandErrorCode::Desk(DeskErrorCode::UpdateInstallFailed)
+        );
     }
 }

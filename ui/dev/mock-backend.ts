@@ -23,7 +23,10 @@ import type {
   Title,
   TitleDraft,
   TitleHit,
+  SyncOverview,
+  UpdateStatus,
 } from '../src/lib/types';
+import type { CommandName } from '../src/lib/commands';
 
 const params = new URLSearchParams(location.search);
 const mode = (params.get('mode') as 'library' | 'collection') ?? 'library';
@@ -288,7 +291,10 @@ function stats(): StoreStats {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Args = Record<string, unknown>;
-async function handle(cmd: string, a: Args): Promise<unknown> {
+// `cmd` is every command the Rust side has (the generated Commands map): the
+// switch must handle each one, so a new command fails svelte-check here
+// until the mock answers it.
+async function handle(cmd: CommandName, a: Args): Promise<unknown> {
   await sleep(cmd === 'search' ? 15 : 5);
   switch (cmd) {
     case 'app_status':
@@ -433,13 +439,11 @@ async function handle(cmd: string, a: Args): Promise<unknown> {
       return [{ id: '0193a2b4-0000-7000-8000-000000000001', username: 'admin', role: 'admin', disabled: false, member_id: null, created_at: new Date().toISOString() }];
     case 'create_account':
     case 'update_account':
-      fail('unexpected', 'accounts are not simulated in the mock');
-      break;
+      return fail('unexpected', 'accounts are not simulated in the mock');
     case 'set_cover_from_file':
       return null; // as if the dialog was cancelled
     case 'clear_cover':
-      fail('unexpected', 'covers are not simulated in the mock');
-      break;
+      return fail('unexpected', 'covers are not simulated in the mock');
     case 'lookup_isbn': {
       const isbn = String(a.isbn).replace(/[^0-9X]/gi, '');
       await sleep(300);
@@ -497,8 +501,42 @@ async function handle(cmd: string, a: Args): Promise<unknown> {
       }
       return { path: a.path, titles: titles.length, copies: copies.length, bytes: 1_000_000, seconds: 1.2 };
     }
+    case 'update_status':
+      return { current_version: '0.1.0', check_automatically: true, available: null } satisfies UpdateStatus;
+    case 'set_update_check':
+      return null;
+    case 'check_for_update':
+      return null;
+    case 'install_update':
+      return fail('no_update', 'No update is waiting to be installed; check for updates first.');
+    case 'sync_overview':
+      return syncOverview();
+    case 'sync_connect':
+    case 'sync_set_interval':
+    case 'sync_now':
+      return fail('sync_offline', 'The mock has no server to sync with.');
+    case 'sync_disconnect':
+    case 'sync_cancel':
+      return null;
+    case 'sync_conflicts':
+      return [];
+    case 'sync_resolve_conflict':
+      return fail('not_found', 'No such conflict.');
+    default: {
+      const unhandled: never = cmd;
+      throw new Fail('unexpected', `unknown command ${unhandled}`);
+    }
   }
-  throw new Fail('unexpected', `unknown command ${cmd}`);
 }
 
-mockIPC((cmd, args) => handle(cmd, (args ?? {}) as Args), { shouldMockEvents: true });
+function syncOverview(): SyncOverview {
+  return {
+    connection: null,
+    status: { pending_changes: 0, cursor: 0, open_conflicts: 0 },
+    last_run: null,
+    running: false,
+    progress: null,
+  };
+}
+
+mockIPC((cmd, args) => handle(cmd as CommandName, (args ?? {}) as Args), { shouldMockEvents: true });

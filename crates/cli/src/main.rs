@@ -12,16 +12,20 @@ mod render;
 use args::{Cli, Command};
 use clap::Parser;
 use cmd::{accounts, backup, catalogue, circulation, import_export, store_file, sync};
-use shelfkeeper_domain::Result;
 use shelfkeeper_store::Store;
+use shelfkeeper_sync_client::SyncClientError;
 use std::process::ExitCode;
 
-async fn run(cli: Cli) -> Result<()> {
+/// A command's failure: the domain's error or, from `sync`, the sync
+/// client's own; either prints as one code and message.
+type CliError = SyncClientError;
+
+async fn run(cli: Cli) -> Result<(), CliError> {
     let json = cli.json;
     match cli.command {
-        Command::Init { library } => store_file::init(&cli.store, library).await,
+        Command::Init { library } => Ok(store_file::init(&cli.store, library).await?),
         // The store must be closed while its file is replaced: never opened here.
-        Command::Restore { backup } => backup::restore(&cli.store, &backup, json).await,
+        Command::Restore { backup } => Ok(backup::restore(&cli.store, &backup, json).await?),
         command => {
             let store = Store::open(&cli.store).await?;
             let result = execute(&store, command, json).await;
@@ -34,10 +38,12 @@ async fn run(cli: Cli) -> Result<()> {
 }
 
 /// Runs one command on an open store.
-async fn execute(store: &Store, command: Command, json: bool) -> Result<()> {
-    match command {
-        Command::Init { .. } | Command::Restore { .. } => unreachable!("handled above"),
-        Command::Sync(command) => sync::run(store, command, json).await,
+async fn execute(store: &Store, command: Command, json: bool) -> Result<(), CliError> {
+    if let Command::Sync(command) = command {
+        return sync::run(store, command, json).await;
+    }
+    Ok(match command {
+        Command::Init { .. } | Command::Restore { .. } | Command::Sync(_) => unreachable!("handled above"),
         Command::Info => store_file::info(store, json).await,
         Command::AddTitle(a) => catalogue::add_title(store, a, json).await,
         Command::SetCover { id_or_isbn, file } => catalogue::set_cover(store, &id_or_isbn, &file, json).await,
@@ -63,7 +69,7 @@ async fn execute(store: &Store, command: Command, json: bool) -> Result<()> {
         Command::Export { file, format } => import_export::export(store, &file, format, json).await,
         Command::Lookup { isbn, add, refresh, update } => catalogue::lookup(store, &isbn, add, refresh, update, json).await,
         Command::Generate(g) => store_file::generate(store, g, json).await,
-    }
+    }?)
 }
 
 #[tokio::main]
@@ -74,7 +80,7 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if json {
-                eprintln!("{}", serde_json::to_string(&e.to_payload()).unwrap_or_default());
+                eprintln!("{}", serde_json::json!({ "code": e.code(), "message": e.to_string() }));
             } else {
                 eprintln!("error[{}]: {e}", e.code());
             }

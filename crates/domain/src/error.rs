@@ -1,6 +1,8 @@
-//! One error type for the whole domain. Each variant has a stable machine
-//! code (what the UI and API clients match on) and a message written for the
-//! person at the desk: what happened and, where it helps, what to do.
+//! The domain's errors: what the rules refuse and what storage reports.
+//! Each variant has a stable machine code (what the UI and API clients match
+//! on) and a message written for the person at the desk: what happened and,
+//! where it helps, what to do. Adapters keep their own errors (the sync
+//! client's, the desktop's) and combine them with these at their boundary.
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -119,41 +121,7 @@ pub enum Error {
     #[error("export failed: {0}")]
     Export(String),
 
-    // --- desktop session ---
-    #[error("no store is open; create or open one first")]
-    NoStore,
-    #[error("log in first")]
-    NotLoggedIn,
-    #[error("{0}")]
-    Desktop(String),
-
-    // --- updates (desktop) ---
-    #[error("could not check for updates: {0}")]
-    UpdateCheck(String),
-    #[error("no update is waiting to be installed; check for updates first")]
-    NoUpdate,
-    #[error("the update could not be downloaded: {0}")]
-    UpdateDownload(String),
-    #[error("the update was refused because its signature does not match (the download is damaged or was tampered with): {0}")]
-    UpdateSignature(String),
-    #[error("the update was not installed because the store could not be backed up first: {0}")]
-    UpdateBackup(String),
-    #[error("the update could not be installed: {0}")]
-    UpdateInstall(String),
-
-    // --- sync (desktop) ---
-    #[error(
-        "no keychain is available to keep the sync server's sign-in ({0}). Start the desktop's keyring (GNOME Keyring or KWallet on Linux) and try again; nothing was saved"
-    )]
-    KeychainUnavailable(String),
-    #[error("this store is not connected to a sync server; connect it in Settings → Sync")]
-    NotConnected,
-    #[error("the sync server cannot be reached: {0}. Work goes on here and syncs when it is back")]
-    SyncOffline(String),
-    #[error("sign in to the sync server again: {0}")]
-    SyncSignIn(String),
-    #[error("the sync server refused: {0}")]
-    SyncRefused(String),
+    // --- sync ---
     #[error("no sync conflict {0} is recorded here (it may have been settled by a later sync)")]
     ConflictNotFound(String),
 }
@@ -204,26 +172,12 @@ pub enum ErrorCode {
     Backup,
     Storage,
     Cancelled,
-    NoStore,
-    NotLoggedIn,
-    Desktop,
     InvalidCover,
     ImportNotFound,
     ImportState,
     ImportFile,
     Lookup,
     Export,
-    UpdateCheckFailed,
-    NoUpdate,
-    UpdateDownloadFailed,
-    UpdateSignatureInvalid,
-    UpdateBackupFailed,
-    UpdateInstallFailed,
-    KeychainUnavailable,
-    NotConnected,
-    SyncOffline,
-    SyncSignIn,
-    SyncRefused,
     ConflictNotFound,
 }
 
@@ -287,38 +241,13 @@ impl Error {
             ImportFile(_) => ErrorCode::ImportFile,
             Lookup(_) => ErrorCode::Lookup,
             Export(_) => ErrorCode::Export,
-            NoStore => ErrorCode::NoStore,
-            NotLoggedIn => ErrorCode::NotLoggedIn,
-            Desktop(_) => ErrorCode::Desktop,
-            UpdateCheck(_) => ErrorCode::UpdateCheckFailed,
-            NoUpdate => ErrorCode::NoUpdate,
-            UpdateDownload(_) => ErrorCode::UpdateDownloadFailed,
-            UpdateSignature(_) => ErrorCode::UpdateSignatureInvalid,
-            UpdateBackup(_) => ErrorCode::UpdateBackupFailed,
-            UpdateInstall(_) => ErrorCode::UpdateInstallFailed,
-            KeychainUnavailable(_) => ErrorCode::KeychainUnavailable,
-            NotConnected => ErrorCode::NotConnected,
-            SyncOffline(_) => ErrorCode::SyncOffline,
-            SyncSignIn(_) => ErrorCode::SyncSignIn,
-            SyncRefused(_) => ErrorCode::SyncRefused,
             ConflictNotFound(_) => ErrorCode::ConflictNotFound,
         }
-    }
-
-    /// The form sent over IPC and HTTP: `{ "code": "...", "message": "..." }`.
-    pub fn to_payload(&self) -> ErrorPayload {
-        ErrorPayload { code: self.code(), message: self.to_string() }
     }
 
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         Error::Invalid { field, message: message.into() }
     }
-}
-
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
-pub struct ErrorPayload {
-    pub code: ErrorCode,
-    pub message: String,
 }
 
 #[cfg(test)]
@@ -330,7 +259,6 @@ mod tests {
         let e = Error::CopyOnLoan { barcode: "B00123".into(), card: "M0042".into(), due: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap() };
         assert_eq!(e.code().to_string(), "copy_on_loan");
         assert_eq!(e.to_string(), "copy B00123 is already on loan to member M0042 until 2026-12-01");
-        let json = serde_json::to_string(&e.to_payload()).unwrap();
-        assert!(json.contains(r#""code":"copy_on_loan""#), "{json}");
+        assert_eq!(serde_json::to_string(&e.code()).unwrap(), r#""copy_on_loan""#);
     }
 }

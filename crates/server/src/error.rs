@@ -115,27 +115,10 @@ impl From<DomainError> for ApiError {
             C::TitleNotFound | C::CopyNotFound | C::MemberNotFound | C::MemberTypeNotFound | C::HoldNotFound | C::AccountNotFound => {
                 StatusCode::NOT_FOUND
             }
-            C::InvalidCredentials | C::NotLoggedIn => StatusCode::UNAUTHORIZED,
+            C::InvalidCredentials => StatusCode::UNAUTHORIZED,
             C::PermissionDenied | C::AccountDisabled => StatusCode::FORBIDDEN,
             C::StoreBusy => StatusCode::SERVICE_UNAVAILABLE,
-            C::Storage
-            | C::StoreOpen
-            | C::StoreTooNew
-            | C::Backup
-            | C::NoStore
-            | C::Desktop
-            | C::Cancelled
-            | C::UpdateCheckFailed
-            | C::NoUpdate
-            | C::UpdateDownloadFailed
-            | C::UpdateSignatureInvalid
-            | C::UpdateBackupFailed
-            | C::UpdateInstallFailed
-            | C::KeychainUnavailable
-            | C::NotConnected
-            | C::SyncOffline
-            | C::SyncSignIn
-            | C::SyncRefused => {
+            C::Storage | C::StoreOpen | C::StoreTooNew | C::Backup | C::Cancelled => {
                 return ApiError::internal(e);
             }
             _ => StatusCode::CONFLICT,

@@ -11,6 +11,7 @@
 //! - the access token (15 minutes): only in memory.
 
 use crate::api::{ServerApi, Tokens};
+use crate::error::{SyncClientError, SyncFault};
 use crate::keychain::{Secrets, blocking};
 use crate::{ClientError, Credential, HttpTransport, Options};
 use serde::{Deserialize, Serialize};
@@ -155,24 +156,32 @@ pub fn secret_name(site_id: Uuid) -> String {
 }
 
 /// A client failure as the domain's error, with what to do.
-pub fn client_error(e: ClientError) -> Error {
+pub fn client_error(e: ClientError) -> SyncClientError {
     match e {
-        ClientError::Offline(why) => Error::SyncOffline(why),
-        ClientError::AuthExpired => Error::SyncSignIn("the server no longer accepts this sign-in".into()),
-        ClientError::Refused { status: 429, message, .. } => Error::SyncOffline(format!("the server asks to wait: {message}")),
+        // A server address that is not a URL is the person's input to mend.
+        ClientError::Url(why) => Error::invalid("server", why).into(),
+        other => fault(other).into(),
+    }
+}
+
+fn fault(e: ClientError) -> SyncFault {
+    match e {
+        ClientError::Offline(why) => SyncFault::Offline(why),
+        ClientError::AuthExpired => SyncFault::SignIn("the server no longer accepts this sign-in".into()),
+        ClientError::Refused { status: 429, message, .. } => SyncFault::Offline(format!("the server asks to wait: {message}")),
         ClientError::Refused { status, message, .. } if status >= 500 => {
-            Error::SyncOffline(format!("the server had a problem (HTTP {status}): {message}"))
+            SyncFault::Offline(format!("the server had a problem (HTTP {status}): {message}"))
         }
-        ClientError::Refused { code, message, .. } if code == "invalid_credentials" => Error::SyncSignIn(message),
+        ClientError::Refused { code, message, .. } if code == "invalid_credentials" => SyncFault::SignIn(message),
         // Not something a retry mends: say what to do.
-        ClientError::Refused { code, message, .. } if code == "unsupported_protocol" => Error::SyncRefused(format!(
+        ClientError::Refused { code, message, .. } if code == "unsupported_protocol" => SyncFault::Refused(format!(
             "this desk and the server speak different versions of sync ({message}): update Shelfkeeper here, or the server, \
              to the same version"
         )),
-        ClientError::Refused { message, code, .. } => Error::SyncRefused(format!("{message} ({code})")),
-        ClientError::Protocol(why) => Error::SyncRefused(format!("the server answered out of protocol: {why}")),
-        ClientError::Tls(why) => Error::SyncOffline(format!("TLS: {why}")),
-        ClientError::Url(why) => Error::invalid("server", why),
+        ClientError::Refused { message, code, .. } => SyncFault::Refused(format!("{message} ({code})")),
+        ClientError::Protocol(why) => SyncFault::Refused(format!("the server answered out of protocol: {why}")),
+        ClientError::Tls(why) => SyncFault::Offline(format!("TLS: {why}")),
+        ClientError::Url(why) => SyncFault::Refused(format!("not a server address: {why}")),
     }
 }
 
@@ -189,17 +198,17 @@ impl DeskSync {
         }
     }
 
-    pub async fn connection(store: &Store) -> Result<Option<Connection>, Error> {
+    pub async fn connection(store: &Store) -> Result<Option<Connection>, SyncClientError> {
         let Some(text) = store.sync_setting(SyncSetting::Connection).await? else { return Ok(None) };
-        serde_json::from_str(&text).map(Some).map_err(|e| Error::Storage(format!("the saved sync connection does not read: {e}")))
+        Ok(serde_json::from_str(&text).map(Some).map_err(|e| Error::Storage(format!("the saved sync connection does not read: {e}")))?)
     }
 
-    async fn save_connection(store: &Store, c: Option<&Connection>) -> Result<(), Error> {
+    async fn save_connection(store: &Store, c: Option<&Connection>) -> Result<(), SyncClientError> {
         let text = c.map(serde_json::to_string).transpose().map_err(|e| Error::Storage(e.to_string()))?;
-        store.set_sync_setting(SyncSetting::Connection, text.as_deref()).await
+        Ok(store.set_sync_setting(SyncSetting::Connection, text.as_deref()).await?)
     }
 
-    async fn last_run(store: &Store) -> Result<Option<LastRun>, Error> {
+    async fn last_run(store: &Store) -> Result<Option<LastRun>, SyncClientError> {
         Ok(store.sync_setting(SyncSetting::LastRun).await?.and_then(|t| serde_json::from_str(&t).ok()))
     }
 
@@ -207,18 +216,18 @@ impl DeskSync {
     /// store as a device and keeps the refresh token in the keychain. The
     /// password is used once and kept nowhere. Nothing is saved unless
     /// every step worked.
-    pub async fn connect(&self, store: &Store, actor: &Actor, req: ConnectRequest) -> Result<Connection, Error> {
+    pub async fn connect(&self, store: &Store, actor: &Actor, req: ConnectRequest) -> Result<Connection, SyncClientError> {
         actor.require(Action::ManageSettings)?;
         if let Some(c) = Self::connection(store).await? {
-            return Err(Error::invalid("server", format!("this store is already connected to {}; disconnect it first", c.server)));
+            return Err(Error::invalid("server", format!("this store is already connected to {}; disconnect it first", c.server)).into());
         }
         let email = req.email.trim().to_lowercase();
         if email.is_empty() {
-            return Err(Error::invalid("email", "the account's email address"));
+            return Err(Error::invalid("email", "the account's email address").into());
         }
         let device_name = req.device_name.trim().to_owned();
         if device_name.is_empty() || device_name.chars().count() > 100 {
-            return Err(Error::invalid("device_name", "1 to 100 characters, e.g. \"Front desk\""));
+            return Err(Error::invalid("device_name", "1 to 100 characters, e.g. \"Front desk\"").into());
         }
         // Fails early, before the server is asked anything, when there is
         // no keychain to keep the sign-in in.
@@ -227,7 +236,7 @@ impl DeskSync {
 
         let api = ServerApi::new(&req.server, &self.options).map_err(client_error)?;
         let tokens = api.login(&email, &req.password).await.map_err(|e| match e {
-            ClientError::AuthExpired => Error::SyncSignIn("wrong email or password".into()),
+            ClientError::AuthExpired => SyncFault::SignIn("wrong email or password".into()).into(),
             other => client_error(other),
         })?;
         let result = self.finish_connect(store, &api, &req, &email, &device_name, &tokens).await;
@@ -246,7 +255,7 @@ impl DeskSync {
         email: &str,
         device_name: &str,
         tokens: &Tokens,
-    ) -> Result<Connection, Error> {
+    ) -> Result<Connection, SyncClientError> {
         let libraries = api.libraries(&tokens.access_token).await.map_err(client_error)?;
         let staff: Vec<_> = libraries.into_iter().filter(|l| l.is_staff()).collect();
         let wanted = req.library.as_deref().map(str::trim).filter(|l| !l.is_empty());
@@ -262,8 +271,10 @@ impl DeskSync {
             })?,
             None => match staff.as_slice() {
                 [one] => one.clone(),
-                [] => return Err(Error::SyncRefused(format!("{email} is not a librarian or admin of any library on this server"))),
-                _ => return Err(Error::invalid("library", format!("{email} works in several libraries; name one: {}", names(&staff)))),
+                [] => return Err(SyncFault::Refused(format!("{email} is not a librarian or admin of any library on this server")).into()),
+                _ => {
+                    return Err(Error::invalid("library", format!("{email} works in several libraries; name one: {}", names(&staff))).into());
+                }
             },
         };
         let site = store.site_id().0;
@@ -297,10 +308,10 @@ impl DeskSync {
     /// Disconnects: ends the session on the server when it answers, forgets
     /// the refresh token and the connection. Everything local stays,
     /// including changes not pushed yet (they go on the next connection).
-    pub async fn disconnect(&self, store: &Store, actor: &Actor) -> Result<(), Error> {
+    pub async fn disconnect(&self, store: &Store, actor: &Actor) -> Result<(), SyncClientError> {
         actor.require(Action::ManageSettings)?;
         let _running = self.run.lock().await;
-        let Some(c) = Self::connection(store).await? else { return Err(Error::NotConnected) };
+        let Some(c) = Self::connection(store).await? else { return Err(SyncFault::NotConnected.into()) };
         if let Ok(token) = self.access_token(store, &c, false).await
             && let Ok(api) = ServerApi::new(&c.server, &Options { timeout: Duration::from_secs(5), ..self.options.clone() })
         {
@@ -313,16 +324,16 @@ impl DeskSync {
         store.set_sync_setting(SyncSetting::LastRun, None).await?;
         // The connection is gone either way; a keychain that cannot forget
         // is still worth saying.
-        forgotten
+        Ok(forgotten?)
     }
 
     /// Changes the schedule (seconds between background syncs).
-    pub async fn set_interval(&self, store: &Store, actor: &Actor, secs: u32) -> Result<Connection, Error> {
+    pub async fn set_interval(&self, store: &Store, actor: &Actor, secs: u32) -> Result<Connection, SyncClientError> {
         actor.require(Action::ManageSettings)?;
         if !(MIN_INTERVAL_SECS..=MAX_INTERVAL_SECS).contains(&secs) {
-            return Err(Error::invalid("interval_secs", format!("from {MIN_INTERVAL_SECS} seconds to a day")));
+            return Err(Error::invalid("interval_secs", format!("from {MIN_INTERVAL_SECS} seconds to a day")).into());
         }
-        let mut c = Self::connection(store).await?.ok_or(Error::NotConnected)?;
+        let mut c = Self::connection(store).await?.ok_or(SyncFault::NotConnected)?;
         c.interval_secs = secs;
         Self::save_connection(store, Some(&c)).await?;
         Ok(c)
@@ -331,7 +342,7 @@ impl DeskSync {
     /// A valid access token: the cached one, or a new one from the refresh
     /// token in the keychain (which the server rotates: the new one is
     /// saved before anything else).
-    async fn access_token(&self, store: &Store, c: &Connection, force: bool) -> Result<String, Error> {
+    async fn access_token(&self, store: &Store, c: &Connection, force: bool) -> Result<String, SyncClientError> {
         let mut access = self.access.lock().await;
         if !force && let Some(a) = access.as_ref().filter(|a| Instant::now() < a.renew_after) {
             return Ok(a.token.clone());
@@ -339,11 +350,11 @@ impl DeskSync {
         let name = secret_name(store.site_id().0);
         let refresh = blocking(self.secrets.clone(), move |s| s.get(&name))
             .await?
-            .ok_or_else(|| Error::SyncSignIn("the keychain holds no sign-in for this store".into()))?;
+            .ok_or_else(|| SyncFault::SignIn("the keychain holds no sign-in for this store".into()))?;
         let api = ServerApi::new(&c.server, &self.options).map_err(client_error)?;
         let tokens = api.refresh(&refresh).await.map_err(|e| match e {
             ClientError::AuthExpired | ClientError::Refused { status: 400..=403, .. } => {
-                Error::SyncSignIn("the server ended this sign-in (expired, revoked or password changed)".into())
+                SyncFault::SignIn("the server ended this sign-in (expired, revoked or password changed)".into()).into()
             }
             other => client_error(other),
         })?;
@@ -366,10 +377,10 @@ impl DeskSync {
     /// Syncs now: pushes the outbox, pulls what is new. `on_progress` hears
     /// after each page. One run at a time: a second caller waits for the
     /// first and then runs (what the first did is not done again).
-    pub async fn sync_now(&self, store: &Store, on_progress: impl Fn(SyncProgress) + Sync) -> Result<SyncRun, Error> {
+    pub async fn sync_now(&self, store: &Store, on_progress: impl Fn(SyncProgress) + Sync) -> Result<SyncRun, SyncClientError> {
         let _running = self.run.lock().await;
         self.cancel.store(false, Ordering::SeqCst);
-        let c = Self::connection(store).await?.ok_or(Error::NotConnected)?;
+        let c = Self::connection(store).await?.ok_or(SyncFault::NotConnected)?;
         let outcome = self.run_once(store, &c, &on_progress).await;
         *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = None;
         let previous = Self::last_run(store).await?.unwrap_or_default();
@@ -388,7 +399,7 @@ impl DeskSync {
             },
             Err(e) => LastRun {
                 finished_at,
-                error_code: Some(e.code().to_string()),
+                error_code: Some(e.code()),
                 error: Some(e.to_string()),
                 last_success_at: previous.last_success_at,
                 ..LastRun::default()
@@ -399,7 +410,12 @@ impl DeskSync {
         outcome
     }
 
-    async fn run_once(&self, store: &Store, c: &Connection, on_progress: &(dyn Fn(SyncProgress) + Sync)) -> Result<SyncRun, Error> {
+    async fn run_once(
+        &self,
+        store: &Store,
+        c: &Connection,
+        on_progress: &(dyn Fn(SyncProgress) + Sync),
+    ) -> Result<SyncRun, SyncClientError> {
         let progress = |p: SyncProgress| {
             *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = Some(p);
             on_progress(p);
@@ -415,21 +431,21 @@ impl DeskSync {
                     // The access token ran out mid-run: once more with a fresh one.
                     Some(ClientError::AuthExpired) if !force => force = true,
                     Some(e) => return Err(client_error(e)),
-                    None => return Err(Error::SyncOffline(text)),
+                    None => return Err(SyncFault::Offline(text).into()),
                 },
-                Err(SyncError::Store(e)) => return Err(e),
+                Err(SyncError::Store(e)) => return Err(e.into()),
                 Err(SyncError::Rejected(r)) => {
                     let first = r.first().map(|r| format!("{} ({:?})", r.reason, r.code)).unwrap_or_default();
-                    return Err(Error::SyncRefused(format!("{} change(s) refused: {first}", r.len())));
+                    return Err(SyncFault::Refused(format!("{} change(s) refused: {first}", r.len())).into());
                 }
-                Err(SyncError::Protocol(why)) => return Err(Error::SyncRefused(format!("out of protocol: {why}"))),
+                Err(SyncError::Protocol(why)) => return Err(SyncFault::Refused(format!("out of protocol: {why}")).into()),
             }
         }
     }
 
     /// The library's sync endpoints with an access token, over the desk's
     /// one HTTP client.
-    fn transport(&self, c: &Connection, token: String) -> Result<HttpTransport, Error> {
+    fn transport(&self, c: &Connection, token: String) -> Result<HttpTransport, SyncClientError> {
         let client = match self.client.get() {
             Some(client) => client.clone(),
             None => {
@@ -445,8 +461,8 @@ impl DeskSync {
     /// came. The desktop syncs as soon as it answers `true`, so a change
     /// made at another desk shows here within a moment, not at the next
     /// scheduled run.
-    pub async fn wait_for_server(&self, store: &Store, wait: Duration) -> Result<bool, Error> {
-        let c = Self::connection(store).await?.ok_or(Error::NotConnected)?;
+    pub async fn wait_for_server(&self, store: &Store, wait: Duration) -> Result<bool, SyncClientError> {
+        let c = Self::connection(store).await?.ok_or(SyncFault::NotConnected)?;
         let after = store.sync_cursor().await?;
         let mut force = false;
         loop {
@@ -459,7 +475,7 @@ impl DeskSync {
         }
     }
 
-    pub async fn overview(&self, store: &Store) -> Result<SyncOverview, Error> {
+    pub async fn overview(&self, store: &Store) -> Result<SyncOverview, SyncClientError> {
         Ok(SyncOverview {
             connection: Self::connection(store).await?,
             status: store.sync_status().await?,
@@ -491,7 +507,7 @@ mod tests {
             message: "sync protocol 1 is not spoken here; this server speaks version 2".into(),
         });
         let text = e.to_string();
-        assert!(matches!(e, Error::SyncRefused(_)), "{e:?}");
+        assert!(matches!(e, SyncClientError::Sync(SyncFault::Refused(_))), "{e:?}");
         assert!(text.contains("update Shelfkeeper") && text.contains("speaks version 2"), "{text}");
     }
 }

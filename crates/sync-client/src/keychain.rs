@@ -6,7 +6,7 @@
 //! The calls block (D-Bus round trips on Linux), so async code runs them on
 //! tokio's blocking pool.
 
-use shelfkeeper_domain::Error;
+use crate::error::SyncFault;
 
 /// The keychain "service" every Shelfkeeper secret is filed under.
 pub const SERVICE: &str = "org.shelfkeeper.desktop";
@@ -14,17 +14,17 @@ pub const SERVICE: &str = "org.shelfkeeper.desktop";
 /// A place for secrets, by name. The real one is [`OsKeychain`]; tests of
 /// pure logic may use [`MemorySecrets`].
 pub trait Secrets: Send + Sync {
-    fn get(&self, name: &str) -> Result<Option<String>, Error>;
-    fn set(&self, name: &str, secret: &str) -> Result<(), Error>;
+    fn get(&self, name: &str) -> Result<Option<String>, SyncFault>;
+    fn set(&self, name: &str, secret: &str) -> Result<(), SyncFault>;
     /// Removing what is not there is not an error.
-    fn delete(&self, name: &str) -> Result<(), Error>;
+    fn delete(&self, name: &str) -> Result<(), SyncFault>;
 }
 
 /// The operating system's keychain.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct OsKeychain;
 
-fn unavailable(e: keyring::Error) -> Error {
+fn unavailable(e: keyring::Error) -> SyncFault {
     use keyring::Error as K;
     let why = match &e {
         K::NoDefaultStore => "the keychain service could not be started (on Linux: no Secret Service on the session bus)".to_owned(),
@@ -32,15 +32,15 @@ fn unavailable(e: keyring::Error) -> Error {
         K::PlatformFailure(inner) => format!("the keychain failed: {inner}"),
         other => other.to_string(),
     };
-    Error::KeychainUnavailable(why)
+    SyncFault::KeychainUnavailable(why)
 }
 
-fn entry(name: &str) -> Result<keyring::Entry, Error> {
+fn entry(name: &str) -> Result<keyring::Entry, SyncFault> {
     keyring::Entry::new(SERVICE, name).map_err(unavailable)
 }
 
 impl Secrets for OsKeychain {
-    fn get(&self, name: &str) -> Result<Option<String>, Error> {
+    fn get(&self, name: &str) -> Result<Option<String>, SyncFault> {
         match entry(name)?.get_password() {
             Ok(s) => Ok(Some(s)),
             Err(keyring::Error::NoEntry) => Ok(None),
@@ -48,11 +48,11 @@ impl Secrets for OsKeychain {
         }
     }
 
-    fn set(&self, name: &str, secret: &str) -> Result<(), Error> {
+    fn set(&self, name: &str, secret: &str) -> Result<(), SyncFault> {
         entry(name)?.set_password(secret).map_err(unavailable)
     }
 
-    fn delete(&self, name: &str) -> Result<(), Error> {
+    fn delete(&self, name: &str) -> Result<(), SyncFault> {
         match entry(name)?.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(unavailable(e)),
@@ -65,17 +65,17 @@ impl Secrets for OsKeychain {
 pub struct MemorySecrets(std::sync::Mutex<std::collections::HashMap<String, String>>);
 
 impl Secrets for MemorySecrets {
-    fn get(&self, name: &str) -> Result<Option<String>, Error> {
-        Ok(self.0.lock().map_err(|_| Error::KeychainUnavailable("poisoned".into()))?.get(name).cloned())
+    fn get(&self, name: &str) -> Result<Option<String>, SyncFault> {
+        Ok(self.0.lock().map_err(|_| SyncFault::KeychainUnavailable("poisoned".into()))?.get(name).cloned())
     }
 
-    fn set(&self, name: &str, secret: &str) -> Result<(), Error> {
-        self.0.lock().map_err(|_| Error::KeychainUnavailable("poisoned".into()))?.insert(name.to_owned(), secret.to_owned());
+    fn set(&self, name: &str, secret: &str) -> Result<(), SyncFault> {
+        self.0.lock().map_err(|_| SyncFault::KeychainUnavailable("poisoned".into()))?.insert(name.to_owned(), secret.to_owned());
         Ok(())
     }
 
-    fn delete(&self, name: &str) -> Result<(), Error> {
-        self.0.lock().map_err(|_| Error::KeychainUnavailable("poisoned".into()))?.remove(name);
+    fn delete(&self, name: &str) -> Result<(), SyncFault> {
+        self.0.lock().map_err(|_| SyncFault::KeychainUnavailable("poisoned".into()))?.remove(name);
         Ok(())
     }
 }
@@ -83,9 +83,9 @@ impl Secrets for MemorySecrets {
 /// Runs a keychain call off the async threads.
 pub(crate) async fn blocking<T: Send + 'static>(
     secrets: std::sync::Arc<dyn Secrets>,
-    f: impl FnOnce(&dyn Secrets) -> Result<T, Error> + Send + 'static,
-) -> Result<T, Error> {
+    f: impl FnOnce(&dyn Secrets) -> Result<T, SyncFault> + Send + 'static,
+) -> Result<T, SyncFault> {
     tokio::task::spawn_blocking(move || f(secrets.as_ref()))
         .await
-        .map_err(|e| Error::KeychainUnavailable(format!("the keychain call did not finish: {e}")))?
+        .map_err(|e| SyncFault::KeychainUnavailable(format!("the keychain call did not finish: {e}")))?
 }

@@ -17,9 +17,11 @@
 
 pub mod api;
 pub mod desk;
+pub mod error;
 pub mod keychain;
 
 pub use desk::{ConnectRequest, Connection, DeskSync, LastRun, SyncOverview};
+pub use error::{SyncClientError, SyncErrorCode, SyncFault};
 
 use shelfkeeper_store::SyncTransport;
 use shelfkeeper_sync::{PullRequest, PullResponse, PushRequest, PushResponse};

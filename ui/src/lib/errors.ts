@@ -3,7 +3,7 @@
 import { t } from './strings';
 
 /**
- * A command error as the UI handles it. Like the generated ErrorPayload, but
+ * A command error as the UI handles it. Like the generated CommandError, but
  * `code` is any string: failures outside the domain (IPC, unknown) get
  * 'unexpected', which is no ErrorCode.
  */

@@ -40,8 +40,11 @@ export type { RenewReceipt } from './bindings/RenewReceipt';
 export type { StoreStats } from './bindings/StoreStats';
 export type { BackupReport } from './bindings/BackupReport';
 export type { JobProgress } from './bindings/JobProgress';
-export type { ErrorPayload } from './bindings/ErrorPayload';
+export type { CommandError } from './bindings/CommandError';
+export type { CommandErrorCode } from './bindings/CommandErrorCode';
 export type { ErrorCode } from './bindings/ErrorCode';
+export type { SyncErrorCode } from './bindings/SyncErrorCode';
+export type { DeskErrorCode } from './bindings/DeskErrorCode';
 
 /** The total of a search page (MatchCount in Rust). */
 export type { MatchCount as SearchTotal } from './bindings/MatchCount';

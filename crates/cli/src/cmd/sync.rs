@@ -4,12 +4,15 @@
 use super::ME;
 use crate::args::SyncCommand;
 use crate::render::print;
-use shelfkeeper_domain::{Error, Result};
+use shelfkeeper_domain::Error;
 use shelfkeeper_store::{ConflictAction, Store, SyncConflict};
 use shelfkeeper_sync_client::keychain::OsKeychain;
 use shelfkeeper_sync_client::{ConnectRequest, DeskSync, Options};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Sync's commands fail with the domain's errors or the sync client's own.
+type Result<T> = std::result::Result<T, shelfkeeper_sync_client::SyncClientError>;
 
 pub async fn run(store: &Store, command: SyncCommand, json: bool) -> Result<()> {
     match command {
