@@ -4,11 +4,10 @@
 //   with an account admin / "correct horse battery" if it is a library)
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, mkdirSync, writeFileSync } from 'node:fs';
-import { Session, sleep } from './webdriver.mjs';
+import { Session, sleep, startDriver } from './webdriver.mjs';
 
 const APP = process.env.SHELFKEEPER_APP;
 const STORE = process.argv[2];
-const BASE = 'http://127.0.0.1:4444';
 
 // Memory of the app and the WebKit processes it started: resident size, and
 // the anonymous (private) part of it. Resident size also counts pages of the
@@ -99,10 +98,9 @@ async function run() {
   out.launchScreen = screen;
   out.launchMs = { runs: launches, median: pct(launches, 0.5) };
 
-  const driver = spawn('tauri-driver', ['--port', '4444'], { stdio: 'ignore' });
-  await sleep(1000);
+  const driver = await startDriver({ stdio: 'ignore' });
   try {
-    const s = await Session.start(BASE, APP);
+    const s = await Session.start(driver.base, APP);
     await s.waitFor(screen === 'login' ? '[data-testid="login-username"]' : '[data-testid="result-row"]', () => true, 30_000);
     if (screen === 'login') {
       // Login to the first page of results, timed in the page: argon2
@@ -158,7 +156,7 @@ async function run() {
     out.largeOverEmpty = { rss: +(out.largeStore.rss / out.emptyWindow.rss).toFixed(2), anon: +(out.largeStore.anon / out.emptyWindow.anon).toFixed(2) };
     await s.quit();
   } finally {
-    driver.kill();
+    await driver.stop();
   }
   console.log(JSON.stringify(out, null, 2));
 }

@@ -3,26 +3,24 @@
 // temporary HOME. Screenshots of each main screen go to $SCREENSHOTS.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { deflateSync } from 'node:zlib';
-import { Session, ENTER, sleep } from './webdriver.mjs';
+import { Session, ENTER, sleep, startDriver } from './webdriver.mjs';
 
 const APP = process.env.SHELFKEEPER_APP;
 const SHOTS = process.env.SCREENSHOTS ?? 'target/e2e-screenshots';
-const PORT = 4444;
-const BASE = `http://127.0.0.1:${PORT}`;
 let driver;
+let BASE;
 
-async function startDriver() {
-  driver = spawn('tauri-driver', ['--port', String(PORT)], { stdio: ['ignore', 'inherit', 'inherit'] });
-  await sleep(1000);
+async function startTheDriver() {
+  driver = await startDriver();
+  BASE = driver.base;
 }
 
 async function stopDriver() {
-  driver?.kill();
-  await new Promise((r) => (driver.exitCode !== null ? r() : driver.once('exit', r)));
+  await driver?.stop();
 }
 
 // ISBN look-ups go to a local stand-in for the three providers (the app
@@ -67,7 +65,7 @@ before(async () => {
   assert.ok(APP, 'SHELFKEEPER_APP must name the built desktop binary');
   mkdirSync(SHOTS, { recursive: true });
   await startProviders();
-  await startDriver();
+  await startTheDriver();
 });
 
 after(async () => {
@@ -278,7 +276,7 @@ test('a library from first run to a returned loan, backup and restore, accounts 
   assert.equal(set.status, 0, set.stderr);
   assert.match(set.stdout, /Set the cover of 'Dune'/);
 
-  await startDriver();
+  await startTheDriver();
   s = await Session.start(BASE, APP);
   try {
     // A member account sees the catalogue and its own loans, no staff places.

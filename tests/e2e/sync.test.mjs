@@ -11,17 +11,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Session, sleep } from './webdriver.mjs';
+import { Session, freePort, sleep, startDriver } from './webdriver.mjs';
 
 const APP = process.env.SHELFKEEPER_APP;
 const CLI = process.env.SHELFKEEPER_CLI;
 const SERVER = process.env.SHELFKEEPER_SERVER;
 const SHOTS = process.env.SCREENSHOTS ?? 'target/e2e-screenshots';
-const PORT = 4446;
-const BASE = `http://127.0.0.1:${PORT}`;
 const EMAIL = 'collector@example.org';
 const PASSWORD = 'correct horse battery';
 const root = mkdtempSync(join(tmpdir(), 'sk-sync-e2e-'));
@@ -30,14 +27,6 @@ let serverUrl;
 
 const shot = (s, name) => s.screenshot(`${SHOTS}/${name}.png`);
 const has = (needle) => (text) => text.includes(needle);
-
-async function freePort() {
-  const srv = createServer();
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 function run(cmd, args, env, input) {
   const r = spawnSync(cmd, args, { env: { ...process.env, ...env }, input, encoding: 'utf8' });
@@ -90,21 +79,20 @@ function desktopHome(name) {
 async function withDesktop(home, body) {
   // The program inherits tauri-driver's environment: its HOME is the desk's.
   const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_DATA_HOME: join(home, '.local/share') };
-  const driver = spawn('tauri-driver', ['--port', String(PORT), '--native-port', String(PORT + 100)], { env, stdio: ['ignore', 'inherit', 'inherit'] });
-  await sleep(1000);
+  const driver = await startDriver({ env });
   let s;
   try {
-    s = await Session.start(BASE, APP);
+    s = await Session.start(driver.base, APP);
     await body(s);
   } catch (e) {
     await s?.screenshot(`${SHOTS}/failure-sync.png`).catch(() => {});
     throw e;
   } finally {
     await s?.quit().catch(() => {});
-    driver.kill();
-    await new Promise((r) => (driver.exitCode !== null ? r() : driver.once('exit', r)));
+    await driver.stop();
     spawnSync('pkill', ['-TERM', '-f', APP]);
-    await sleep(500);
+    // The next desk starts on the same store: wait until this one is gone.
+    for (let i = 0; i < 100 && spawnSync('pgrep', ['-f', APP]).status === 0; i++) await sleep(50);
   }
 }
 
@@ -190,10 +178,9 @@ test('two desktops sync titles, live changes and a resolved conflict', { timeout
     await s.waitFor('[data-testid="sync-conflict"]', has('LH1 — The Left Hand of Darkness'), 30_000);
     await s.waitFor('[data-testid="sync-conflict"]', has('members F1 and F2'));
     // The list reloads when the start-up sync's status arrives: scroll
-    // once it has settled.
-    await sleep(500);
+    // once that sync has finished.
+    await s.waitFor('[data-testid="sync-result"]', has('Last sync'), 30_000);
     await s.scrollTo('[data-testid="sync-conflicts"]');
-    await sleep(200);
     await shot(s, '24-sync-conflict');
     await s.click('[data-testid="sync-conflict-resolve"]');
     await s.type('[data-testid="sync-resolve-note"]', 'Gus has it; Fran was lent another copy');

@@ -4,10 +4,10 @@
 // packages, serves them, installs N-1 and prepares the store.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { Session, sleep } from './webdriver.mjs';
+import { Session, sleep, startDriver } from './webdriver.mjs';
 
 const APP = process.env.SHELFKEEPER_APP;
 const OLD = process.env.UPDATE_OLD;
@@ -19,23 +19,20 @@ const HOME = process.env.UPDATE_HOME;
 const MIGRATIONS_OLD = process.env.UPDATE_MIGRATIONS_OLD?.split(',').map(Number);
 const MIGRATIONS_NEW = process.env.UPDATE_MIGRATIONS_NEW?.split(',').map(Number);
 const SHOTS = process.env.SCREENSHOTS ?? 'target/e2e-screenshots';
-// Not 4444/4445: scripts/e2e.sh's tauri-driver and its WebKitWebDriver.
-const PORT = 4546;
-const NATIVE_PORT = 4547;
-const BASE = `http://127.0.0.1:${PORT}`;
 let driver;
+let BASE;
 let session;
 
 before(async () => {
   for (const [k, v] of Object.entries({ APP, OLD, NEW, SRV, STORE, HOME, MIGRATIONS_OLD, MIGRATIONS_NEW })) assert.ok(v, `${k} must be set (run scripts/update-e2e.sh)`);
   mkdirSync(SHOTS, { recursive: true });
-  driver = spawn('tauri-driver', ['--port', String(PORT), '--native-port', String(NATIVE_PORT)], { stdio: ['ignore', 'inherit', 'inherit'] });
-  await sleep(1000);
+  driver = await startDriver();
+  BASE = driver.base;
 });
 
 after(async () => {
   await session?.quit().catch(() => {});
-  driver?.kill();
+  await driver?.stop();
 });
 
 function installedVersion() {

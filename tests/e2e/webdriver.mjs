@@ -1,5 +1,7 @@
 // A small W3C WebDriver client: enough to drive the desktop app through
 // tauri-driver (which forwards to WebKitWebDriver) without extra packages.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 
 const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
 export const ENTER = '\uE007';
@@ -110,4 +112,41 @@ async function call(base, method, path, body) {
 
 export function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** A TCP port nobody listens on, chosen by the OS. */
+export async function freePort() {
+  const srv = createServer();
+  await new Promise((resolve, reject) => srv.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const { port } = srv.address();
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+/**
+ * Starts tauri-driver (and through it WebKitWebDriver) on ports the OS
+ * picks, and resolves once it answers, so tests never share or guess a
+ * port. `env` is the environment the program it starts inherits.
+ */
+export async function startDriver({ env = process.env, stdio = ['ignore', 'inherit', 'inherit'] } = {}) {
+  const port = await freePort();
+  const nativePort = await freePort();
+  const child = spawn('tauri-driver', ['--port', String(port), '--native-port', String(nativePort)], { env, stdio });
+  const base = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill();
+      await new Promise((r) => child.once('exit', r));
+    }
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`tauri-driver exited with ${child.exitCode} before answering`);
+    if (await fetch(`${base}/status`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false)) return { child, base, stop };
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`tauri-driver did not answer on ${base} within 30 s`);
+    }
+    await sleep(50);
+  }
 }
