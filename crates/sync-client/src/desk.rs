@@ -273,7 +273,9 @@ impl DeskSync {
                 [one] => one.clone(),
                 [] => return Err(SyncFault::Refused(format!("{email} is not a librarian or admin of any library on this server")).into()),
                 _ => {
-                    return Err(Error::invalid("library", format!("{email} works in several libraries; name one: {}", names(&staff))).into());
+                    return Err(
+                        Error::invalid("library", format!("{email} works in several libraries; name one: {}", names(&staff))).into()
+                    );
                 }
             },
         };
