@@ -145,8 +145,17 @@ impl Db {
             .map_err(fail)?
             .try_get("value")
             .map_err(fail)?;
-        let last: Option<i64> =
-            sqlx::query("SELECT MAX(hlc) AS h FROM server_changes").fetch_one(&pool).await.map_err(fail)?.try_get("h").map_err(fail)?;
+        // Resume after every stamp the server issued or was pushed: a write
+        // made after a restart must still win over a desk's earlier edit.
+        // (A scan of the feed, once per start.)
+        let last: Option<i64> = sqlx::query(
+            "SELECT MAX(h) AS h FROM (SELECT MAX(hlc) AS h FROM server_changes UNION ALL SELECT MAX(hlc) AS h FROM sync_feed) AS stamps",
+        )
+        .fetch_one(&pool)
+        .await
+        .map_err(fail)?
+        .try_get("h")
+        .map_err(fail)?;
         Ok(Db {
             pool,
             backend,
@@ -180,6 +189,14 @@ impl Db {
         let mut c = self.clock.lock().unwrap_or_else(|p| p.into_inner());
         *c = Hlc::tick(*c, now_ms().max(0) as u64);
         c.as_i64()
+    }
+
+    /// Moves the clock past a stamp pushed by a desk (already checked at
+    /// the door to be at most a few minutes ahead), so the server's next
+    /// write of the same row is newer and wins last-writer-wins everywhere.
+    pub fn receive(&self, remote: u64) {
+        let mut c = self.clock.lock().unwrap_or_else(|p| p.into_inner());
+        *c = (*c).max(Hlc::from_i64(remote as i64));
     }
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {

@@ -267,6 +267,9 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        if let Some(newest) = changes.iter().map(|c| c.hlc).max() {
+            self.receive(newest);
+        }
         Ok(out)
     }
 

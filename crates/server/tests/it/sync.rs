@@ -91,7 +91,12 @@ fn draft(title: &str) -> TitleDraft {
 }
 
 fn title_change(site: Uuid, hlc: u64) -> Change {
-    let id = Uuid::now_v7();
+    title_change_of(Uuid::now_v7(), "Pushed by hand", site, hlc)
+}
+
+/// An upsert of title `id` named `title`, as a desk pushes it.
+fn title_change_of(id: Uuid, title: &str, site: Uuid, hlc: u64) -> Change {
+    let sort = title.to_lowercase();
     Change {
         change_id: Uuid::now_v7(),
         entity: Entity::Title,
@@ -99,7 +104,7 @@ fn title_change(site: Uuid, hlc: u64) -> Change {
         op: Op::Upsert,
         hlc,
         site_id: site,
-        payload: json!({ "id": id.to_string(), "title": "Pushed by hand", "sort_title": "pushed by hand", "contributors": "[]",
+        payload: json!({ "id": id.to_string(), "title": title, "sort_title": sort, "contributors": "[]",
                          "author_sort": "", "subjects": "[]", "tags": "[]", "field_sources": "{}",
                          "created_at": "2026-12-02T10:00:00Z", "updated_at": "2026-12-02T10:00:00Z" }),
     }
@@ -602,6 +607,31 @@ async fn server_writes_reach_desktops(b: Backend) {
     l.s.shutdown().await;
 }
 both!(server_writes_reach_desktops);
+
+async fn a_server_edit_after_a_desk_edit_wins_even_when_the_desk_clock_is_ahead(b: Backend) {
+    let l = library(b).await;
+    let (d, t) = l.desk().await;
+    let (a, auth) = (&l.base, l.librarian.auth());
+    let created = l.s.post(&format!("{a}/titles"), &auth, json!({ "title": "First" })).await;
+    created.expect(201, "");
+    let id: Uuid = created.body["id"].as_str().unwrap().parse().unwrap();
+    // A desk whose clock runs two minutes fast edits the title…
+    let ahead = shelfkeeper_sync::hlc::from_parts(chrono::Utc::now().timestamp_millis() as u64 + 2 * 60 * 1000, 0);
+    let desk_edit = title_change_of(id, "Desk edit", d.store.site_id().0, ahead);
+    let r = t.push_page(&PushRequest { protocol: PROTOCOL_VERSION, site_id: d.store.site_id().0, changes: vec![desk_edit] }).await.unwrap();
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    // …then a librarian edits it through the API: the later edit wins.
+    l.s.call(Method::PUT, &format!("{a}/titles/{id}"), &auth, Some(json!({ "title": "Server edit" }))).await.expect(200, "");
+    let server_site = Uuid::parse_str(&l.s.state.db.site).unwrap();
+    let last = l.feed().await.into_iter().rfind(|s| s.change.entity_id == id).unwrap().change;
+    assert_eq!(last.site_id, server_site);
+    assert!(last.hlc > ahead, "the server's stamp {} is not after the pushed {ahead}", last.hlc);
+    let (d2, t2) = l.desk().await;
+    sync(&d2, &t2).await;
+    assert_eq!(d2.store.title(TitleId(id)).await.unwrap().draft().title, "Server edit");
+    l.s.shutdown().await;
+}
+both!(a_server_edit_after_a_desk_edit_wins_even_when_the_desk_clock_is_ahead);
 
 // ------------------------------------------------------------ simulation --
 
