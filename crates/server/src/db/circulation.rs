@@ -80,7 +80,20 @@ impl CopyNow {
 }
 
 impl Db {
+    /// The copy's circulation state, for a write that decides on it. On
+    /// PostgreSQL the copy's row is locked first, until the write commits:
+    /// concurrent check-ins, renewals and check-outs of one copy take turns,
+    /// and each reads what the one before committed (the state is read by a
+    /// later statement, so under READ COMMITTED it sees that commit). SQLite
+    /// writes already take turns (`begin_write`).
     pub(crate) async fn copy_now(&self, tx: &mut WriteTx, lib: &str, barcode: &str) -> DbResult<CopyNow> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT id FROM copies WHERE library_id = $1 AND barcode = $2 FOR UPDATE")
+                .bind(lib)
+                .bind(barcode)
+                .fetch_optional(&mut **tx)
+                .await?;
+        }
         let r = sqlx::query(
             "SELECT c.id, c.title_id, c.status, l.id AS loan_id, l.member_id, l.due_on, l.renewals, m.card AS loan_card, \
              h.id AS hold_id, h.member_id AS hold_member, h.expires_on AS hold_expires, hm.card AS hold_card, \
@@ -338,7 +351,18 @@ impl Db {
         let mut tx = self.begin_write().await?;
         let copy = self.copy_now(&mut tx, lib, barcode).await?;
         let loan = copy.state.loan.clone().ok_or_else(|| Error::CopyNotOnLoan(barcode.to_owned()))?;
-        let member = self.member(lib, &loan.member_id.to_string()).await?.ok_or_else(|| DbError::Internal("loan without member".into()))?;
+        // Read in the transaction: it holds the copy's lock, and a second
+        // connection could wait behind the others queued on that lock.
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {MEMBER_COLS} FROM members WHERE library_id = $1 AND id = $2"));
+        let member = sqlx::query(sql)
+            .bind(lib)
+            .bind(loan.member_id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+            .as_ref()
+            .map(member_row)
+            .transpose()?
+            .ok_or_else(|| DbError::Internal("loan without member".into()))?;
         let member_id = member.id.clone();
         let (m, policy, open_loans) = self.borrower(&mut tx, lib, member).await?;
         let waiting: i64 = sqlx::query("SELECT COUNT(*) AS n FROM holds WHERE title_id = $1 AND status = 'waiting' AND member_id <> $2")

@@ -234,3 +234,68 @@ async fn lost_and_found(b: Backend) {
     s.shutdown().await;
 }
 both!(lost_and_found);
+
+/// Twenty desks at once renew one loan, then return the copy while members
+/// queue for it: each real change is one event, `max_renewals` holds, and
+/// one hold (the first in line) is ready for the copy.
+async fn concurrent_desks_at_one_copy_make_one_change_each(b: Backend) {
+    let s = Server::start(b).await;
+    let admin = s.user("admin@example.org").await;
+    let lib = s.post("/api/v1/libraries", &admin.auth(), json!({ "name": "Main" })).await.body["id"].as_str().unwrap().to_owned();
+    let base = format!("/api/v1/libraries/{lib}");
+    let rules = json!({ "name": "Adult", "loan_days": 21, "max_renewals": 3, "max_loans": 10, "hold_pickup_days": 7 });
+    s.call(Method::PUT, &format!("{base}/member-types/adult"), &admin.auth(), Some(rules)).await.expect(200, "");
+    let t = s.post(&format!("{base}/titles"), &admin.auth(), json!({ "title": "Contested" })).await.body["id"].as_str().unwrap().to_owned();
+    s.post(&format!("{base}/titles/{t}/copies"), &admin.auth(), json!({ "barcode": "C1" })).await.expect(201, "");
+    for i in 0..4 {
+        s.post(&format!("{base}/members"), &admin.auth(), json!({ "card": format!("R{i}"), "name": "R", "member_type": "adult" }))
+            .await
+            .expect(201, "");
+    }
+    s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": "C1", "card": "R0" })).await.expect(201, "");
+    let at_once = |path: &str, bodies: Vec<serde_json::Value>| {
+        let tasks: Vec<_> = bodies
+            .into_iter()
+            .map(|body| {
+                let req = s.http.post(s.url(&format!("{base}/{path}"))).bearer_auth(&admin.access).json(&body);
+                tokio::spawn(async move { req.send().await.unwrap().status().as_u16() })
+            })
+            .collect();
+        async move {
+            let mut out = Vec::new();
+            for t in tasks {
+                out.push(t.await.unwrap());
+            }
+            out
+        }
+    };
+    let count = |sql: &'static str| {
+        let (pool, lib) = (s.state.db.pool.clone(), lib.clone());
+        async move { sqlx::query(sql).bind(lib).fetch_one(&pool).await.unwrap().get::<i64, _>("n") }
+    };
+
+    let renewed = at_once("renew", vec![json!({ "barcode": "C1" }); 20]).await;
+    assert_eq!(renewed.iter().filter(|&&st| st == 200).count(), 3, "max_renewals is 3: {renewed:?}");
+    assert!(renewed.iter().all(|st| [200, 409, 503].contains(st)), "{renewed:?}");
+    assert_eq!(count("SELECT MAX(renewals) AS n FROM loans WHERE library_id = $1").await, 3);
+    assert_eq!(count("SELECT COUNT(*) AS n FROM circulation_events WHERE library_id = $1 AND kind = 'renewed'").await, 3);
+
+    // Three members queue for the title (the first asks twenty times at
+    // once: one hold), then twenty desks return the copy.
+    let placed = at_once(&format!("titles/{t}/holds"), vec![json!({ "card": "R1" }); 20]).await;
+    assert_eq!(placed.iter().filter(|&&st| st == 201).count(), 1, "{placed:?}");
+    assert!(placed.iter().all(|st| [201, 409, 503].contains(st)), "{placed:?}");
+    for i in 2..4 {
+        s.post(&format!("{base}/titles/{t}/holds"), &admin.auth(), json!({ "card": format!("R{i}") })).await.expect(201, "");
+    }
+    let returned = at_once("checkin", vec![json!({ "barcode": "C1" }); 20]).await;
+    assert_eq!(returned.iter().filter(|&&st| st == 200).count(), 1, "{returned:?}");
+    assert!(returned.iter().all(|st| [200, 409, 503].contains(st)), "{returned:?}");
+    assert_eq!(count("SELECT COUNT(*) AS n FROM circulation_events WHERE library_id = $1 AND kind = 'checked_in'").await, 1);
+    assert_eq!(count("SELECT COUNT(*) AS n FROM circulation_events WHERE library_id = $1 AND kind = 'trapped_for_hold'").await, 1);
+    assert_eq!(count("SELECT COUNT(*) AS n FROM holds WHERE library_id = $1 AND status = 'ready'").await, 1);
+    assert_eq!(count("SELECT COUNT(*) AS n FROM holds WHERE library_id = $1").await, 3);
+    assert_eq!(count("SELECT COUNT(*) AS n FROM loans WHERE library_id = $1 AND returned_at IS NULL").await, 0);
+    s.shutdown().await;
+}
+both!(concurrent_desks_at_one_copy_make_one_change_each);
