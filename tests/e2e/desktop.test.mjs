@@ -69,7 +69,7 @@ before(async () => {
 });
 
 after(async () => {
-  driver?.kill();
+  await driver?.stop();
   providers?.close();
   // The program holds this process's stderr: one left running (see
   // appExited) would keep the test runner waiting for ever.
