@@ -83,12 +83,33 @@ export class Session {
     await this.cmd('POST', `/element/${input}/value`, { text });
   }
 
-  /** Scrolls the first element matching `css` to the middle of the window. */
-  async scrollTo(css) {
-    await this.cmd('POST', '/execute/sync', {
-      script: "document.querySelector(arguments[0])?.scrollIntoView({ block: 'center' })",
-      args: [css],
-    });
+  /**
+   * Scrolls the first element matching `css` into the window and returns
+   * once it has stayed there for two looks in a row (a page that re-renders
+   * may move it away again: then it scrolls again).
+   */
+  async scrollTo(css, timeout = 10_000) {
+    const inView = () =>
+      this.cmd('POST', '/execute/sync', {
+        script:
+          'const e = document.querySelector(arguments[0]); if (!e) return false; const r = e.getBoundingClientRect(); return r.top >= 0 && r.top < window.innerHeight;',
+        args: [css],
+      });
+    const deadline = Date.now() + timeout;
+    let settled = 0;
+    while (settled < 2) {
+      if (Date.now() > deadline) throw new Error(`${css} did not stay in view within ${timeout} ms`);
+      if (await inView()) {
+        settled++;
+      } else {
+        settled = 0;
+        await this.cmd('POST', '/execute/sync', {
+          script: "document.querySelector(arguments[0])?.scrollIntoView({ block: 'center' })",
+          args: [css],
+        });
+      }
+      await sleep(100);
+    }
   }
 
   async screenshot(file) {
