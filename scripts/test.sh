@@ -39,6 +39,10 @@ ui() {
 lints() {
     echo "== cargo fmt --check"
     cargo fmt --all -- --check
+    # The desktop crate embeds ui/dist at compile time: a clean clone has
+    # none until the UI is built (seconds), so the quick and rust tiers
+    # build it when it is missing.
+    [ -d ui/dist ] || (cd ui && npm run --silent build)
     echo "== cargo clippy"
     cargo clippy --locked --workspace --all-targets -q -- -D warnings
 }

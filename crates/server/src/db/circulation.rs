@@ -3,12 +3,13 @@
 //! (`circulation::check_out/check_in/renew`).
 
 use super::members::{MEMBER_COLS, MemberRow, date, member_row, to_domain, uuid_of};
-use super::{Backend, Db, DbError, DbResult, WriteTx, is_unique_violation, now_ms};
+use super::{Backend, Db, DbError, DbResult, WriteTx, now};
 use chrono::NaiveDate;
 use shelfkeeper_domain::Error;
-use shelfkeeper_domain::circulation::{self, Borrower, CopyState, OpenLoan, TrappedHold};
-use shelfkeeper_domain::ids::{EventId, HoldId, MemberId};
-use shelfkeeper_domain::model::{Member, MemberType};
+use shelfkeeper_domain::circulation::holds::{self, HoldEnd, QueuedHold};
+use shelfkeeper_domain::circulation::{self, Borrower, CopyRef, CopyState, OpenLoan, TrappedHold};
+use shelfkeeper_domain::ids::{CopyId, EventId, HoldId, MemberId, TitleId};
+use shelfkeeper_domain::model::{HoldStatus, Member, MemberType};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -65,10 +66,13 @@ pub(crate) struct CopyNow {
     pub state: CopyState,
     loan_card: Option<String>,
     trapped_card: Option<String>,
-    pub last_event: Option<String>,
 }
 
 impl CopyNow {
+    pub(crate) fn refr(&self) -> CopyRef {
+        CopyRef { id: CopyId(uuid_of(&self.id)), title_id: TitleId(uuid_of(&self.title_id)) }
+    }
+
     /// The card of a member the copy is lent or reserved to, for messages.
     fn card_of(&self, m: MemberId) -> String {
         match (&self.state.loan, &self.state.trapped) {
@@ -86,6 +90,15 @@ impl Db {
     /// and each reads what the one before committed (the state is read by a
     /// later statement, so under READ COMMITTED it sees that commit). SQLite
     /// writes already take turns (`begin_write`).
+    /// Locks a copy's row until the transaction ends (PostgreSQL; SQLite
+    /// writes take turns already), as `copy_now` does by barcode.
+    pub(crate) async fn lock_copy(&self, tx: &mut WriteTx, copy_id: &str) -> DbResult<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT id FROM copies WHERE id = $1 FOR UPDATE").bind(copy_id).fetch_optional(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
     pub(crate) async fn copy_now(&self, tx: &mut WriteTx, lib: &str, barcode: &str) -> DbResult<CopyNow> {
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT id FROM copies WHERE library_id = $1 AND barcode = $2 FOR UPDATE")
@@ -96,8 +109,7 @@ impl Db {
         }
         let r = sqlx::query(
             "SELECT c.id, c.title_id, c.status, l.id AS loan_id, l.member_id, l.due_on, l.renewals, m.card AS loan_card, \
-             h.id AS hold_id, h.member_id AS hold_member, h.expires_on AS hold_expires, hm.card AS hold_card, \
-             (SELECT e.id FROM circulation_events e WHERE e.copy_id = c.id ORDER BY e.hlc DESC LIMIT 1) AS last_event \
+             h.id AS hold_id, h.member_id AS hold_member, h.expires_on AS hold_expires, hm.card AS hold_card \
              FROM copies c LEFT JOIN loans l ON l.copy_id = c.id AND l.returned_at IS NULL AND l.lost_at IS NULL LEFT JOIN members m ON m.id = l.member_id \
              LEFT JOIN holds h ON h.copy_id = c.id AND h.status = 'ready' LEFT JOIN members hm ON hm.id = h.member_id \
              WHERE c.library_id = $1 AND c.barcode = $2",
@@ -131,40 +143,7 @@ impl Db {
             state: CopyState { loan, trapped, lost },
             loan_card: r.try_get("loan_card")?,
             trapped_card: r.try_get("hold_card")?,
-            last_event: r.try_get("last_event")?,
         })
-    }
-
-    pub(crate) async fn event(
-        &self,
-        tx: &mut WriteTx,
-        lib: &str,
-        kind: &str,
-        copy: &CopyNow,
-        member_id: Option<&str>,
-        due_on: Option<NaiveDate>,
-    ) -> DbResult<(String, i64)> {
-        let id = EventId::new().to_string();
-        let hlc = self.tick();
-        sqlx::query(
-            "INSERT INTO circulation_events (id, library_id, kind, copy_id, title_id, member_id, due_on, prev_event_id, at, hlc, site) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(&id)
-        .bind(lib)
-        .bind(kind)
-        .bind(&copy.id)
-        .bind(&copy.title_id)
-        .bind(member_id)
-        .bind(due_on.map(|d| d.to_string()))
-        .bind(&copy.last_event)
-        .bind(now_ms())
-        .bind(hlc)
-        .bind(&*self.site)
-        .execute(&mut **tx)
-        .await?;
-        self.log_change(tx, lib, "event", &id, "upsert", hlc).await?;
-        Ok((id, hlc))
     }
 
     async fn borrower(&self, tx: &mut WriteTx, lib: &str, member: MemberRow) -> DbResult<(Member, MemberType, u32)> {
@@ -199,41 +178,21 @@ impl Db {
             .map(member_row)
             .transpose()?
             .ok_or_else(|| Error::MemberNotFound(card.to_owned()))?;
-        let member_id = member.id.clone();
+        let own_hold: Option<String> = sqlx::query("SELECT id FROM holds WHERE title_id = $1 AND member_id = $2 AND status = 'waiting'")
+            .bind(&copy.title_id)
+            .bind(&member.id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get("id"))
+            .transpose()?;
         let (m, policy, open_loans) = self.borrower(&mut tx, lib, member).await?;
-        let decision = circulation::check_out(barcode, &copy.state, &Borrower { member: &m, policy: &policy, open_loans }, today, |id| {
-            copy.card_of(id)
-        })?;
-        let (event_id, _) = self.event(&mut tx, lib, "checked_out", &copy, Some(&member_id), Some(decision.due_on)).await?;
-        let r = sqlx::query("INSERT INTO loans (id, library_id, copy_id, title_id, member_id, out_at, due_on, renewals, returned_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, NULL)")
-            .bind(&event_id)
-            .bind(lib)
-            .bind(&copy.id)
-            .bind(&copy.title_id)
-            .bind(&member_id)
-            .bind(now_ms())
-            .bind(decision.due_on.to_string())
-            .execute(&mut *tx)
-            .await;
-        if let Err(e) = r {
-            // Another desk lent it between our read and write: the index refuses.
-            return Err(if is_unique_violation(&e) {
-                DbError::Conflict { code: "copy_on_loan", message: format!("copy {barcode} was just lent at another desk") }
-            } else {
-                e.into()
-            });
-        }
-        sqlx::query("UPDATE copies SET status = 'on_loan' WHERE id = $1").bind(&copy.id).execute(&mut *tx).await?;
-        // The loan meets the borrower's hold on this title, trapped or not.
-        sqlx::query("UPDATE holds SET status = 'fulfilled', copy_id = $1, hlc = $2 WHERE title_id = $3 AND member_id = $4 AND status IN ('waiting', 'ready')")
-            .bind(&copy.id)
-            .bind(self.tick())
-            .bind(&copy.title_id)
-            .bind(&member_id)
-            .execute(&mut *tx)
-            .await?;
+        let borrower = Borrower { member: &m, policy: &policy, open_loans };
+        let own_hold = own_hold.map(|h| HoldId(uuid_of(&h)));
+        let decision = circulation::check_out(barcode, &copy.state, &borrower, own_hold, today, |id| copy.card_of(id))?;
+        let e = circulation::checked_out(copy.refr(), m.id, &decision, now());
+        self.append(&mut tx, lib, &e).await?;
         tx.commit().await?;
-        self.loan(&event_id).await?.ok_or_else(|| DbError::vanished("loan"))
+        self.loan(&e.id.to_string()).await?.ok_or_else(|| DbError::vanished("loan"))
     }
 
     /// Checks a copy in: closes its loan, or finds a copy marked lost. Then
@@ -243,19 +202,8 @@ impl Db {
         let copy = self.copy_now(&mut tx, lib, barcode).await?;
         let decision = circulation::check_in(barcode, &copy.state, today)?;
         let loan_id = decision.closes_loan.as_ref().map(|l| l.loan_id.to_string());
-        let member = decision.closes_loan.as_ref().map(|l| l.member_id.to_string());
-        self.event(&mut tx, lib, "checked_in", &copy, member.as_deref(), None).await?;
-        if let Some(loan_id) = &loan_id {
-            sqlx::query("UPDATE loans SET returned_at = $1 WHERE id = $2 AND returned_at IS NULL AND lost_at IS NULL")
-                .bind(now_ms())
-                .bind(loan_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let hold_shelf_for = self.trap_for_next_hold(&mut tx, lib, &copy, today).await?;
-        if hold_shelf_for.is_none() {
-            sqlx::query("UPDATE copies SET status = 'available' WHERE id = $1").bind(&copy.id).execute(&mut *tx).await?;
-        }
+        self.append(&mut tx, lib, &circulation::checked_in(copy.refr(), &decision, now())).await?;
+        let hold_shelf_for = self.route_freed_copy(&mut tx, lib, copy.refr(), false, today).await?;
         tx.commit().await?;
         let loan = match &loan_id {
             Some(id) => Some(self.loan(id).await?.ok_or_else(|| DbError::vanished("loan"))?),
@@ -269,25 +217,12 @@ impl Db {
     pub async fn mark_lost(&self, lib: &str, barcode: &str) -> DbResult<Option<LoanRow>> {
         let mut tx = self.begin_write().await?;
         let copy = self.copy_now(&mut tx, lib, barcode).await?;
-        if copy.state.lost {
-            return Err(Error::CopyLost(barcode.to_owned()).into());
-        }
-        let loan = copy.state.loan.as_ref().map(|l| (l.loan_id.to_string(), l.member_id.to_string()));
-        self.event(&mut tx, lib, "marked_lost", &copy, loan.as_ref().map(|(_, m)| m.as_str()), None).await?;
-        if let Some((loan_id, _)) = &loan {
-            sqlx::query("UPDATE loans SET lost_at = $1 WHERE id = $2").bind(now_ms()).bind(loan_id).execute(&mut *tx).await?;
-        }
-        if let Some(t) = &copy.state.trapped {
-            sqlx::query("UPDATE holds SET status = 'waiting', copy_id = NULL, expires_on = NULL, hlc = $1 WHERE id = $2")
-                .bind(self.tick())
-                .bind(t.hold_id.to_string())
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query("UPDATE copies SET status = 'lost' WHERE id = $1").bind(&copy.id).execute(&mut *tx).await?;
+        let loan = copy.state.loan.as_ref().map(|l| l.loan_id.to_string());
+        let e = circulation::mark_lost(barcode, copy.refr(), &copy.state, now())?;
+        self.append(&mut tx, lib, &e).await?;
         tx.commit().await?;
         match loan {
-            Some((id, _)) => Ok(self.loan(&id).await?),
+            Some(id) => Ok(self.loan(&id).await?),
             None => Ok(None),
         }
     }
@@ -296,16 +231,14 @@ impl Db {
     /// and the copy goes to the next in line, or back on the shelf. Done
     /// when the desk next handles the copy. True when something changed.
     async fn expire_uncollected(&self, tx: &mut WriteTx, lib: &str, copy: &CopyNow, today: NaiveDate) -> DbResult<bool> {
-        let Some(t) = copy.state.trapped.as_ref().filter(|t| t.expires_on < today) else { return Ok(false) };
-        let hlc = self.tick();
-        sqlx::query("UPDATE holds SET status = 'expired', hlc = $1 WHERE id = $2")
-            .bind(hlc)
-            .bind(t.hold_id.to_string())
-            .execute(&mut **tx)
-            .await?;
-        self.event(tx, lib, "hold_expired", copy, Some(&t.member_id.to_string()), None).await?;
-        if self.trap_for_next_hold(tx, lib, copy, today).await?.is_none() {
-            sqlx::query("UPDATE copies SET status = 'available' WHERE id = $1").bind(&copy.id).execute(&mut **tx).await?;
+        let Some(t) = copy.state.trapped.as_ref().filter(|t| holds::is_uncollected(t.expires_on, today)) else { return Ok(false) };
+        let refr = copy.refr();
+        let hold =
+            QueuedHold { id: t.hold_id, title_id: refr.title_id, member: t.member_id, status: HoldStatus::Ready, copy: Some(refr.id) };
+        let (e, freed) = holds::close_hold(&hold, HoldEnd::Expired, now())?;
+        self.append(tx, lib, &e).await?;
+        if freed.is_some() {
+            self.route_freed_copy(tx, lib, refr, true, today).await?;
         }
         Ok(true)
     }
@@ -378,13 +311,8 @@ impl Db {
             waiting.clamp(0, u32::MAX as i64) as u32,
             today,
         )?;
-        self.event(&mut tx, lib, "renewed", &copy, Some(&member_id), Some(due)).await?;
+        self.append(&mut tx, lib, &circulation::renewed(copy.refr(), m.id, due, now())).await?;
         let loan_id = loan.loan_id.to_string();
-        sqlx::query("UPDATE loans SET due_on = $1, renewals = renewals + 1 WHERE id = $2")
-            .bind(due.to_string())
-            .bind(&loan_id)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
         self.loan(&loan_id).await?.ok_or_else(|| DbError::vanished("loan"))
     }

@@ -1,10 +1,13 @@
 //! Holds (a member's place in the queue for a title) and reviews.
 
-use super::circulation::CopyNow;
-use super::{Db, DbError, DbResult, WriteTx, is_unique_violation, now_ms};
+use super::members::{MEMBER_COLS, member_row, to_domain, uuid_of};
+use super::{Backend, Db, DbError, DbResult, WriteTx, now, now_ms};
 use chrono::NaiveDate;
 use shelfkeeper_domain::Error;
-use shelfkeeper_domain::circulation;
+use shelfkeeper_domain::circulation::CopyRef;
+use shelfkeeper_domain::circulation::holds::{self, HoldEnd, HoldRequest, NextInLine, QueuedHold};
+use shelfkeeper_domain::ids::{CopyId, HoldId, MemberId, TitleId};
+use shelfkeeper_domain::model::HoldStatus;
 use shelfkeeper_domain::model::validate_rating;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -58,81 +61,46 @@ fn hold_row(r: &AnyRow) -> Result<HoldRow, sqlx::Error> {
 }
 
 impl Db {
-    /// Places a hold for a member on a title, by the domain's rules: the
-    /// title has copies, the member has none of it on loan, and no active
-    /// hold on it yet.
-    pub async fn place_hold(&self, lib: &str, title_id: &str, member_id: &str) -> DbResult<HoldRow> {
+    /// Places a hold for a member on a title, by the domain's rules
+    /// (`holds::place_hold`: a member in good standing, a title with copies,
+    /// none of it on loan to them, no active hold on it yet).
+    pub async fn place_hold(&self, lib: &str, title_id: &str, member_id: &str, today: NaiveDate) -> DbResult<HoldRow> {
         let mut tx = self.begin_write().await?;
-        let (title, copies) = self.title_and_copy_count(&mut tx, lib, title_id).await?;
-        if copies == 0 {
-            return Err(Error::HoldOnTitleWithoutCopies(title).into());
-        }
-        let card: String = sqlx::query("SELECT card FROM members WHERE library_id = $1 AND id = $2")
+        // One member's placements take turns (PostgreSQL; SQLite writes
+        // already do), so two at once cannot both pass "no active hold".
+        let lock = if self.backend == Backend::Postgres { " FOR UPDATE" } else { "" };
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {MEMBER_COLS} FROM members WHERE library_id = $1 AND id = $2{lock}"));
+        let member = sqlx::query(sql)
             .bind(lib)
             .bind(member_id)
             .fetch_optional(&mut *tx)
             .await?
-            .ok_or_else(|| DbError::NotFound("member"))?
-            .try_get("card")?;
-        let borrowed =
-            sqlx::query("SELECT 1 AS x FROM loans WHERE title_id = $1 AND member_id = $2 AND returned_at IS NULL AND lost_at IS NULL")
-                .bind(title_id)
-                .bind(member_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if borrowed.is_some() {
-            return Err(Error::HoldOnTitleAlreadyBorrowed { card, title }.into());
-        }
-        let id = shelfkeeper_domain::ids::HoldId::new().to_string();
-        let hlc = self.tick();
-        let r = sqlx::query("INSERT INTO holds (id, library_id, title_id, member_id, placed_at, status, copy_id, expires_on, hlc, site) VALUES ($1, $2, $3, $4, $5, 'waiting', NULL, NULL, $6, $7)")
-            .bind(&id)
-            .bind(lib)
-            .bind(title_id)
-            .bind(member_id)
-            .bind(now_ms())
-            .bind(hlc)
-            .bind(&*self.site)
-            .execute(&mut *tx)
-            .await;
-        match r {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => return Err(Error::HoldAlreadyPlaced { card, title }.into()),
-            Err(e) => return Err(e.into()),
-        }
-        self.hold_event(&mut tx, lib, "hold_placed", &id, title_id, member_id, hlc).await?;
-        tx.commit().await?;
-        self.hold(lib, &id).await?.ok_or_else(|| DbError::vanished("hold"))
-    }
-
-    #[allow(clippy::too_many_arguments)] // the event's columns, named
-    async fn hold_event(
-        &self,
-        tx: &mut WriteTx,
-        lib: &str,
-        kind: &str,
-        hold_id: &str,
-        title_id: &str,
-        member_id: &str,
-        hlc: i64,
-    ) -> Result<(), sqlx::Error> {
-        let id = shelfkeeper_domain::ids::EventId::new().to_string();
-        sqlx::query(
-            "INSERT INTO circulation_events (id, library_id, kind, copy_id, title_id, member_id, due_on, prev_event_id, at, hlc, site, hold_id) \
-             VALUES ($1, $2, $3, NULL, $4, $5, NULL, NULL, $6, $7, $8, $9)",
+            .as_ref()
+            .map(member_row)
+            .transpose()?
+            .ok_or_else(|| DbError::NotFound("member"))?;
+        let member = to_domain(&member)?;
+        let (title, copies) = self.title_and_copy_count(&mut tx, lib, title_id).await?;
+        let facts = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM holds WHERE title_id = $1 AND member_id = $2 AND status IN ('waiting', 'ready')) AS active,                     (SELECT COUNT(*) FROM loans WHERE title_id = $1 AND member_id = $2 AND returned_at IS NULL AND lost_at IS NULL) AS borrowed",
         )
-        .bind(&id)
-        .bind(lib)
-        .bind(kind)
         .bind(title_id)
         .bind(member_id)
-        .bind(now_ms())
-        .bind(hlc)
-        .bind(&*self.site)
-        .bind(hold_id)
-        .execute(&mut **tx)
+        .fetch_one(&mut *tx)
         .await?;
-        self.log_change(tx, lib, "event", &id, "upsert", hlc).await
+        let request = HoldRequest {
+            member: &member,
+            title_id: TitleId(uuid_of(title_id)),
+            title: &title,
+            copies: u32::try_from(copies).unwrap_or(u32::MAX),
+            has_active_hold: facts.try_get::<i64, _>("active")? > 0,
+            has_title_on_loan: facts.try_get::<i64, _>("borrowed")? > 0,
+        };
+        let e = holds::place_hold(&request, today, now())?;
+        self.append(&mut tx, lib, &e).await?;
+        tx.commit().await?;
+        let id = e.hold_id.map(|h| h.to_string()).unwrap_or_default();
+        self.hold(lib, &id).await?.ok_or_else(|| DbError::vanished("hold"))
     }
 
     pub async fn hold(&self, lib: &str, id: &str) -> Result<Option<HoldRow>, sqlx::Error> {
@@ -157,8 +125,9 @@ impl Db {
         rows.iter().map(hold_row).collect()
     }
 
-    /// Cancels an active hold; a copy waiting on the shelf for it goes back.
-    pub async fn cancel_hold(&self, lib: &str, id: &str) -> DbResult<HoldRow> {
+    /// Cancels an active hold; a copy waiting for it on the hold shelf goes
+    /// to the next in line, or back on the shelf.
+    pub async fn cancel_hold(&self, lib: &str, id: &str, today: NaiveDate) -> DbResult<HoldRow> {
         let mut tx = self.begin_write().await?;
         let h = sqlx::query("SELECT title_id, member_id, status, copy_id FROM holds WHERE library_id = $1 AND id = $2")
             .bind(lib)
@@ -166,65 +135,58 @@ impl Db {
             .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| Error::HoldNotFound(id.to_owned()))?;
+        let copy: Option<String> = h.try_get("copy_id")?;
         let status: String = h.try_get("status")?;
-        if status != "waiting" && status != "ready" {
-            return Err(Error::HoldNotActive(id.to_owned()).into());
+        let hold = QueuedHold {
+            id: HoldId(uuid_of(id)),
+            title_id: TitleId(uuid_of(&h.try_get::<String, _>("title_id")?)),
+            member: MemberId(uuid_of(&h.try_get::<String, _>("member_id")?)),
+            status: HoldStatus::parse(&status).ok_or_else(|| DbError::Internal(format!("hold {id}: status {status}")))?,
+            copy: copy.as_deref().map(|c| CopyId(uuid_of(c))),
+        };
+        if let (Some(copy), HoldStatus::Ready) = (&copy, hold.status) {
+            self.lock_copy(&mut tx, copy).await?;
         }
-        let hlc = self.tick();
-        sqlx::query("UPDATE holds SET status = 'cancelled', hlc = $1 WHERE id = $2").bind(hlc).bind(id).execute(&mut *tx).await?;
-        if status == "ready"
-            && let Some(copy) = h.try_get::<Option<String>, _>("copy_id")?
-        {
-            sqlx::query("UPDATE copies SET status = 'available' WHERE id = $1 AND status = 'on_hold_shelf'")
-                .bind(&copy)
-                .execute(&mut *tx)
-                .await?;
+        let (e, freed) = holds::close_hold(&hold, HoldEnd::Cancelled, now())?;
+        self.append(&mut tx, lib, &e).await?;
+        if let Some(copy) = freed {
+            self.route_freed_copy(&mut tx, lib, CopyRef { id: copy, title_id: hold.title_id }, true, today).await?;
         }
-        self.hold_event(
-            &mut tx,
-            lib,
-            "hold_cancelled",
-            id,
-            &h.try_get::<String, _>("title_id")?,
-            &h.try_get::<String, _>("member_id")?,
-            hlc,
-        )
-        .await?;
         tx.commit().await?;
         self.hold(lib, id).await?.ok_or_else(|| DbError::vanished("hold"))
     }
 
-    /// After a check-in: the first waiting hold on the title gets the copy
-    /// on the hold shelf. Returns that member's card.
-    pub(crate) async fn trap_for_next_hold(
+    /// A copy freed of a loan or a hold goes to the first waiting hold on
+    /// its title, or back on the shelf (the domain's `route_freed_copy`).
+    /// Returns the card of the member it now waits for.
+    pub(crate) async fn route_freed_copy(
         &self,
         tx: &mut WriteTx,
         lib: &str,
-        copy: &CopyNow,
+        copy: CopyRef,
+        was_on_hold_shelf: bool,
         today: NaiveDate,
     ) -> DbResult<Option<String>> {
-        let next = sqlx::query(
-            "SELECT h.id, h.member_id, m.card, m.member_type FROM holds h JOIN members m ON m.id = h.member_id \
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT h.id AS hold_id, {} FROM holds h JOIN members m ON m.id = h.member_id \
              WHERE h.title_id = $1 AND h.status = 'waiting' ORDER BY h.placed_at, h.id LIMIT 1",
-        )
-        .bind(&copy.title_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-        let Some(next) = next else { return Ok(None) };
-        let member_id: String = next.try_get("member_id")?;
-        let policy = self.policy(tx, lib, &next.try_get::<String, _>("member_type")?).await?;
-        let expires = circulation::hold_expires_on(today, &policy);
-        let hlc = self.tick();
-        sqlx::query("UPDATE holds SET status = 'ready', copy_id = $1, expires_on = $2, hlc = $3 WHERE id = $4")
-            .bind(&copy.id)
-            .bind(expires.to_string())
-            .bind(hlc)
-            .bind(&next.try_get::<String, _>("id")?)
-            .execute(&mut **tx)
-            .await?;
-        sqlx::query("UPDATE copies SET status = 'on_hold_shelf' WHERE id = $1").bind(&copy.id).execute(&mut **tx).await?;
-        self.event(tx, lib, "trapped_for_hold", copy, Some(&member_id), Some(expires)).await?;
-        Ok(Some(next.try_get("card")?))
+            MEMBER_COLS.split(", ").map(|c| format!("m.{c}")).collect::<Vec<_>>().join(", ")
+        ));
+        let next = sqlx::query(sql).bind(copy.title_id.to_string()).fetch_optional(&mut **tx).await?;
+        let next = match next {
+            Some(r) => {
+                let row = member_row(&r)?;
+                let policy = self.policy(tx, lib, &row.member_type).await?;
+                Some((HoldId(uuid_of(&r.try_get::<String, _>("hold_id")?)), to_domain(&row)?, policy))
+            }
+            None => None,
+        };
+        let line = next.as_ref().map(|(hold_id, member, policy)| NextInLine { hold_id: *hold_id, member, policy });
+        let Some(e) = holds::route_freed_copy(copy.title_id, copy.id, line.as_ref(), was_on_hold_shelf, today, now()) else {
+            return Ok(None);
+        };
+        self.append(tx, lib, &e).await?;
+        Ok(next.map(|(_, m, _)| m.card))
     }
 
     /// Writes the account's review of a title (one per account and title).

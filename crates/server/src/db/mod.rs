@@ -11,6 +11,7 @@ pub mod circulation;
 pub mod holds;
 pub mod libraries;
 pub mod members;
+mod projection;
 pub mod sessions;
 pub mod sync;
 
@@ -263,6 +264,11 @@ impl std::ops::DerefMut for WriteTx {
 }
 
 /// Now, as stored: unix milliseconds.
+/// Now, for events (`at` columns keep its milliseconds).
+pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(now_ms()).unwrap_or_default()
+}
+
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }

@@ -45,7 +45,7 @@ fn member_id(params: &HashMap<String, String>) -> ApiResult<String> {
     params.get("member_id").filter(|v| uuid::Uuid::parse_str(v).is_ok()).cloned().ok_or_else(|| ApiError::not_found("member"))
 }
 
-fn today() -> chrono::NaiveDate {
+pub(super) fn today() -> chrono::NaiveDate {
     chrono::Utc::now().date_naive()
 }
 

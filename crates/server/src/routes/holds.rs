@@ -1,7 +1,7 @@
 //! Holds and reviews in a library. A member places and cancels their own
 //! holds (staff may for any member) and writes one review per title.
 
-use super::circulation::actor;
+use super::circulation::{actor, today};
 use super::libraries::InLibrary;
 use crate::db::holds::{HoldRow, ReviewRow};
 use crate::error::{ApiError, ApiResult};
@@ -64,7 +64,7 @@ async fn place(
         }
         None => actor(&s, &ctx).await?.1.map(|m| m.id).ok_or_else(no_member_record)?,
     };
-    let h = s.db.place_hold(&ctx.library.id, &title_id, &member_id).await?;
+    let h = s.db.place_hold(&ctx.library.id, &title_id, &member_id, today()).await?;
     Ok((StatusCode::CREATED, JsonOut(h)))
 }
 
@@ -95,7 +95,7 @@ async fn cancel(State(s): State<AppState>, ctx: InLibrary, Path(p): Path<HashMap
     if actor.require(Action::ActAsMember(owner)).is_err() {
         return Err(ApiError::not_found("hold"));
     }
-    Ok(JsonOut(s.db.cancel_hold(&ctx.library.id, &hold_id).await?))
+    Ok(JsonOut(s.db.cancel_hold(&ctx.library.id, &hold_id, today()).await?))
 }
 
 #[utoipa::path(get, path = "/libraries/{lib}/titles/{title_id}/reviews", tag = "reviews", summary = "Reviews of a title", params(("lib" = String, Path, description = "library id (UUID)"), ("title_id" = String, Path, description = "title id (UUID)")), responses((status = 200, description = "`{items: [review]}`", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]

@@ -201,3 +201,34 @@ async fn hold_shelf_sweep(b: Backend) {
     s.shutdown().await;
 }
 both!(hold_shelf_sweep);
+
+/// The hold rules are the domain's on the server too: a blocked or expired
+/// member cannot join a queue through the API (before, only the desk
+/// refused them).
+async fn a_blocked_or_expired_member_cannot_place_a_hold(b: Backend) {
+    let s = Server::start(b).await;
+    let admin = s.user("admin@example.org").await;
+    let l = setup(&s, &admin).await;
+    let base = &l.base;
+    s.post(&format!("{base}/titles/{}/copies", l.title), &admin.auth(), json!({ "barcode": "X1" })).await.expect(201, "");
+    let blocked = s.post(&format!("{base}/members"), &admin.auth(), json!({ "card": "B1", "name": "Bea", "member_type": "adult" })).await;
+    let blocked_id = blocked.body["id"].as_str().unwrap().to_owned();
+    s.call(Method::PUT, &format!("{base}/members/{blocked_id}/block"), &admin.auth(), Some(json!({ "reason": "unpaid fines" })))
+        .await
+        .expect(200, "");
+    s.post(
+        &format!("{base}/members"),
+        &admin.auth(),
+        json!({ "card": "E1", "name": "Eli", "member_type": "adult", "expires_on": "2020-01-01" }),
+    )
+    .await
+    .expect(201, "");
+    let holds = format!("{base}/titles/{}/holds", l.title);
+    let r = s.post(&holds, &admin.auth(), json!({ "card": "B1" })).await;
+    r.expect(409, "member_blocked");
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("unpaid fines"), "{r:?}");
+    s.post(&holds, &admin.auth(), json!({ "card": "E1" })).await.expect(409, "member_expired");
+    assert!(s.get(&holds, &admin.auth()).await.body["items"].as_array().unwrap().is_empty());
+    s.shutdown().await;
+}
+both!(a_blocked_or_expired_member_cannot_place_a_hold);

@@ -633,6 +633,82 @@ async fn a_server_edit_after_a_desk_edit_wins_even_when_the_desk_clock_is_ahead(
 }
 both!(a_server_edit_after_a_desk_edit_wins_even_when_the_desk_clock_is_ahead);
 
+/// Circulation through the API reaches a desk as the same holds, loans and
+/// copy statuses the server shows: every server event names its hold, a
+/// cancelled ready hold hands its copy on with an event, and a loan fulfils
+/// the borrower's hold by its event. (Before: a desk saw a trapped copy
+/// with no ready hold, never saw a hold fulfilled or expired, and kept a
+/// copy on the hold shelf that the server had put back.)
+async fn server_circulation_reaches_desks_as_the_same_holds_and_loans(b: Backend) {
+    let l = library(b).await;
+    let (d, t) = l.desk().await;
+    let (a, auth) = (&l.base, l.librarian.auth());
+    let title = l.s.post(&format!("{a}/titles"), &auth, json!({ "title": "Queued" })).await.body["id"].as_str().unwrap().to_owned();
+    let title_id = TitleId(title.parse().unwrap());
+    l.s.post(&format!("{a}/titles/{title}/copies"), &auth, json!({ "barcode": "Q-1" })).await.expect(201, "");
+    for card in ["P1", "P2", "P3", "P4"] {
+        l.s.post(&format!("{a}/members"), &auth, json!({ "card": card, "name": card, "member_type": "adult" })).await.expect(201, "");
+    }
+    let holds = format!("{a}/titles/{title}/holds");
+    l.s.post(&format!("{a}/checkout"), &auth, json!({ "barcode": "Q-1", "card": "P3" })).await.expect(201, "");
+    let h1 = l.s.post(&holds, &auth, json!({ "card": "P1" })).await.body["id"].as_str().unwrap().to_owned();
+    let h2 = l.s.post(&holds, &auth, json!({ "card": "P2" })).await.body["id"].as_str().unwrap().to_owned();
+    // What the server and the desk say of each hold and of the copy.
+    let compare = |step: &'static str| {
+        let (l, d) = (&l, &d);
+        async move {
+            let server: Vec<(String, String)> = {
+                let rows = sqlx::query("SELECT id, status FROM holds ORDER BY id").fetch_all(&l.s.state.db.pool).await.unwrap();
+                rows.iter().map(|r| (sqlx::Row::get(r, "id"), sqlx::Row::get(r, "status"))).collect()
+            };
+            let mut desk: Vec<(String, String)> =
+                d.store.holds_of_title(title_id).await.unwrap().iter().map(|h| (h.id.to_string(), h.status.as_str().to_owned())).collect();
+            desk.sort();
+            assert_eq!(desk, server, "{step}: the desk's holds differ from the server's");
+            let copy = d.store.copy("Q-1").await.unwrap();
+            let status: String = sqlx::query("SELECT status FROM copies WHERE barcode = 'Q-1'")
+                .fetch_one(&l.s.state.db.pool)
+                .await
+                .map(|r| sqlx::Row::get(&r, "status"))
+                .unwrap();
+            assert_eq!(copy.status.as_str(), status, "{step}: copy status");
+        }
+    };
+    // Check-in traps the copy for P1.
+    assert_eq!(l.s.post(&format!("{a}/checkin"), &auth, json!({ "barcode": "Q-1" })).await.body["hold_shelf_for"], "P1");
+    sync(&d, &t).await;
+    compare("trapped for P1").await;
+    assert_eq!(d.store.hold(h1.parse::<Uuid>().map(shelfkeeper_domain::ids::HoldId).unwrap()).await.unwrap().status, HoldStatus::Ready);
+    // P1 cancels: the copy goes to P2, by an event the desk sees.
+    l.s.call(Method::DELETE, &format!("{a}/holds/{h1}"), &auth, None).await.expect(200, "");
+    sync(&d, &t).await;
+    compare("P1 cancelled, trapped for P2").await;
+    let queue = l.s.get(&holds, &auth).await;
+    assert_eq!((queue.body["items"][0]["id"].as_str(), queue.body["items"][0]["status"].as_str()), (Some(h2.as_str()), Some("ready")));
+    // P2 never comes: the sweep expires the hold and the copy is free.
+    let later = chrono::Utc::now().date_naive() + chrono::Days::new(30);
+    assert_eq!(l.s.state.db.sweep_uncollected_holds(later).await.unwrap(), 1);
+    sync(&d, &t).await;
+    compare("P2 expired, copy back on the shelf").await;
+    assert_eq!(d.store.copy("Q-1").await.unwrap().status, shelfkeeper_domain::model::CopyStatus::Available);
+    // P4 waits, then borrows the copy off the shelf: the hold is fulfilled.
+    l.s.post(&format!("{a}/checkout"), &auth, json!({ "barcode": "Q-1", "card": "P3" })).await.expect(201, "");
+    l.s.post(&holds, &auth, json!({ "card": "P4" })).await.expect(201, "");
+    l.s.post(&format!("{a}/checkin"), &auth, json!({ "barcode": "Q-1" })).await.expect(200, "");
+    l.s.post(&format!("{a}/checkout"), &auth, json!({ "barcode": "Q-1", "card": "P4" })).await.expect(201, "");
+    sync(&d, &t).await;
+    compare("P4's hold fulfilled by the loan").await;
+    let loans = d.store.loans_of_copy(d.store.copy("Q-1").await.unwrap().id).await.unwrap();
+    assert_eq!(loans.len(), 3);
+    // A second desk, starting from nothing, agrees.
+    let (d2, t2) = l.desk().await;
+    sync(&d2, &t2).await;
+    sync(&d, &t).await;
+    assert_same(&[&d, &d2]).await;
+    l.s.shutdown().await;
+}
+both!(server_circulation_reaches_desks_as_the_same_holds_and_loans);
+
 // ------------------------------------------------------------ simulation --
 
 /// splitmix64.

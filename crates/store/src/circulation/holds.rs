@@ -1,48 +1,50 @@
 //! Holds: the queue for a title, the hold shelf, and reading holds back.
 
-use super::events::{NewEvent, append};
+use super::events::append;
+use super::loans::copy_state;
 use crate::catalogue::{copy_by_barcode, title_by_id};
 use crate::members::{member_by_card, member_by_id, member_type_by_code};
-use crate::rows::{RowExt, date, parse_ts};
+use crate::rows::{RowExt, parse_ts};
 use crate::{Store, WriteTx, db_err};
 use chrono::NaiveDate;
 use serde::Serialize;
 use shelfkeeper_domain::access::{Action, Actor};
-use shelfkeeper_domain::circulation as rules;
-use shelfkeeper_domain::circulation::EventKind;
+use shelfkeeper_domain::circulation::holds::{self, HoldEnd, HoldRequest, NextInLine, QueuedHold};
 use shelfkeeper_domain::ids::{HoldId, MemberId, TitleId};
 use shelfkeeper_domain::model::{Copy, Hold, HoldStatus};
 use shelfkeeper_domain::{Error, Result};
 use sqlx::SqliteConnection;
 use sqlx::sqlite::SqliteRow;
 
-/// Traps `copy` for the oldest waiting hold on its title, or puts it back on
-/// the shelf. Returns who it waits for.
-pub(super) async fn route_returned_copy(w: &mut WriteTx, actor: &Actor, copy: &Copy, release_event: bool) -> Result<Option<HoldNotice>> {
+/// Sends a copy freed of a loan or a hold to the oldest waiting hold on
+/// its title, or back on the shelf (the domain's `route_freed_copy`).
+/// Returns who it waits for.
+pub(super) async fn route_freed_copy(w: &mut WriteTx, actor: &Actor, copy: &Copy, was_on_hold_shelf: bool) -> Result<Option<HoldNotice>> {
     let next = sqlx::query("SELECT id, member_id FROM holds WHERE title_id = ? AND status = 'waiting' ORDER BY seq LIMIT 1")
         .bind(copy.title_id.0)
         .fetch_optional(w.conn())
         .await
         .map_err(db_err)?;
-    let at = w.now;
-    match next {
+    let next = match next {
         Some(r) => {
-            let hold_id = HoldId(r.uuid("id")?);
             let member = member_by_id(w.conn(), MemberId(r.uuid("member_id")?)).await?;
             let policy = member_type_by_code(w.conn(), &member.member_type).await?;
-            let expires_on = rules::hold_expires_on(w.today(), &policy);
-            let e =
-                NewEvent::new(EventKind::TrappedForHold, copy.title_id, at).copy(copy.id).member(member.id).hold(hold_id).due(expires_on);
-            append(w, actor, e).await?;
-            Ok(Some(HoldNotice { hold_id, card: member.card, member_name: member.name, expires_on }))
+            Some((HoldId(r.uuid("id")?), member, policy))
         }
-        None => {
-            if release_event {
-                append(w, actor, NewEvent::new(EventKind::ReleasedFromHold, copy.title_id, at).copy(copy.id)).await?;
-            }
-            Ok(None)
+        None => None,
+    };
+    let line = next.as_ref().map(|(hold_id, member, policy)| NextInLine { hold_id: *hold_id, member, policy });
+    let Some(e) = holds::route_freed_copy(copy.title_id, copy.id, line.as_ref(), was_on_hold_shelf, w.today(), w.now) else {
+        return Ok(None);
+    };
+    let notice = match (&next, e.due_on) {
+        (Some((hold_id, member, _)), Some(expires_on)) => {
+            Some(HoldNotice { hold_id: *hold_id, card: member.card.clone(), member_name: member.name.clone(), expires_on })
         }
-    }
+        _ => None,
+    };
+    append(w, actor, e).await?;
+    Ok(notice)
 }
 
 /// A copy now waits on the hold shelf for this member.
@@ -87,16 +89,21 @@ async fn hold_by_id(conn: &mut SqliteConnection, id: HoldId) -> Result<Hold> {
     row.as_ref().map(hold_from_row).transpose()?.ok_or_else(|| Error::HoldNotFound(id.to_string()))
 }
 
-/// Cancels a hold inside a transaction; a copy waiting for it goes to the
-/// next in line or back to the shelf.
-async fn cancel_hold_in(w: &mut WriteTx, actor: &Actor, hold: &Hold, kind: EventKind) -> Result<Option<HoldNotice>> {
-    let at = w.now;
-    append(w, actor, NewEvent::new(kind, hold.title_id, at).member(hold.member_id).hold(hold.id)).await?;
-    if let (HoldStatus::Ready, Some(barcode)) = (hold.status, &hold.copy_barcode) {
-        let copy = copy_by_barcode(w.conn(), barcode).await?;
-        return route_returned_copy(w, actor, &copy, true).await;
+/// Closes an active hold inside a transaction (the domain's `close_hold`);
+/// a copy waiting for it goes to the next in line or back to the shelf.
+async fn close_hold_in(w: &mut WriteTx, actor: &Actor, hold: &Hold, end: HoldEnd) -> Result<Option<HoldNotice>> {
+    let copy = match (&hold.copy_barcode, hold.status) {
+        (Some(barcode), HoldStatus::Ready) => Some(copy_by_barcode(w.conn(), barcode).await?),
+        _ => None,
+    };
+    let queued =
+        QueuedHold { id: hold.id, title_id: hold.title_id, member: hold.member_id, status: hold.status, copy: copy.as_ref().map(|c| c.id) };
+    let (e, freed) = holds::close_hold(&queued, end, w.now)?;
+    append(w, actor, e).await?;
+    match (freed, copy) {
+        (Some(_), Some(copy)) => route_freed_copy(w, actor, &copy, true).await,
+        _ => Ok(None),
     }
-    Ok(None)
 }
 
 pub(crate) async fn cancel_holds_of_member(w: &mut WriteTx, member: MemberId) -> Result<()> {
@@ -104,7 +111,7 @@ pub(crate) async fn cancel_holds_of_member(w: &mut WriteTx, member: MemberId) ->
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(member.0).fetch_all(w.conn()).await.map_err(db_err)?;
     for r in &rows {
         let hold = hold_from_row(r)?;
-        cancel_hold_in(w, &Actor::OWNER, &hold, EventKind::HoldCancelled).await?;
+        close_hold_in(w, &Actor::OWNER, &hold, HoldEnd::Cancelled).await?;
     }
     Ok(())
 }
@@ -115,35 +122,27 @@ impl Store {
         let mut w = self.write_tx().await?;
         let member = member_by_card(w.conn(), card).await?;
         actor.require(Action::ActAsMember(member.id))?;
-        rules::member_in_good_standing(&member, w.today())?;
         let title = title_by_id(w.conn(), title_id).await?;
-        if title.copy_count == 0 {
-            return Err(Error::HoldOnTitleWithoutCopies(title.title));
-        }
-        let active: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM holds WHERE title_id = ? AND member_id = ? AND status IN ('waiting', 'ready')")
-                .bind(title_id.0)
-                .bind(member.id.0)
-                .fetch_one(w.conn())
-                .await
-                .map_err(db_err)?;
-        if active > 0 {
-            return Err(Error::HoldAlreadyPlaced { card: member.card, title: title.title });
-        }
-        let borrowed: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM loans WHERE title_id = ? AND member_id = ? AND returned_at IS NULL AND lost_at IS NULL",
+        let facts = sqlx::query(
+            "SELECT EXISTS (SELECT 1 FROM holds WHERE title_id = ?1 AND member_id = ?2 AND status IN ('waiting', 'ready')) AS active,
+                    EXISTS (SELECT 1 FROM loans WHERE title_id = ?1 AND member_id = ?2 AND returned_at IS NULL AND lost_at IS NULL) AS borrowed",
         )
         .bind(title_id.0)
         .bind(member.id.0)
         .fetch_one(w.conn())
         .await
         .map_err(db_err)?;
-        if borrowed > 0 {
-            return Err(Error::HoldOnTitleAlreadyBorrowed { card: member.card, title: title.title });
-        }
-        let hold_id = HoldId::new();
-        let at = w.now;
-        append(&mut w, actor, NewEvent::new(EventKind::HoldPlaced, title_id, at).member(member.id).hold(hold_id)).await?;
+        let request = HoldRequest {
+            member: &member,
+            title_id,
+            title: &title.title,
+            copies: u32::try_from(title.copy_count).unwrap_or(u32::MAX),
+            has_active_hold: facts.int("active")? != 0,
+            has_title_on_loan: facts.int("borrowed")? != 0,
+        };
+        let e = holds::place_hold(&request, w.today(), w.now)?;
+        let hold_id = e.hold_id.ok_or_else(|| Error::Storage("hold_placed without a hold".into()))?;
+        append(&mut w, actor, e).await?;
         let hold = hold_by_id(w.conn(), hold_id).await?;
         w.commit().await?;
         Ok(hold)
@@ -155,10 +154,7 @@ impl Store {
         let mut w = self.write_tx().await?;
         let hold = hold_by_id(w.conn(), hold_id).await?;
         actor.require(Action::ActAsMember(hold.member_id))?;
-        if !hold.status.is_active() {
-            return Err(Error::HoldNotActive(hold_id.to_string()));
-        }
-        let next = cancel_hold_in(&mut w, actor, &hold, EventKind::HoldCancelled).await?;
+        let next = close_hold_in(&mut w, actor, &hold, HoldEnd::Cancelled).await?;
         w.commit().await?;
         Ok(next)
     }
@@ -169,14 +165,32 @@ impl Store {
     pub async fn expire_holds(&self, actor: &Actor, today: NaiveDate) -> Result<u32> {
         actor.require(Action::Circulate)?;
         let mut w = self.write_tx().await?;
-        let sql = format!("{HOLD_SELECT} WHERE h.status = 'ready' AND h.expires_on < ?");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(date(today)).fetch_all(w.conn()).await.map_err(db_err)?;
-        let holds = rows.iter().map(hold_from_row).collect::<Result<Vec<_>>>()?;
-        for hold in &holds {
-            cancel_hold_in(&mut w, actor, hold, EventKind::HoldExpired).await?;
+        let sql = format!("{HOLD_SELECT} WHERE h.status = 'ready' ORDER BY h.seq");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(w.conn()).await.map_err(db_err)?;
+        let mut expired = 0;
+        for r in &rows {
+            let hold = hold_from_row(r)?;
+            if hold.expires_on.is_some_and(|d| holds::is_uncollected(d, today)) {
+                close_hold_in(&mut w, actor, &hold, HoldEnd::Expired).await?;
+                expired += 1;
+            }
         }
         w.commit().await?;
-        Ok(holds.len() as u32)
+        Ok(expired)
+    }
+
+    /// The copy with `barcode`, if it sits on the hold shelf past its
+    /// pickup day: the hold expires and the copy goes to the next in line
+    /// (whose pickup days start today) or back on the shelf. Committed on
+    /// its own, so it stands whatever the caller does next.
+    pub(crate) async fn expire_uncollected_trap(&self, actor: &Actor, barcode: &str) -> Result<()> {
+        let mut w = self.write_tx().await?;
+        let Ok(copy) = copy_by_barcode(w.conn(), barcode).await else { return Ok(()) };
+        let state = copy_state(w.conn(), &copy).await?;
+        let Some(trap) = state.trapped.filter(|t| holds::is_uncollected(t.expires_on, w.today())) else { return Ok(()) };
+        let hold = hold_by_id(w.conn(), trap.hold_id).await?;
+        close_hold_in(&mut w, actor, &hold, HoldEnd::Expired).await?;
+        w.commit().await
     }
 
     pub async fn hold(&self, id: HoldId) -> Result<Hold> {

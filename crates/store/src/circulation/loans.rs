@@ -1,7 +1,7 @@
 //! Loans: check-out, check-in, renewal and loss, and reading loans back.
 
-use super::events::{NewEvent, append};
-use super::holds::{HoldNotice, route_returned_copy};
+use super::events::append;
+use super::holds::{HoldNotice, route_freed_copy};
 use crate::catalogue::{copy_by_barcode, title_by_id};
 use crate::members::{member_by_card, member_by_id, member_type_from_row};
 use crate::rows::{RowExt, date};
@@ -9,7 +9,7 @@ use crate::{Store, WriteTx, db_err};
 use chrono::NaiveDate;
 use serde::Serialize;
 use shelfkeeper_domain::access::{Action, Actor};
-use shelfkeeper_domain::circulation::{self as rules, Borrower, CopyState, EventKind, OpenLoan, TrappedHold};
+use shelfkeeper_domain::circulation::{self as rules, Borrower, CopyState, OpenLoan, TrappedHold};
 use shelfkeeper_domain::ids::{CopyId, EventId, HoldId, MemberId, TitleId};
 use shelfkeeper_domain::model::{Copy, CopyStatus, Loan, Member, MemberType};
 use shelfkeeper_domain::{Error, Result};
@@ -17,7 +17,7 @@ use sqlx::SqliteConnection;
 use sqlx::sqlite::SqliteRow;
 
 /// The copy's circulation state, from the projections.
-async fn copy_state(conn: &mut SqliteConnection, copy: &Copy) -> Result<CopyState> {
+pub(super) async fn copy_state(conn: &mut SqliteConnection, copy: &Copy) -> Result<CopyState> {
     // One round trip: the open loan and the ready hold, either may be absent.
     let r = sqlx::query(
         "SELECT l.id AS loan_id, l.member_id AS loan_member, l.due_on, l.renewals,
@@ -46,6 +46,10 @@ async fn copy_state(conn: &mut SqliteConnection, copy: &Copy) -> Result<CopyStat
         None => None,
     };
     Ok(CopyState { loan, trapped, lost: copy.status == CopyStatus::Lost })
+}
+
+pub(super) fn copy_ref(copy: &Copy) -> rules::CopyRef {
+    rules::CopyRef { id: copy.id, title_id: copy.title_id }
 }
 
 /// The member's loan rules and how many loans they have open, in one round trip.
@@ -129,18 +133,18 @@ async fn loan_by_id(conn: &mut SqliteConnection, id: EventId) -> Result<Loan> {
 }
 
 impl Store {
-    /// Lends the copy with `barcode` to the member with `card`.
+    /// Lends the copy with `barcode` to the member with `card`. A copy left
+    /// on the hold shelf past its pickup day is first let go (the hold
+    /// expires, the copy goes to the next in line), as the server does:
+    /// that stands even when the check-out is then refused.
     pub async fn check_out(&self, actor: &Actor, card: &str, barcode: &str) -> Result<CheckoutReceipt> {
         actor.require(Action::Circulate)?;
+        self.expire_uncollected_trap(actor, barcode).await?;
         let mut w = self.write_tx().await?;
         let member = member_by_card(w.conn(), card).await?;
         let copy = copy_by_barcode(w.conn(), barcode).await?;
         let decision = self.decide_checkout(&mut w, &member, &copy).await?;
-        let e = NewEvent::new(EventKind::CheckedOut, copy.title_id, w.now).copy(copy.id).member(member.id).due(decision.due_on);
-        let e = match decision.fulfils_hold {
-            Some(h) => e.hold(h),
-            None => e,
-        };
+        let e = rules::checked_out(copy_ref(&copy), member.id, &decision, w.now);
         let loan_id = e.id;
         append(&mut w, actor, e).await?;
         let loan = loan_by_id(w.conn(), loan_id).await?;
@@ -156,8 +160,15 @@ impl Store {
             Some(m) => card_of(w.conn(), m).await,
             None => String::new(),
         };
+        let own_hold: Option<uuid::Uuid> =
+            sqlx::query_scalar("SELECT id FROM holds WHERE title_id = ? AND member_id = ? AND status = 'waiting'")
+                .bind(copy.title_id.0)
+                .bind(member.id.0)
+                .fetch_optional(w.conn())
+                .await
+                .map_err(db_err)?;
         let borrower = Borrower { member, policy: &policy, open_loans };
-        rules::check_out(&copy.barcode, &state, &borrower, w.today(), |_| other_card.clone())
+        rules::check_out(&copy.barcode, &state, &borrower, own_hold.map(HoldId), w.today(), |_| other_card.clone())
     }
 
     /// Returns a copy. If someone is waiting for the title, the copy is
@@ -168,13 +179,9 @@ impl Store {
         let copy = copy_by_barcode(w.conn(), barcode).await?;
         let state = copy_state(w.conn(), &copy).await?;
         let decision = rules::check_in(&copy.barcode, &state, w.today())?;
-        let e = NewEvent::new(EventKind::CheckedIn, copy.title_id, w.now).copy(copy.id);
-        let e = match &decision.closes_loan {
-            Some(l) => e.member(l.member_id),
-            None => e,
-        };
+        let e = rules::checked_in(copy_ref(&copy), &decision, w.now);
         append(&mut w, actor, e).await?;
-        let hold = route_returned_copy(&mut w, actor, &copy, false).await?;
+        let hold = route_freed_copy(&mut w, actor, &copy, false).await?;
         let loan = match &decision.closes_loan {
             Some(l) => Some(loan_by_id(w.conn(), l.loan_id).await?),
             None => None,
@@ -203,8 +210,8 @@ impl Store {
                 .map_err(db_err)?;
         let borrower = Borrower { member: &member, policy: &policy, open_loans };
         let due = rules::renew(&copy.barcode, &state, &borrower, others_waiting as u32, w.today())?;
-        let at = w.now;
-        append(&mut w, actor, NewEvent::new(EventKind::Renewed, copy.title_id, at).copy(copy.id).member(member.id).due(due)).await?;
+        let e = rules::renewed(copy_ref(&copy), member.id, due, w.now);
+        append(&mut w, actor, e).await?;
         let renewed = loan_by_id(w.conn(), loan.loan_id).await?;
         w.commit().await?;
         Ok(RenewReceipt { loan: renewed, previous_due_on: loan.due_on })
@@ -215,15 +222,8 @@ impl Store {
         actor.require(Action::Circulate)?;
         let mut w = self.write_tx().await?;
         let copy = copy_by_barcode(w.conn(), barcode).await?;
-        if copy.status == CopyStatus::Lost {
-            return Err(Error::CopyLost(copy.barcode));
-        }
         let state = copy_state(w.conn(), &copy).await?;
-        let e = NewEvent::new(EventKind::MarkedLost, copy.title_id, w.now).copy(copy.id);
-        let e = match state.loan {
-            Some(l) => e.member(l.member_id),
-            None => e,
-        };
+        let e = rules::mark_lost(&copy.barcode, copy_ref(&copy), &state, w.now)?;
         append(&mut w, actor, e).await?;
         w.commit().await
     }

@@ -221,3 +221,55 @@ async fn uncollected_holds_expire_and_the_copy_moves_on() {
     assert_eq!(t.copy("B1").await.unwrap().status, CopyStatus::Available);
     assert!(t.active_holds(10).await.unwrap().is_empty());
 }
+
+/// The desk lets an uncollected copy go when it is next handled, as the
+/// server does: a copy left on the hold shelf past its pickup day goes to
+/// the member at the desk (before, only `expire_holds` did it, and nothing
+/// called that, so the copy stayed reserved for good).
+#[tokio::test]
+async fn a_copy_left_on_the_hold_shelf_past_its_pickup_day_is_lent_to_whoever_asks() {
+    use sqlx::Connection;
+    let t = library().await;
+    let dune = title_with_copies(&t, "Dune", &["B1"]).await;
+    for (c, n) in [("M1", "Ada"), ("M2", "Grace"), ("M3", "Alan")] {
+        member(&t, c, n).await;
+    }
+    t.check_out(OWNER, "M1", "B1").await.unwrap();
+    let h2 = t.place_hold(OWNER, "M2", dune.id).await.unwrap();
+    assert_eq!(t.check_in(OWNER, "B1").await.unwrap().hold.unwrap().card, "M2");
+    assert!(matches!(t.check_out(OWNER, "M3", "B1").await, Err(Error::CopyReservedForAnother { .. })));
+    // The pickup days pass.
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", t.path().display())).await.unwrap();
+    sqlx::query("UPDATE holds SET expires_on = '2000-01-01' WHERE status = 'ready'").execute(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+    let out = t.check_out(OWNER, "M3", "B1").await.unwrap();
+    assert!(!out.fulfilled_hold);
+    assert_eq!(t.hold(h2.id).await.unwrap().status, HoldStatus::Expired);
+    let copy = t.copy("B1").await.unwrap();
+    let kinds: Vec<_> = t.copy_events(copy.id).await.unwrap().iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [EventKind::CheckedOut, EventKind::CheckedIn, EventKind::TrappedForHold, EventKind::ReleasedFromHold, EventKind::CheckedOut]
+    );
+    assert_store_invariants(&t).await;
+}
+
+/// A member who borrows a copy of a title they wait for has what they
+/// waited for: the loan fulfils the hold, and no later copy is trapped for
+/// them (Koha fills the hold the same way).
+#[tokio::test]
+async fn a_loan_fulfils_the_borrowers_waiting_hold() {
+    let t = library().await;
+    let dune = title_with_copies(&t, "Dune", &["B1", "B2"]).await;
+    member(&t, "M1", "Ada").await;
+    member(&t, "M2", "Grace").await;
+    t.check_out(OWNER, "M1", "B1").await.unwrap();
+    let hold = t.place_hold(OWNER, "M2", dune.id).await.unwrap();
+    assert_eq!(hold.status, HoldStatus::Waiting);
+    let out = t.check_out(OWNER, "M2", "B2").await.unwrap();
+    assert!(out.fulfilled_hold);
+    assert_eq!(t.hold(hold.id).await.unwrap().status, HoldStatus::Fulfilled);
+    assert!(t.check_in(OWNER, "B1").await.unwrap().hold.is_none(), "nobody waits any more");
+    assert_eq!(t.copy("B1").await.unwrap().status, CopyStatus::Available);
+    assert_store_invariants(&t).await;
+}

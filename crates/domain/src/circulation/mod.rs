@@ -7,10 +7,16 @@
 //! ([`fold_copy`]) and only cached in the store.
 
 use crate::error::{Error, Result};
-use crate::ids::{EventId, HoldId, MemberId};
+use crate::ids::{CopyId, EventId, HoldId, MemberId, TitleId};
 use crate::model::{CopyStatus, Member, MemberType};
-use chrono::{Days, NaiveDate};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+
+mod event;
+pub mod holds;
+pub mod projection;
+
+pub use event::Event;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
@@ -196,12 +202,16 @@ pub struct CheckoutDecision {
     pub fulfils_hold: Option<HoldId>,
 }
 
-/// May `borrower` take the copy in `state` today?
-/// `card_of` names another member for messages.
+/// May `borrower` take the copy in `state` today? `own_hold` is the
+/// borrower's waiting hold on the copy's title, if any: the loan fulfils it
+/// as it fulfils a hold the copy was trapped for (the member has the book;
+/// the queue must not trap another copy for them). `card_of` names another
+/// member for messages.
 pub fn check_out(
     barcode: &str,
     state: &CopyState,
     borrower: &Borrower<'_>,
+    own_hold: Option<HoldId>,
     today: NaiveDate,
     card_of: impl Fn(MemberId) -> String,
 ) -> Result<CheckoutDecision> {
@@ -215,7 +225,7 @@ pub fn check_out(
     let fulfils_hold = match &state.trapped {
         Some(t) if t.member_id == borrower.member.id => Some(t.hold_id),
         Some(t) => return Err(Error::CopyReservedForAnother { barcode: barcode.into(), card: card_of(t.member_id) }),
-        None => None,
+        None => own_hold,
     };
     if borrower.open_loans >= borrower.policy.max_loans {
         return Err(Error::LoanLimitReached { card: borrower.member.card.clone(), limit: borrower.policy.max_loans });
@@ -255,6 +265,44 @@ pub fn check_in(barcode: &str, state: &CopyState, today: NaiveDate) -> Result<Ch
         (None, true) => Ok(CheckinDecision { closes_loan: None, found: true, days_overdue: 0 }),
         (None, false) => Err(Error::CopyNotOnLoan(barcode.into())),
     }
+}
+
+/// A copy as the events about it name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CopyRef {
+    pub id: CopyId,
+    pub title_id: TitleId,
+}
+
+/// The `checked_out` event of a decided check-out.
+pub fn checked_out(copy: CopyRef, member: MemberId, d: &CheckoutDecision, now: DateTime<Utc>) -> Event {
+    Event::new(EventKind::CheckedOut, copy.title_id, now).copy(copy.id).member(member).due(d.due_on).maybe_hold(d.fulfils_hold)
+}
+
+/// The `checked_in` event of a decided check-in (naming the borrower).
+pub fn checked_in(copy: CopyRef, d: &CheckinDecision, now: DateTime<Utc>) -> Event {
+    let e = Event::new(EventKind::CheckedIn, copy.title_id, now).copy(copy.id);
+    match &d.closes_loan {
+        Some(l) => e.member(l.member_id),
+        None => e,
+    }
+}
+
+/// The `renewed` event of a decided renewal.
+pub fn renewed(copy: CopyRef, member: MemberId, due_on: NaiveDate, now: DateTime<Utc>) -> Event {
+    Event::new(EventKind::Renewed, copy.title_id, now).copy(copy.id).member(member).due(due_on)
+}
+
+/// Declares a copy lost: refused if it already is; its loan (if any) ends.
+pub fn mark_lost(barcode: &str, copy: CopyRef, state: &CopyState, now: DateTime<Utc>) -> Result<Event> {
+    if state.lost {
+        return Err(Error::CopyLost(barcode.into()));
+    }
+    let e = Event::new(EventKind::MarkedLost, copy.title_id, now).copy(copy.id);
+    Ok(match &state.loan {
+        Some(l) => e.member(l.member_id),
+        None => e,
+    })
 }
 
 /// Hold expiry date for a copy trapped today.
@@ -308,24 +356,27 @@ mod tests {
         let p = policy();
         let b = Borrower { member: &m, policy: &p, open_loans: 0 };
         let free = CopyState::default();
-        let ok = check_out("B1", &free, &b, d("2026-11-22"), |_| "?".into()).unwrap();
+        let ok = check_out("B1", &free, &b, None, d("2026-11-22"), |_| "?".into()).unwrap();
         assert_eq!(ok.due_on, d("2026-12-13"));
 
         let lent = CopyState {
             loan: Some(OpenLoan { loan_id: EventId::new(), member_id: MemberId::new(), due_on: d("2026-12-01"), renewals: 0 }),
             ..Default::default()
         };
-        let err = check_out("B00123", &lent, &b, d("2026-11-22"), |_| "M0042".into()).unwrap_err();
+        let err = check_out("B00123", &lent, &b, None, d("2026-11-22"), |_| "M0042".into()).unwrap_err();
         assert_eq!(err.to_string(), "copy B00123 is already on loan to member M0042 until 2026-12-01");
 
         let blocked = member(true, None);
         let b2 = Borrower { member: &blocked, policy: &p, open_loans: 0 };
-        assert!(matches!(check_out("B1", &free, &b2, d("2026-11-22"), |_| "?".into()), Err(Error::MemberBlocked { .. })));
+        assert!(matches!(check_out("B1", &free, &b2, None, d("2026-11-22"), |_| "?".into()), Err(Error::MemberBlocked { .. })));
         let expired = member(false, Some(d("2026-11-21")));
         let b3 = Borrower { member: &expired, policy: &p, open_loans: 0 };
-        assert!(matches!(check_out("B1", &free, &b3, d("2026-11-22"), |_| "?".into()), Err(Error::MemberExpired { .. })));
+        assert!(matches!(check_out("B1", &free, &b3, None, d("2026-11-22"), |_| "?".into()), Err(Error::MemberExpired { .. })));
         let b4 = Borrower { member: &m, policy: &p, open_loans: 2 };
-        assert!(matches!(check_out("B1", &free, &b4, d("2026-11-22"), |_| "?".into()), Err(Error::LoanLimitReached { limit: 2, .. })));
+        assert!(matches!(
+            check_out("B1", &free, &b4, None, d("2026-11-22"), |_| "?".into()),
+            Err(Error::LoanLimitReached { limit: 2, .. })
+        ));
     }
 
     #[test]
@@ -336,12 +387,19 @@ mod tests {
         let hold = HoldId::new();
         let mine =
             CopyState { trapped: Some(TrappedHold { hold_id: hold, member_id: m.id, expires_on: d("2026-12-01") }), ..Default::default() };
-        assert_eq!(check_out("B1", &mine, &b, d("2026-11-22"), |_| "?".into()).unwrap().fulfils_hold, Some(hold));
+        assert_eq!(check_out("B1", &mine, &b, None, d("2026-11-22"), |_| "?".into()).unwrap().fulfils_hold, Some(hold));
+        // Off the open shelf, the loan fulfils the borrower's waiting hold.
+        let waiting = HoldId::new();
+        let free = CopyState::default();
+        assert_eq!(check_out("B1", &free, &b, Some(waiting), d("2026-11-22"), |_| "?".into()).unwrap().fulfils_hold, Some(waiting));
         let theirs = CopyState {
             trapped: Some(TrappedHold { hold_id: hold, member_id: MemberId::new(), expires_on: d("2026-12-01") }),
             ..Default::default()
         };
-        assert!(matches!(check_out("B1", &theirs, &b, d("2026-11-22"), |_| "M9".into()), Err(Error::CopyReservedForAnother { .. })));
+        assert!(matches!(
+            check_out("B1", &theirs, &b, Some(HoldId::new()), d("2026-11-22"), |_| "M9".into()),
+            Err(Error::CopyReservedForAnother { .. })
+        ));
     }
 
     #[test]
