@@ -33,6 +33,7 @@ const SERVER_POSTGRES: &[(&str, &str)] = &[
     ("0007_relevance.sql", "6ebd53522739bda3c16b8f8764c4601d75914d8c298476ace246266c40af9e6df44b7c4954fa679cab0be4030d5fabc5"),
     ("0008_sync.sql", "c4cd2b063dab012dd49911cb570598f4dba00f8553fe6242eb98aae1215a83951f047496d00ab0ea9fc5aa1beefa787f"),
     ("0009_projection.sql", "b325542afd95e55ecc96ad21a206842bd8a220dadf160273b0226a47ada3a06b3a1b9480776500db78054ffd204f2d6e"),
+    ("0010_events_by_title.sql", "68bf089fb0208347b67b2e46c2866bf1ee714f774c3a7aa39fdceaab8de097c41514038f5ba41773b864bbaeaf9db0cf"),
 ];
 
 const SERVER_SQLITE: &[(&str, &str)] = &[
@@ -45,6 +46,7 @@ const SERVER_SQLITE: &[(&str, &str)] = &[
     ("0007_relevance.sql", "6ebd53522739bda3c16b8f8764c4601d75914d8c298476ace246266c40af9e6df44b7c4954fa679cab0be4030d5fabc5"),
     ("0008_sync.sql", "c4cd2b063dab012dd49911cb570598f4dba00f8553fe6242eb98aae1215a83951f047496d00ab0ea9fc5aa1beefa787f"),
     ("0009_projection.sql", "b325542afd95e55ecc96ad21a206842bd8a220dadf160273b0226a47ada3a06b3a1b9480776500db78054ffd204f2d6e"),
+    ("0010_events_by_title.sql", "68bf089fb0208347b67b2e46c2866bf1ee714f774c3a7aa39fdceaab8de097c41514038f5ba41773b864bbaeaf9db0cf"),
 ];
 
 /// Compares a migration folder (read the way `sqlx::migrate!` reads it)
