@@ -109,24 +109,10 @@ pub fn route_freed_copy(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{MemberId, MemberTypeId};
+    use crate::ids::MemberId;
 
     fn member(blocked: bool) -> Member {
-        Member {
-            id: MemberId::new(),
-            card: "M1".into(),
-            name: "Ada".into(),
-            email: None,
-            phone: None,
-            address: None,
-            member_type: "adult".into(),
-            expires_on: None,
-            blocked,
-            block_reason: None,
-            notes: None,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-        }
+        super::super::tests::member(blocked, None)
     }
 
     fn request(m: &Member) -> HoldRequest<'_> {
@@ -180,15 +166,7 @@ mod tests {
     #[test]
     fn a_freed_copy_goes_to_the_next_in_line_or_back_to_the_shelf() {
         let m = member(false);
-        let policy = MemberType {
-            id: MemberTypeId::new(),
-            code: "adult".into(),
-            name: "Adult".into(),
-            loan_days: 21,
-            max_renewals: 2,
-            max_loans: 5,
-            hold_pickup_days: 7,
-        };
+        let policy = super::super::tests::policy();
         let (title, copy, hold) = (TitleId::new(), CopyId::new(), HoldId::new());
         let next = NextInLine { hold_id: hold, member: &m, policy: &policy };
         let trap = route_freed_copy(title, copy, Some(&next), false, today(), Utc::now()).unwrap();

@@ -316,7 +316,7 @@ mod tests {
     use crate::ids::MemberTypeId;
     use chrono::Utc;
 
-    fn member(blocked: bool, expires_on: Option<NaiveDate>) -> Member {
+    pub(super) fn member(blocked: bool, expires_on: Option<NaiveDate>) -> Member {
         Member {
             id: MemberId::new(),
             card: "M1".into(),
@@ -334,7 +334,7 @@ mod tests {
         }
     }
 
-    fn policy() -> MemberType {
+    pub(super) fn policy() -> MemberType {
         MemberType {
             id: MemberTypeId::new(),
             code: "adult".into(),
