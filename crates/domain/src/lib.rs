@@ -9,6 +9,7 @@ pub mod access;
 pub mod circulation;
 pub mod clock;
 pub mod cover;
+pub mod deletion;
 pub mod error;
 pub mod ids;
 pub mod import;

@@ -148,9 +148,7 @@ impl Store {
         actor.require(Action::ManageCatalogue)?;
         let mut w = self.write_tx().await?;
         let title = title_by_id(w.conn(), id).await?;
-        if title.copy_count > 0 {
-            return Err(Error::TitleHasCopies { title: title.title, copies: title.copy_count as u32 });
-        }
+        shelfkeeper_domain::deletion::may_delete_title(&title.title, title.copy_count as u32)?;
         sqlx::query("DELETE FROM reviews WHERE title_id = ?").bind(id.0).execute(w.conn()).await.map_err(db_err)?;
         sqlx::query("DELETE FROM reading_status WHERE id = ?").bind(id.0).execute(w.conn()).await.map_err(db_err)?;
         sqlx::query("DELETE FROM titles WHERE id = ?").bind(id.0).execute(w.conn()).await.map_err(db_err)?;
@@ -205,9 +203,7 @@ impl Store {
         actor.require(Action::ManageCatalogue)?;
         let mut w = self.write_tx().await?;
         let copy = copy_by_barcode(w.conn(), barcode).await?;
-        if matches!(copy.status, CopyStatus::OnLoan | CopyStatus::OnHoldShelf) {
-            return Err(Error::CopyInCirculation(copy.barcode));
-        }
+        shelfkeeper_domain::deletion::may_delete_copy(&copy.barcode, copy.status)?;
         sqlx::query("DELETE FROM copies WHERE id = ?").bind(copy.id.0).execute(w.conn()).await.map_err(db_err)?;
         w.commit().await
     }

@@ -78,33 +78,17 @@ async fn insert_member_type(w: &mut WriteTx, t: &MemberType) -> Result<()> {
     Ok(())
 }
 
-/// A default member type's id, derived from its code (UUIDv8: FNV-1a of
-/// the code under two seeds).
-pub(crate) fn seed_member_type_id(code: &str) -> uuid::Uuid {
-    let fnv = |seed: u64| code.bytes().fold(seed, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-    let mut bytes = [0u8; 16];
-    bytes[..8].copy_from_slice(&fnv(0xcbf2_9ce4_8422_2325).to_be_bytes());
-    bytes[8..].copy_from_slice(&fnv(0x5368_656c_666b_6565).to_be_bytes());
-    uuid::Uuid::new_v8(bytes)
-}
-
-/// The stamp of default rows: older than any write.
-const SEED_HLC: i64 = 1;
-/// The site of default rows, the same in every store (they are never sent,
-/// so every replica must stamp them alike to stay identical): the largest
-/// UUID, so it also wins over the defaults older stores sent at the seed
-/// stamp (same clock, other sites). Migration 0008 restamps those.
-pub(crate) const SEED_SITE: uuid::Uuid = uuid::Uuid::max();
+/// The stamp and site of default rows (the domain's; migration 0008
+/// restamps the defaults older stores sent at the seed stamp).
+const SEED_HLC: i64 = shelfkeeper_domain::model::SEED_HLC as i64;
+pub(crate) const SEED_SITE: uuid::Uuid = shelfkeeper_domain::model::SEED_SITE;
 
 pub(crate) async fn seed_member_types_if_empty(pool: &SqlitePool) -> Result<()> {
     let mut w = begin_write(pool).await?;
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM member_types").fetch_one(w.conn()).await.map_err(db_err)?;
     if n == 0 {
-        for mut t in MemberType::defaults() {
-            // The same id in every store: replicas that sync start with the
-            // same defaults, which merge as one row each instead of clashing
-            // on their codes.
-            t.id = MemberTypeId(seed_member_type_id(&t.code));
+        // Ids derived from the code: the same in every replica.
+        for t in MemberType::defaults() {
             insert_member_type(&mut w, &t).await?;
         }
         // Stamped at the beginning of time (the clock's first tick), so any
@@ -260,9 +244,7 @@ impl Store {
             .fetch_one(w.conn())
             .await
             .map_err(db_err)?;
-        if loans > 0 {
-            return Err(Error::MemberHasLoans { card: m.card, loans: loans as u32 });
-        }
+        shelfkeeper_domain::deletion::may_delete_member(&m.card, loans as u32)?;
         crate::circulation::cancel_holds_of_member(&mut w, m.id).await?;
         sqlx::query("UPDATE accounts SET member_id = NULL WHERE member_id = ?").bind(m.id.0).execute(w.conn()).await.map_err(db_err)?;
         sqlx::query("DELETE FROM reviews WHERE member_id = ?").bind(m.id.0).execute(w.conn()).await.map_err(db_err)?;

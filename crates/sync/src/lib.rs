@@ -65,6 +65,7 @@
 //! The server checks `protocol` in every request and answers a version it
 //! does not speak with an error naming the versions it does.
 
+pub mod merge;
 pub mod schema;
 
 use serde::{Deserialize, Serialize};

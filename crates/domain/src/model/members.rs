@@ -108,10 +108,11 @@ impl MemberType {
         Ok(())
     }
 
-    /// The types a new store starts with; staff edit them in settings.
+    /// The types a new store or server library starts with; staff edit
+    /// them in settings. Their ids derive from the code ([`seed_member_type_id`]).
     pub fn defaults() -> Vec<MemberType> {
         let t = |code: &str, name: &str, loan_days, max_renewals, max_loans| MemberType {
-            id: MemberTypeId::new(),
+            id: seed_member_type_id(code),
             code: code.into(),
             name: name.into(),
             loan_days,
@@ -127,3 +128,22 @@ impl MemberType {
         ]
     }
 }
+
+/// A default member type's id, derived from its code (UUIDv8: FNV-1a of
+/// the code under two seeds): the same in every replica, so replicas that
+/// sync (desks and the server) start with the same defaults, which merge as
+/// one row each instead of clashing on their codes.
+pub fn seed_member_type_id(code: &str) -> MemberTypeId {
+    let fnv = |seed: u64| code.bytes().fold(seed, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&fnv(0xcbf2_9ce4_8422_2325).to_be_bytes());
+    bytes[8..].copy_from_slice(&fnv(0x5368_656c_666b_6565).to_be_bytes());
+    MemberTypeId(uuid::Uuid::new_v8(bytes))
+}
+
+/// The stamp of default rows: the clock's first tick, older than any write.
+pub const SEED_HLC: u64 = 1;
+/// The site of default rows, the same in every replica (they are never
+/// sent, so every replica must stamp them alike to stay identical): the
+/// largest UUID.
+pub const SEED_SITE: uuid::Uuid = uuid::Uuid::max();

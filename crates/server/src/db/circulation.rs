@@ -29,8 +29,11 @@ pub struct LoanRow {
     pub lost_at: Option<i64>,
 }
 
-const LOAN_SELECT: &str = "SELECT l.id, l.copy_id, c.barcode, l.title_id, t.title, l.member_id, m.card, l.out_at, l.due_on, l.renewals, l.returned_at, l.lost_at \
-     FROM loans l JOIN copies c ON c.id = l.copy_id JOIN titles t ON t.id = l.title_id JOIN members m ON m.id = l.member_id";
+/// Loans outlive the copy, title and member they name (a withdrawn copy's
+/// loans stay in its borrower's history), so those are outer joins.
+const LOAN_SELECT: &str = "SELECT l.id, l.copy_id, COALESCE(c.barcode, '') AS barcode, l.title_id, COALESCE(t.title, '') AS title, l.member_id, \
+     COALESCE(m.card, '') AS card, l.out_at, l.due_on, l.renewals, l.returned_at, l.lost_at \
+     FROM loans l LEFT JOIN copies c ON c.id = l.copy_id LEFT JOIN titles t ON t.id = l.title_id LEFT JOIN members m ON m.id = l.member_id";
 
 fn loan_row(r: &AnyRow) -> Result<LoanRow, sqlx::Error> {
     Ok(LoanRow {

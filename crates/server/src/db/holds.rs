@@ -40,10 +40,11 @@ pub struct ReviewRow {
     pub account_id: String,
 }
 
-const HOLD_SELECT: &str = "SELECT h.id, h.title_id, t.title, h.member_id, m.card, h.placed_at, h.status, c.barcode AS copy_barcode, h.expires_on, \
+/// Holds outlive a deleted title or member, as their events do: outer joins.
+const HOLD_SELECT: &str = "SELECT h.id, h.title_id, COALESCE(t.title, '') AS title, h.member_id, COALESCE(m.card, '') AS card, h.placed_at, h.status, c.barcode AS copy_barcode, h.expires_on, \
      CASE WHEN h.status = 'waiting' THEN (SELECT COUNT(*) FROM holds o WHERE o.title_id = h.title_id AND o.status = 'waiting' \
        AND (o.placed_at < h.placed_at OR (o.placed_at = h.placed_at AND o.id <= h.id))) END AS position \
-     FROM holds h JOIN titles t ON t.id = h.title_id JOIN members m ON m.id = h.member_id LEFT JOIN copies c ON c.id = h.copy_id";
+     FROM holds h LEFT JOIN titles t ON t.id = h.title_id LEFT JOIN members m ON m.id = h.member_id LEFT JOIN copies c ON c.id = h.copy_id";
 
 fn hold_row(r: &AnyRow) -> Result<HoldRow, sqlx::Error> {
     Ok(HoldRow {

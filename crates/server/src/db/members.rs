@@ -5,7 +5,7 @@ use super::{Db, DbError, DbResult, WriteTx, is_unique_violation, now_ms};
 use chrono::{DateTime, NaiveDate, Utc};
 use shelfkeeper_domain::Error;
 use shelfkeeper_domain::ids::{MemberId, MemberTypeId};
-use shelfkeeper_domain::model::{Member, MemberDraft, MemberType};
+use shelfkeeper_domain::model::{Member, MemberDraft, MemberType, SEED_HLC, SEED_SITE};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -83,8 +83,11 @@ impl Db {
         if n > 0 {
             return Ok(());
         }
+        // The desks' defaults exactly: ids derived from the code, stamped at
+        // the clock's first tick by the shared seed site, and not sent
+        // (every replica starts with these rows), so a desk's edit of a
+        // default and the server's merge as one row.
         for t in MemberType::defaults() {
-            let hlc = self.tick();
             sqlx::query(
                 "INSERT INTO member_types (id, library_id, code, name, loan_days, max_renewals, max_loans, hold_pickup_days, hlc, site) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -97,11 +100,27 @@ impl Db {
             .bind(i64::from(t.max_renewals))
             .bind(i64::from(t.max_loans))
             .bind(i64::from(t.hold_pickup_days))
-            .bind(hlc)
-            .bind(&*self.site)
+            .bind(SEED_HLC as i64)
+            .bind(SEED_SITE.to_string())
             .execute(&mut **tx)
             .await?;
-            self.log_change(tx, lib, "member_type", &t.id.to_string(), "upsert", hlc).await?;
+        }
+        Ok(())
+    }
+
+    /// Default member types a server seeded before ids were derived from
+    /// the code had random ids: they take the derived one (nothing refers
+    /// to a type's id; members name the code). Once per start.
+    pub(crate) async fn rederive_member_type_ids(&self) -> Result<(), sqlx::Error> {
+        for t in MemberType::defaults() {
+            sqlx::query(
+                "UPDATE member_types SET id = $1 WHERE code = $2 AND id <> $1 \
+                 AND NOT EXISTS (SELECT 1 FROM member_types o WHERE o.library_id = member_types.library_id AND o.id = $1)",
+            )
+            .bind(t.id.to_string())
+            .bind(&t.code)
+            .execute(&self.pool)
+            .await?;
         }
         Ok(())
     }

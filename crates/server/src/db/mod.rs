@@ -12,6 +12,7 @@ pub mod holds;
 pub mod libraries;
 pub mod members;
 mod projection;
+mod replica;
 pub mod sessions;
 pub mod sync;
 
@@ -157,14 +158,18 @@ impl Db {
         .map_err(fail)?
         .try_get("h")
         .map_err(fail)?;
-        Ok(Db {
+        let db = Db {
             pool,
             backend,
             write_turn: Arc::default(),
             site: site.into(),
             clock: Arc::new(Mutex::new(Hlc::from_i64(last.unwrap_or(0)))),
             feed_bell: Arc::default(),
-        })
+        };
+        db.rederive_member_type_ids().await.map_err(fail)?;
+        // Feeds stored before the server applied pushes: applied now.
+        db.catch_up_all().await.map_err(|e| ConnectError::Migrate(format!("applying the sync feeds: {e}")))?;
+        Ok(db)
     }
 
     /// Starts a transaction that will write. On SQLite it waits for its turn
@@ -271,15 +276,6 @@ pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
 
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
-}
-
-/// Whether an error is a foreign-key violation (PostgreSQL 23503, SQLite
-/// 787): a row still referenced, e.g. a copy with circulation history.
-pub fn is_fk_violation(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Database(d) => matches!(d.code().as_deref(), Some("23503") | Some("787")),
-        _ => false,
-    }
 }
 
 /// Whether an error is a unique-constraint violation (PostgreSQL 23505,

@@ -62,12 +62,13 @@ impl Db {
     /// Loads the rows `e` touches, asks the domain, writes the answer.
     pub(crate) async fn project(&self, tx: &mut WriteTx, lib: &str, e: &Event, hlc: i64) -> DbResult<()> {
         let r = sqlx::query(
-            "SELECT (SELECT id FROM loans WHERE copy_id = $1 AND returned_at IS NULL AND lost_at IS NULL) AS open_loan, \
-                    (SELECT id FROM holds WHERE copy_id = $1 AND status = 'ready') AS ready_hold, \
-                    (SELECT status FROM holds WHERE id = $2) AS named_hold",
+            "SELECT (SELECT id FROM loans WHERE copy_id = $1 AND returned_at IS NULL AND lost_at IS NULL AND library_id = $3) AS open_loan, \
+                    (SELECT id FROM holds WHERE copy_id = $1 AND status = 'ready' AND library_id = $3) AS ready_hold, \
+                    (SELECT status FROM holds WHERE id = $2 AND library_id = $3) AS named_hold",
         )
         .bind(e.copy_id.map(|c| c.to_string()))
         .bind(e.hold_id.map(|h| h.to_string()))
+        .bind(lib)
         .fetch_one(&mut **tx)
         .await?;
         let id = |col: &str| -> Result<Option<uuid::Uuid>, sqlx::Error> {
@@ -87,12 +88,21 @@ impl Db {
     async fn apply(&self, tx: &mut WriteTx, lib: &str, w: &Write, hlc: i64) -> DbResult<()> {
         let q = match w {
             Write::CloseLoan { loan, end, at } => match end {
-                LoanEnd::Returned => sqlx::query("UPDATE loans SET returned_at = $1 WHERE id = $2").bind(ms(*at)).bind(loan.to_string()),
-                LoanEnd::Lost => sqlx::query("UPDATE loans SET lost_at = $1 WHERE id = $2").bind(ms(*at)).bind(loan.to_string()),
-                LoanEnd::SupersededBy(by) => sqlx::query("UPDATE loans SET returned_at = $1, superseded_by = $2 WHERE id = $3")
+                LoanEnd::Returned => sqlx::query("UPDATE loans SET returned_at = $1 WHERE id = $2 AND library_id = $3")
                     .bind(ms(*at))
-                    .bind(by.to_string())
-                    .bind(loan.to_string()),
+                    .bind(loan.to_string())
+                    .bind(lib),
+                LoanEnd::Lost => sqlx::query("UPDATE loans SET lost_at = $1 WHERE id = $2 AND library_id = $3")
+                    .bind(ms(*at))
+                    .bind(loan.to_string())
+                    .bind(lib),
+                LoanEnd::SupersededBy(by) => {
+                    sqlx::query("UPDATE loans SET returned_at = $1, superseded_by = $2 WHERE id = $3 AND library_id = $4")
+                        .bind(ms(*at))
+                        .bind(by.to_string())
+                        .bind(loan.to_string())
+                        .bind(lib)
+                }
             },
             Write::OpenLoan { id, copy, title, member, out_at, due_on } => sqlx::query(
                 "INSERT INTO loans (id, library_id, copy_id, title_id, member_id, out_at, due_on, renewals, returned_at) \
@@ -105,9 +115,12 @@ impl Db {
             .bind(member.to_string())
             .bind(ms(*out_at))
             .bind(due_on.to_string()),
-            Write::RenewLoan { loan, due_on } => sqlx::query("UPDATE loans SET due_on = $1, renewals = renewals + 1 WHERE id = $2")
-                .bind(due_on.to_string())
-                .bind(loan.to_string()),
+            Write::RenewLoan { loan, due_on } => {
+                sqlx::query("UPDATE loans SET due_on = $1, renewals = renewals + 1 WHERE id = $2 AND library_id = $3")
+                    .bind(due_on.to_string())
+                    .bind(loan.to_string())
+                    .bind(lib)
+            }
             Write::InsertHold { id, title, member, placed_at } => sqlx::query(
                 "INSERT INTO holds (id, library_id, title_id, member_id, placed_at, status, copy_id, expires_on, hlc, site) \
                  VALUES ($1, $2, $3, $4, $5, 'waiting', NULL, NULL, $6, $7) ON CONFLICT DO NOTHING",
@@ -120,25 +133,31 @@ impl Db {
             .bind(hlc)
             .bind(&*self.site),
             Write::ReadyHold { id, copy, expires_on } => {
-                sqlx::query("UPDATE holds SET status = 'ready', copy_id = $1, expires_on = $2, hlc = $3 WHERE id = $4")
+                sqlx::query("UPDATE holds SET status = 'ready', copy_id = $1, expires_on = $2, hlc = $3 WHERE id = $4 AND library_id = $5")
                     .bind(copy.to_string())
                     .bind(expires_on.map(|d| d.to_string()))
                     .bind(hlc)
                     .bind(id.to_string())
+                    .bind(lib)
             }
-            Write::RequeueHold { id } => {
-                sqlx::query("UPDATE holds SET status = 'waiting', copy_id = NULL, expires_on = NULL, hlc = $1 WHERE id = $2")
+            Write::RequeueHold { id } => sqlx::query(
+                "UPDATE holds SET status = 'waiting', copy_id = NULL, expires_on = NULL, hlc = $1 WHERE id = $2 AND library_id = $3",
+            )
+            .bind(hlc)
+            .bind(id.to_string())
+            .bind(lib),
+            Write::CloseHold { id, status, at } => {
+                sqlx::query("UPDATE holds SET status = $1, closed_at = $2, hlc = $3 WHERE id = $4 AND library_id = $5")
+                    .bind(status.as_str())
+                    .bind(ms(*at))
                     .bind(hlc)
                     .bind(id.to_string())
+                    .bind(lib)
             }
-            Write::CloseHold { id, status, at } => sqlx::query("UPDATE holds SET status = $1, closed_at = $2, hlc = $3 WHERE id = $4")
+            Write::CopyStatus { copy, status, .. } => sqlx::query("UPDATE copies SET status = $1 WHERE id = $2 AND library_id = $3")
                 .bind(status.as_str())
-                .bind(ms(*at))
-                .bind(hlc)
-                .bind(id.to_string()),
-            Write::CopyStatus { copy, status, .. } => {
-                sqlx::query("UPDATE copies SET status = $1 WHERE id = $2").bind(status.as_str()).bind(copy.to_string())
-            }
+                .bind(copy.to_string())
+                .bind(lib),
         };
         q.execute(&mut **tx).await?;
         Ok(())

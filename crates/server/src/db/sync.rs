@@ -8,6 +8,7 @@
 //! and held until commit: concurrent writers to one library take turns, so
 //! sequences become visible in order and a pull never skips one.
 
+use super::replica::{Fault, Replica};
 use super::{Db, DbError, DbResult, WriteTx, now_ms};
 use serde::Serialize;
 use shelfkeeper_sync::{Change, Entity, Op, PullResponse, RejectCode, Rejected, Sequenced};
@@ -173,26 +174,34 @@ impl Db {
     }
 
     /// Takes the library's sequence counter (creating it) for the rest of
-    /// the transaction and returns its value.
-    async fn lock_counter(tx: &mut WriteTx, lib: &str) -> Result<i64, sqlx::Error> {
+    /// the transaction and returns its value and how far the feed is
+    /// applied to the library's tables.
+    async fn lock_counter(tx: &mut WriteTx, lib: &str) -> Result<(i64, i64), sqlx::Error> {
         sqlx::query("INSERT INTO sync_counters (library_id, last_seq) VALUES ($1, 0) ON CONFLICT (library_id) DO NOTHING")
             .bind(lib)
             .execute(&mut **tx)
             .await?;
-        let row = sqlx::query("UPDATE sync_counters SET last_seq = last_seq WHERE library_id = $1 RETURNING last_seq")
+        let row = sqlx::query("UPDATE sync_counters SET last_seq = last_seq WHERE library_id = $1 RETURNING last_seq, applied_seq")
             .bind(lib)
             .fetch_one(&mut **tx)
             .await?;
-        row.try_get("last_seq")
+        Ok((row.try_get("last_seq")?, row.try_get("applied_seq")?))
     }
 
-    async fn set_counter(tx: &mut WriteTx, lib: &str, last: i64) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE sync_counters SET last_seq = $2 WHERE library_id = $1").bind(lib).bind(last).execute(&mut **tx).await?;
+    /// Records the counter and that the feed is applied up to `applied`.
+    async fn set_counter(tx: &mut WriteTx, lib: &str, last: i64, applied: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE sync_counters SET last_seq = $2, applied_seq = $3 WHERE library_id = $1")
+            .bind(lib)
+            .bind(last)
+            .bind(applied)
+            .execute(&mut **tx)
+            .await?;
         Ok(())
     }
 
     /// Inserts one change with sequence `last + 1` unless its id is known.
-    /// Returns its sequence, or `None` when the id belongs to another library.
+    /// Returns its sequence and whether it is new, or `None` when the id
+    /// belongs to another library.
     async fn insert_change(
         bell: &std::sync::Arc<FeedBell>,
         tx: &mut WriteTx,
@@ -200,19 +209,16 @@ impl Db {
         last: &mut i64,
         c: &Change,
         account: Option<&str>,
-    ) -> Result<Option<u64>, sqlx::Error> {
+    ) -> Result<Option<(u64, bool)>, sqlx::Error> {
         let id = c.change_id.to_string();
-        let existing = |r: AnyRow| -> Result<Option<u64>, sqlx::Error> {
+        let existing = |r: AnyRow| -> Result<Option<(u64, bool)>, sqlx::Error> {
             let l: String = r.try_get("library_id")?;
             let seq: i64 = r.try_get("server_seq")?;
-            Ok((l == lib).then_some(seq as u64))
+            Ok((l == lib).then_some((seq as u64, false)))
         };
-        if let Some(r) =
-            sqlx::query("SELECT library_id, server_seq FROM sync_feed WHERE change_id = $1").bind(&id).fetch_optional(&mut **tx).await?
-        {
-            return existing(r);
-        }
         let seq = *last + 1;
+        // Inserted first, looked up only when already there (a push
+        // repeated after a lost reply): one round trip for a new change.
         let done = sqlx::query(
             "INSERT INTO sync_feed (library_id, server_seq, change_id, entity, entity_id, op, hlc, site_id, payload, received_at, account_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (change_id) DO NOTHING",
@@ -231,35 +237,86 @@ impl Db {
         .execute(&mut **tx)
         .await?;
         if done.rows_affected() == 0 {
-            // Stored by a concurrent push to another library meanwhile.
             let r = sqlx::query("SELECT library_id, server_seq FROM sync_feed WHERE change_id = $1").bind(&id).fetch_one(&mut **tx).await?;
             return existing(r);
         }
         *last = seq;
         tx.fed = Some(bell.clone());
-        Ok(Some(seq as u64))
+        Ok(Some((seq as u64, true)))
     }
 
     /// Stores checked changes of one push in one transaction, in order,
-    /// each once; a change already stored is answered with its sequence.
+    /// each once, and applies each new one to the library's tables
+    /// (`replica`); a change already stored is answered with its sequence,
+    /// one the tables cannot take is rejected and never enters the feed.
+    ///
+    /// Pushes from honest desks apply whole: the transaction runs without a
+    /// savepoint per change, and only when a change does not fit is it run
+    /// again with one, so that change alone is refused.
     pub async fn store_pushed(&self, lib: &str, site: &str, account: &str, changes: &[Change]) -> DbResult<Vec<Stored>> {
+        if let Some(out) = self.store_pushed_once(lib, site, account, changes, false).await? {
+            return Ok(out);
+        }
+        let out = self.store_pushed_once(lib, site, account, changes, true).await?;
+        out.ok_or_else(|| DbError::Internal("a push refused a change with savepoints on".into()))
+    }
+
+    /// One attempt: `None` when a change does not fit and `careful` is
+    /// off (nothing was written).
+    async fn store_pushed_once(
+        &self,
+        lib: &str,
+        site: &str,
+        account: &str,
+        changes: &[Change],
+        careful: bool,
+    ) -> DbResult<Option<Vec<Stored>>> {
         let mut tx = self.begin_write().await?;
-        let mut last = Self::lock_counter(&mut tx, lib).await?;
-        let start = last;
+        let (mut last, applied) = Self::lock_counter(&mut tx, lib).await?;
+        if applied < last {
+            self.catch_up(&mut tx, lib, applied, last).await?;
+        }
+        let mut replica = Replica::new(lib);
         let mut out = Vec::with_capacity(changes.len());
         for c in changes {
-            out.push(match Self::insert_change(&self.feed_bell, &mut tx, lib, &mut last, c, Some(account)).await? {
-                Some(seq) => Stored::Accepted(seq),
+            if careful {
+                sqlx::query("SAVEPOINT pushed_change").execute(&mut *tx).await?;
+            }
+            let before = last;
+            let dirty = replica.dirty_titles();
+            let stored = match Self::insert_change(&self.feed_bell, &mut tx, lib, &mut last, c, Some(account)).await? {
                 None => Stored::Rejected(Rejected {
                     change_id: c.change_id,
                     code: RejectCode::Forbidden,
                     reason: "this change id is already used in another library".into(),
                 }),
-            });
+                Some((seq, false)) => Stored::Accepted(seq),
+                Some((seq, true)) => match self.apply_change(&mut tx, &mut replica, c).await {
+                    Ok(()) => Stored::Accepted(seq),
+                    Err(Fault::Change(_)) if !careful => {
+                        tx.rollback().await?;
+                        return Ok(None);
+                    }
+                    Err(Fault::Change(why)) => {
+                        sqlx::query("ROLLBACK TO SAVEPOINT pushed_change").execute(&mut *tx).await?;
+                        last = before;
+                        replica.restore_dirty(dirty);
+                        Stored::Rejected(Rejected {
+                            change_id: c.change_id,
+                            code: RejectCode::Malformed,
+                            reason: format!("the library cannot take this change: {why}"),
+                        })
+                    }
+                    Err(Fault::Db(e)) => return Err(e.into()),
+                },
+            };
+            if careful {
+                sqlx::query("RELEASE SAVEPOINT pushed_change").execute(&mut *tx).await?;
+            }
+            out.push(stored);
         }
-        if last != start {
-            Self::set_counter(&mut tx, lib, last).await?;
-        }
+        self.finish_applying(&mut tx, &mut replica).await?;
+        Self::set_counter(&mut tx, lib, last, last).await?;
         sqlx::query("UPDATE sync_devices SET last_push_at = $3 WHERE library_id = $1 AND site_id = $2")
             .bind(lib)
             .bind(site)
@@ -270,15 +327,17 @@ impl Db {
         if let Some(newest) = changes.iter().map(|c| c.hlc).max() {
             self.receive(newest);
         }
-        Ok(out)
+        Ok(Some(out))
     }
 
     /// Appends one of the server's own changes to the feed, in the write's
-    /// transaction.
+    /// transaction. The write is applied already: when the feed was applied
+    /// up to the change before it, it now is up to this one.
     pub(super) async fn append_own(&self, tx: &mut WriteTx, lib: &str, c: &Change) -> Result<(), sqlx::Error> {
-        let mut last = Self::lock_counter(tx, lib).await?;
+        let (mut last, applied) = Self::lock_counter(tx, lib).await?;
+        let caught_up = applied == last;
         Self::insert_change(&self.feed_bell, tx, lib, &mut last, c, None).await?;
-        Self::set_counter(tx, lib, last).await
+        Self::set_counter(tx, lib, last, if caught_up { last } else { applied }).await
     }
 
     /// [`Db::pull`], but when nothing is newer than `after` it waits up to
@@ -352,7 +411,7 @@ impl Db {
     }
 }
 
-fn sequenced(r: &AnyRow) -> Result<Sequenced, String> {
+pub(super) fn sequenced(r: &AnyRow) -> Result<Sequenced, String> {
     let get = |c: &str| r.try_get::<String, _>(c).map_err(|e| format!("sync_feed.{c}: {e}"));
     let uuid = |c: &str| get(c).and_then(|s| Uuid::parse_str(&s).map_err(|e| format!("sync_feed.{c}: {e}")));
     let seq: i64 = r.try_get("server_seq").map_err(|e| e.to_string())?;
@@ -387,8 +446,7 @@ enum K {
 }
 
 /// `(desktop column, server expression, kind)` per entity the server
-/// feeds. Member types are not fed: the server seeds its own defaults with
-/// random ids, which would clash with the desktops' (derived from the code).
+/// feeds (its default member types are the desks' own rows, never sent).
 type FeedCols = &'static [(&'static str, &'static str, K)];
 
 fn feed_spec(entity: Entity) -> Option<(&'static str, FeedCols)> {
@@ -417,7 +475,7 @@ fn feed_spec(entity: Entity) -> Option<(&'static str, FeedCols)> {
                 ("call_number", "call_number", T),
                 ("notes", "notes", T),
                 ("cover_ref", "cover_ref", T),
-                ("field_sources", "'{}'", T),
+                ("field_sources", "field_sources", T),
                 ("created_at", "created_at", Ts),
                 ("updated_at", "updated_at", Ts),
             ],
@@ -475,8 +533,20 @@ fn feed_spec(entity: Entity) -> Option<(&'static str, FeedCols)> {
                 ("actor_id", "NULL", T),
             ],
         )),
+        Entity::MemberType => Some((
+            "member_types",
+            &[
+                ("id", "id", T),
+                ("code", "code", T),
+                ("name", "name", T),
+                ("loan_days", "loan_days", I),
+                ("max_renewals", "max_renewals", I),
+                ("max_loans", "max_loans", I),
+                ("hold_pickup_days", "hold_pickup_days", I),
+            ],
+        )),
         // The server does not resolve desks' conflicts itself.
-        Entity::MemberType | Entity::ConflictResolution => None,
+        Entity::ConflictResolution => None,
     }
 }
 
@@ -494,32 +564,59 @@ impl Db {
         hlc: i64,
     ) -> Result<(), sqlx::Error> {
         let Some(entity) = Entity::parse(entity) else { return Ok(()) };
-        let Some((table, cols)) = feed_spec(entity) else { return Ok(()) };
+        if feed_spec(entity).is_none() {
+            return Ok(());
+        }
         let entity_id = Uuid::parse_str(id).map_err(|e| sqlx::Error::Protocol(format!("feed: id {id}: {e}")))?;
         let site_id = Uuid::parse_str(&self.site).map_err(|e| sqlx::Error::Protocol(format!("feed: site id: {e}")))?;
         let (op, payload) = if op == "delete" {
+            // A delete wins over every older version a desk may still push.
+            sqlx::query(
+                "INSERT INTO tombstones (library_id, entity_id, entity, hlc, site) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (library_id, entity_id) DO UPDATE SET entity = excluded.entity, hlc = excluded.hlc, site = excluded.site",
+            )
+            .bind(lib)
+            .bind(id)
+            .bind(entity.as_str())
+            .bind(hlc)
+            .bind(&*self.site)
+            .execute(&mut **tx)
+            .await?;
             (Op::Delete, serde_json::Value::Null)
         } else {
-            let select = cols.iter().map(|(name, expr, _)| format!("{expr} AS {name}")).collect::<Vec<_>>().join(", ");
-            let sql = format!("SELECT {select} FROM {table} WHERE library_id = $1 AND id = $2");
-            let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(lib).bind(id).fetch_one(&mut **tx).await?;
-            let mut map = serde_json::Map::new();
-            for (name, _, kind) in cols {
-                let v = match kind {
-                    K::T => row.try_get::<Option<String>, _>(*name)?.map(serde_json::Value::from),
-                    K::I => row.try_get::<Option<i64>, _>(*name)?.map(serde_json::Value::from),
-                    K::Ts => row.try_get::<Option<i64>, _>(*name)?.map(|ms| crate::time::rfc3339(ms).into()),
-                };
-                map.insert((*name).to_owned(), v.unwrap_or(serde_json::Value::Null));
-            }
-            if entity == Entity::Member {
-                let name = map.get("name").and_then(|v| v.as_str()).unwrap_or_default();
-                map.insert("sort_name".into(), shelfkeeper_domain::text::person_sort_key(name).into());
-            }
-            (if entity == Entity::Event { Op::Event } else { Op::Upsert }, serde_json::Value::Object(map))
+            let payload = Self::row_payload(tx, lib, entity, id).await?.ok_or(sqlx::Error::RowNotFound)?;
+            (if entity == Entity::Event { Op::Event } else { Op::Upsert }, payload)
         };
         let change = Change { change_id: Uuid::now_v7(), entity, entity_id, op, hlc: hlc as u64, site_id, payload };
         self.append_own(tx, lib, &change).await?;
         Ok(())
+    }
+
+    /// A row of the library as a desk's change payload (`None`: no such
+    /// row, or an entity the server does not feed).
+    pub(super) async fn row_payload(
+        tx: &mut WriteTx,
+        lib: &str,
+        entity: Entity,
+        id: &str,
+    ) -> Result<Option<serde_json::Value>, sqlx::Error> {
+        let Some((table, cols)) = feed_spec(entity) else { return Ok(None) };
+        let select = cols.iter().map(|(name, expr, _)| format!("{expr} AS {name}")).collect::<Vec<_>>().join(", ");
+        let sql = format!("SELECT {select} FROM {table} WHERE library_id = $1 AND id = $2");
+        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(lib).bind(id).fetch_optional(&mut **tx).await? else { return Ok(None) };
+        let mut map = serde_json::Map::new();
+        for (name, _, kind) in cols {
+            let v = match kind {
+                K::T => row.try_get::<Option<String>, _>(*name)?.map(serde_json::Value::from),
+                K::I => row.try_get::<Option<i64>, _>(*name)?.map(serde_json::Value::from),
+                K::Ts => row.try_get::<Option<i64>, _>(*name)?.map(|ms| crate::time::rfc3339(ms).into()),
+            };
+            map.insert((*name).to_owned(), v.unwrap_or(serde_json::Value::Null));
+        }
+        if entity == Entity::Member {
+            let name = map.get("name").and_then(|v| v.as_str()).unwrap_or_default();
+            map.insert("sort_name".into(), shelfkeeper_domain::text::person_sort_key(name).into());
+        }
+        Ok(Some(serde_json::Value::Object(map)))
     }
 }

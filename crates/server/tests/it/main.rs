@@ -14,5 +14,6 @@ mod matrix;
 mod modules;
 mod openapi;
 mod ops;
+mod replica;
 mod storage;
 mod sync;

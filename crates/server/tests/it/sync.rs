@@ -23,16 +23,16 @@ use uuid::Uuid;
 const OWNER: &Actor = &Actor::OWNER;
 
 /// A server, a library in it, and an account per role.
-struct Lib {
-    s: Server,
-    id: String,
-    base: String,
-    admin: Session,
-    librarian: Session,
-    member: Session,
+pub(crate) struct Lib {
+    pub(crate) s: Server,
+    pub(crate) id: String,
+    pub(crate) base: String,
+    pub(crate) admin: Session,
+    pub(crate) librarian: Session,
+    pub(crate) member: Session,
 }
 
-async fn library(b: Backend) -> Lib {
+pub(crate) async fn library(b: Backend) -> Lib {
     let s = Server::start(b).await;
     let admin = s.user("admin@example.org").await;
     let librarian = s.user("librarian@example.org").await;
@@ -47,31 +47,31 @@ async fn library(b: Backend) -> Lib {
     Lib { s, id, base, admin, librarian, member }
 }
 
-struct Desk {
-    store: Store,
-    _dir: tempfile::TempDir,
+pub(crate) struct Desk {
+    pub(crate) store: Store,
+    pub(crate) dir: tempfile::TempDir,
 }
 
 async fn desk() -> Desk {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::create(dir.path().join("desk.sqlite3"), StoreMode::Library).await.unwrap();
-    Desk { store, _dir: dir }
+    Desk { store, dir }
 }
 
 impl Lib {
-    fn transport(&self, who: &Session) -> HttpTransport {
+    pub(crate) fn transport(&self, who: &Session) -> HttpTransport {
         HttpTransport::new(&self.s.base, self.id.parse().unwrap(), Credential::Bearer(who.access.clone()), Options::default()).unwrap()
     }
 
     /// A desk registered by the librarian, with its transport.
-    async fn desk(&self) -> (Desk, HttpTransport) {
+    pub(crate) async fn desk(&self) -> (Desk, HttpTransport) {
         let d = desk().await;
         let t = self.transport(&self.librarian).with_site(d.store.site_id().0);
         t.register_device(d.store.site_id().0, "Front desk").await.unwrap();
         (d, t)
     }
 
-    async fn feed(&self) -> Vec<shelfkeeper_sync::Sequenced> {
+    pub(crate) async fn feed(&self) -> Vec<shelfkeeper_sync::Sequenced> {
         let mut out = Vec::new();
         let t = self.transport(&self.librarian);
         loop {
@@ -86,7 +86,7 @@ impl Lib {
     }
 }
 
-fn draft(title: &str) -> TitleDraft {
+pub(crate) fn draft(title: &str) -> TitleDraft {
     TitleDraft { title: title.into(), ..Default::default() }
 }
 
@@ -95,7 +95,7 @@ fn title_change(site: Uuid, hlc: u64) -> Change {
 }
 
 /// An upsert of title `id` named `title`, as a desk pushes it.
-fn title_change_of(id: Uuid, title: &str, site: Uuid, hlc: u64) -> Change {
+pub(crate) fn title_change_of(id: Uuid, title: &str, site: Uuid, hlc: u64) -> Change {
     let sort = title.to_lowercase();
     Change {
         change_id: Uuid::now_v7(),
@@ -125,15 +125,15 @@ fn resolution_change(site: Uuid, hlc: u64, key: &str) -> Change {
     }
 }
 
-fn now_hlc() -> u64 {
+pub(crate) fn now_hlc() -> u64 {
     shelfkeeper_sync::hlc::from_parts(chrono::Utc::now().timestamp_millis() as u64, 0)
 }
 
-async fn sync(d: &Desk, t: &impl SyncTransport) {
+pub(crate) async fn sync(d: &Desk, t: &impl SyncTransport) {
     d.store.sync_once(t, 100).await.unwrap_or_else(|e| panic!("sync: {e}"));
 }
 
-async fn assert_same(desks: &[&Desk]) {
+pub(crate) async fn assert_same(desks: &[&Desk]) {
     let first = desks[0].store.sync_dump().await.unwrap();
     for (i, d) in desks.iter().enumerate().skip(1) {
         let dump = d.store.sync_dump().await.unwrap();
@@ -931,6 +931,7 @@ async fn simulate(l: &Lib, seed: u64) {
     for (d, _) in &desks {
         assert_eq!(d.store.sync_status().await.unwrap().pending_changes, 0);
     }
+    crate::replica::assert_server_matches(l, &desks[0].0).await;
     let conflicts = desks[0].0.store.sync_conflicts().await.unwrap().len();
     let resolutions = feed.iter().filter(|s| s.change.entity == Entity::ConflictResolution).count();
     eprintln!(

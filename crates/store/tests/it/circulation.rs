@@ -3,7 +3,7 @@ use chrono::{Days, Utc};
 use shelfkeeper_domain::Error;
 use shelfkeeper_domain::access::Actor;
 use shelfkeeper_domain::circulation::EventKind;
-use shelfkeeper_domain::ids::AccountId;
+use shelfkeeper_domain::ids::{AccountId, MemberTypeId};
 use shelfkeeper_domain::model::{CopyStatus, HoldStatus, MemberDraft, MemberType, Role};
 
 #[tokio::test]
@@ -66,9 +66,9 @@ async fn blocked_expired_and_over_the_limit_members_cannot_borrow() {
     .unwrap();
     assert!(matches!(t.check_out(OWNER, "M2", "B1").await, Err(Error::MemberExpired { .. })));
 
-    t.save_member_type(OWNER, &MemberType { code: "tiny".into(), name: "Tiny".into(), max_loans: 1, ..MemberType::defaults()[0].clone() })
-        .await
-        .unwrap();
+    let tiny =
+        MemberType { id: MemberTypeId::new(), code: "tiny".into(), name: "Tiny".into(), max_loans: 1, ..MemberType::defaults()[0].clone() };
+    t.save_member_type(OWNER, &tiny).await.unwrap();
     t.add_member(OWNER, &MemberDraft { card: "M3".into(), name: "Tiny".into(), member_type: "tiny".into(), ..Default::default() })
         .await
         .unwrap();

@@ -34,6 +34,7 @@ const SERVER_POSTGRES: &[(&str, &str)] = &[
     ("0008_sync.sql", "c4cd2b063dab012dd49911cb570598f4dba00f8553fe6242eb98aae1215a83951f047496d00ab0ea9fc5aa1beefa787f"),
     ("0009_projection.sql", "b325542afd95e55ecc96ad21a206842bd8a220dadf160273b0226a47ada3a06b3a1b9480776500db78054ffd204f2d6e"),
     ("0010_events_by_title.sql", "68bf089fb0208347b67b2e46c2866bf1ee714f774c3a7aa39fdceaab8de097c41514038f5ba41773b864bbaeaf9db0cf"),
+    ("0011_replica.sql", "52ef847e29ef258a8ae1b10d5bf3ba7c843fb235a146385bb399887979f20c1bcb8ba056a175c0808990b01c69cf1857"),
 ];
 
 const SERVER_SQLITE: &[(&str, &str)] = &[
@@ -47,6 +48,7 @@ const SERVER_SQLITE: &[(&str, &str)] = &[
     ("0008_sync.sql", "c4cd2b063dab012dd49911cb570598f4dba00f8553fe6242eb98aae1215a83951f047496d00ab0ea9fc5aa1beefa787f"),
     ("0009_projection.sql", "b325542afd95e55ecc96ad21a206842bd8a220dadf160273b0226a47ada3a06b3a1b9480776500db78054ffd204f2d6e"),
     ("0010_events_by_title.sql", "68bf089fb0208347b67b2e46c2866bf1ee714f774c3a7aa39fdceaab8de097c41514038f5ba41773b864bbaeaf9db0cf"),
+    ("0011_replica.sql", "7e7088bdac37ef3e3cf51d34516d2bb994b6a23056820ada6c49ec1a79b06d57f7d8097fc6791b34a948c881a5f0dd21"),
 ];
 
 /// Compares a migration folder (read the way `sqlx::migrate!` reads it)

@@ -1,9 +1,8 @@
 //! Copies: the physical items of a title, each with its barcode.
 
-use super::has_history;
-use crate::db::{Db, DbError, DbResult, is_fk_violation, is_unique_violation, now_ms};
+use crate::db::{Db, DbError, DbResult, is_unique_violation, now_ms};
 use shelfkeeper_domain::Error;
-use shelfkeeper_domain::model::CopyDraft;
+use shelfkeeper_domain::model::{CopyDraft, CopyStatus};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -122,12 +121,10 @@ impl Db {
             .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| DbError::NotFound("copy"))?;
-        if row.try_get::<String, _>("status")? != "available" {
-            return Err(Error::CopyInCirculation(row.try_get("barcode")?).into());
-        }
-        if let Err(e) = sqlx::query("DELETE FROM copies WHERE library_id = $1 AND id = $2").bind(lib).bind(id).execute(&mut *tx).await {
-            return Err(if is_fk_violation(&e) { has_history("copy") } else { e.into() });
-        }
+        let status: String = row.try_get("status")?;
+        let status = CopyStatus::parse(&status).ok_or_else(|| DbError::Internal(format!("copy status '{status}'")))?;
+        shelfkeeper_domain::deletion::may_delete_copy(&row.try_get::<String, _>("barcode")?, status)?;
+        sqlx::query("DELETE FROM copies WHERE library_id = $1 AND id = $2").bind(lib).bind(id).execute(&mut *tx).await?;
         let hlc = self.tick();
         self.log_change(&mut tx, lib, "copy", id, "delete", hlc).await?;
         tx.commit().await?;

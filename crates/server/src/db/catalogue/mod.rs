@@ -10,9 +10,10 @@ mod titles;
 pub use copies::CopyRow;
 pub use facets::FACET_SAMPLE;
 pub use search::{DENSE_MATCHES, HitRow, Search, Sort, like_escape};
+pub(in crate::db) use titles::Searched;
 pub use titles::TitleRow;
 
-use super::{Db, DbError, WriteTx, now_ms};
+use super::{Db, WriteTx, now_ms};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -48,10 +49,6 @@ impl Db {
 }
 
 /// Loan history keeps what it refers to: such rows are not deleted.
-fn has_history(what: &str) -> DbError {
-    DbError::Conflict { code: "has_history", message: format!("this {what} has circulation history and cannot be deleted") }
-}
-
 /// JSON text of a list column.
 fn json_text<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())

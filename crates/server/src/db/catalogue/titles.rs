@@ -1,7 +1,7 @@
 //! Titles: the catalogue records copies belong to.
 
-use super::{has_history, json_list, json_text};
-use crate::db::{Backend, Db, DbError, DbResult, WriteTx, is_fk_violation, is_unique_violation, now_ms};
+use super::{json_list, json_text};
+use crate::db::{Backend, Db, DbError, DbResult, WriteTx, is_unique_violation, now_ms};
 use shelfkeeper_domain::Error;
 use shelfkeeper_domain::model::{Contributor, ValidTitle};
 use sqlx::Row;
@@ -57,30 +57,68 @@ fn title_row(r: &AnyRow) -> Result<TitleRow, sqlx::Error> {
     })
 }
 
-/// The lower-cased text that search matches words against.
-fn search_text(t: &ValidTitle) -> String {
-    let mut parts: Vec<&str> = vec![&t.title];
-    parts.extend(t.subtitle.as_deref());
-    parts.extend(t.contributors.iter().map(|c| c.name.as_str()));
-    parts.extend(t.subjects.iter().map(String::as_str));
-    parts.extend(t.tags.iter().map(String::as_str));
-    parts.extend(t.series.as_deref());
-    parts.extend(t.publisher.as_deref());
-    parts.extend(t.notes.as_deref());
-    let isbn10 = t.isbn.as_ref().and_then(|i| i.isbn10());
-    parts.extend(t.isbn.as_ref().map(|i| i.isbn13()));
-    parts.extend(isbn10.as_deref());
-    parts.join(" \u{1f} ").to_lowercase()
+/// The fields catalogue search reads, from a validated title (REST) or a
+/// desk's change payload (the replica).
+pub(in crate::db) struct Searched<'a> {
+    pub title: &'a str,
+    pub subtitle: Option<&'a str>,
+    pub people: Vec<&'a str>,
+    pub subjects: &'a [String],
+    pub tags: &'a [String],
+    pub series: Option<&'a str>,
+    pub publisher: Option<&'a str>,
+    pub notes: Option<&'a str>,
+    pub isbn13: Option<&'a str>,
 }
 
-/// The relevance tiers' texts: the title, and title + people + series +
-/// subjects (as the desktop's index columns), lower-cased.
+impl<'a> Searched<'a> {
+    fn of(t: &'a ValidTitle) -> Self {
+        Searched {
+            title: &t.title,
+            subtitle: t.subtitle.as_deref(),
+            people: t.contributors.iter().map(|c| c.name.as_str()).collect(),
+            subjects: &t.subjects,
+            tags: &t.tags,
+            series: t.series.as_deref(),
+            publisher: t.publisher.as_deref(),
+            notes: t.notes.as_deref(),
+            isbn13: t.isbn.as_ref().map(|i| i.isbn13()),
+        }
+    }
+
+    /// The lower-cased text that search matches words against.
+    pub fn search_text(&self) -> String {
+        let mut parts: Vec<&str> = vec![self.title];
+        parts.extend(self.subtitle);
+        parts.extend(self.people.iter().copied());
+        parts.extend(self.subjects.iter().map(String::as_str));
+        parts.extend(self.tags.iter().map(String::as_str));
+        parts.extend(self.series);
+        parts.extend(self.publisher);
+        parts.extend(self.notes);
+        let isbn10 = self.isbn13.and_then(|i| shelfkeeper_domain::isbn::Isbn::parse(i).ok()).and_then(|i| i.isbn10());
+        parts.extend(self.isbn13);
+        parts.extend(isbn10.as_deref());
+        parts.join(" \u{1f} ").to_lowercase()
+    }
+
+    /// The relevance tiers' texts: the title, and title + people + series +
+    /// subjects (as the desktop's index columns), lower-cased.
+    pub fn tier_texts(&self) -> (String, String) {
+        let mut core: Vec<&str> = vec![self.title];
+        core.extend(self.people.iter().copied());
+        core.extend(self.series);
+        core.extend(self.subjects.iter().map(String::as_str));
+        (self.title.to_lowercase(), core.join(" \u{1f} ").to_lowercase())
+    }
+}
+
+fn search_text(t: &ValidTitle) -> String {
+    Searched::of(t).search_text()
+}
+
 fn tier_texts(t: &ValidTitle) -> (String, String) {
-    let mut core: Vec<&str> = vec![&t.title];
-    core.extend(t.contributors.iter().map(|c| c.name.as_str()));
-    core.extend(t.series.as_deref());
-    core.extend(t.subjects.iter().map(String::as_str));
-    (t.title.to_lowercase(), core.join(" \u{1f} ").to_lowercase())
+    Searched::of(t).tier_texts()
 }
 
 impl Db {
@@ -195,14 +233,10 @@ impl Db {
     pub async fn delete_title(&self, lib: &str, id: &str) -> DbResult<()> {
         let mut tx = self.begin_write().await?;
         let (title, n) = self.title_and_copy_count(&mut tx, lib, id).await?;
-        if n > 0 {
-            return Err(Error::TitleHasCopies { title, copies: n as u32 }.into());
-        }
-        // Holds on a title without copies can never be met; they go with it.
-        sqlx::query("DELETE FROM holds WHERE title_id = $1").bind(id).execute(&mut *tx).await?;
-        if let Err(e) = sqlx::query("DELETE FROM titles WHERE library_id = $1 AND id = $2").bind(lib).bind(id).execute(&mut *tx).await {
-            return Err(if is_fk_violation(&e) { has_history("title") } else { e.into() });
-        }
+        shelfkeeper_domain::deletion::may_delete_title(&title, n as u32)?;
+        // Its reviews go with it (ON DELETE CASCADE), as on desks; its
+        // events, and the holds projected from them, stay.
+        sqlx::query("DELETE FROM titles WHERE library_id = $1 AND id = $2").bind(lib).bind(id).execute(&mut *tx).await?;
         if self.backend == Backend::Sqlite {
             sqlx::query("DELETE FROM titles_search WHERE title_id = $1").bind(id).execute(&mut *tx).await?;
         }

@@ -8,14 +8,9 @@ use crate::sync::bad;
 use crate::sync::wire::{COPIES, MEMBER_TYPES, MEMBERS, Spec};
 use shelfkeeper_domain::Result;
 use shelfkeeper_sync::Stamp;
+use shelfkeeper_sync::merge::{self, renamed_key};
 use sqlx::{AssertSqlSafe, SqliteConnection};
 use uuid::Uuid;
-
-/// The key a row gives way with: `<key>~<last 12 hex digits of its id>`.
-fn renamed_key(key: &str, id: Uuid) -> String {
-    let hex = id.simple().to_string();
-    format!("{key}~{}", &hex[hex.len() - 12..])
-}
 
 impl Apply {
     async fn row_stamp(&self, conn: &mut SqliteConnection, s: &Spec, id: Uuid) -> Result<Option<Stamp>> {
@@ -45,12 +40,13 @@ impl Apply {
             sqlx::query("DELETE FROM sync_conflicts WHERE key = ?").bind(format!("key:{id}")).execute(&mut *conn).await.map_err(db_err)?;
         }
         let Some(key) = payload.get(col).and_then(|v| v.as_str()).map(str::to_string) else { return Ok(()) };
-        let Some(other) = known.holder else { return Ok(()) };
-        if id.as_bytes() > other.as_bytes() {
-            payload[col] = serde_json::Value::from(renamed_key(&key, id));
-            self.claim(conn, s, id, &key, stamp).await
-        } else {
-            self.give_way(conn, s, col, other, &key).await
+        match merge::key(&key, id, known.holder) {
+            merge::Key::Take => Ok(()),
+            merge::Key::Rename { to } => {
+                payload[col] = serde_json::Value::from(to);
+                self.claim(conn, s, id, &key, stamp).await
+            }
+            merge::Key::OtherGivesWay { holder, .. } => self.give_way(conn, s, col, holder, &key).await,
         }
     }
 
@@ -116,25 +112,28 @@ impl Apply {
                 let sql = format!("SELECT {col}, hlc, site_no FROM {} WHERE id = ?", s.table);
                 let row: Option<(String, i64, i64)> =
                     sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *conn).await.map_err(db_err)?;
-                let current = match row {
+                let still_renamed = match row {
                     Some((held, h, no)) => held == renamed_key(&key, id) && h == hlc && self.sites.id(no)? == site,
                     None => false,
                 };
-                if !current {
-                    sqlx::query("DELETE FROM sync_conflicts WHERE key = ?")
-                        .bind(format!("key:{id}"))
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(db_err)?;
-                    continue;
-                }
-                let sql = format!("SELECT id FROM {} WHERE {col} = ?", s.table);
-                let holder: Option<Uuid> =
-                    sqlx::query_scalar(AssertSqlSafe(sql)).bind(&key).fetch_optional(&mut *conn).await.map_err(db_err)?;
-                match holder {
-                    Some(h) if h.as_bytes() < id.as_bytes() => continue,
-                    Some(h) => self.give_way(conn, s, col, h, &key).await?,
-                    None => {}
+                let holder: Option<Uuid> = if still_renamed {
+                    let sql = format!("SELECT id FROM {} WHERE {col} = ?", s.table);
+                    sqlx::query_scalar(AssertSqlSafe(sql)).bind(&key).fetch_optional(&mut *conn).await.map_err(db_err)?
+                } else {
+                    None
+                };
+                match merge::settle_claim(id, still_renamed, holder) {
+                    merge::Claim::Stand => continue,
+                    merge::Claim::End => {
+                        sqlx::query("DELETE FROM sync_conflicts WHERE key = ?")
+                            .bind(format!("key:{id}"))
+                            .execute(&mut *conn)
+                            .await
+                            .map_err(db_err)?;
+                        continue;
+                    }
+                    merge::Claim::TakeBack { holder_gives_way: Some(h) } => self.give_way(conn, s, col, h, &key).await?,
+                    merge::Claim::TakeBack { holder_gives_way: None } => {}
                 }
                 let sql = format!("UPDATE {} SET {col} = ? WHERE id = ?", s.table);
                 sqlx::query(AssertSqlSafe(sql)).bind(&key).bind(id).execute(&mut *conn).await.map_err(db_err)?;

@@ -11,7 +11,7 @@ use crate::{WriteTx, db_err};
 use shelfkeeper_domain::Result;
 use shelfkeeper_domain::circulation::EventKind;
 use shelfkeeper_domain::ids::{CopyId, EventId, HoldId, MemberId, TitleId};
-use shelfkeeper_sync::{Change, Stamp};
+use shelfkeeper_sync::{Change, Stamp, merge};
 use sqlx::{Arguments, AssertSqlSafe, Row, SqliteConnection};
 use uuid::Uuid;
 
@@ -65,12 +65,12 @@ impl Apply {
                     .map_err(db_err)?;
             for (other, hlc, no) in siblings {
                 let later = std::cmp::max(c.stamp(), Stamp { hlc: hlc as u64, site_id: self.sites.id(no)? });
-                let (a, b) = if other.as_bytes() < c.entity_id.as_bytes() { (other, c.entity_id) } else { (c.entity_id, other) };
+                let (a, b, key) = merge::concurrent_events_key(other, c.entity_id);
                 let done = sqlx::query(
                     "INSERT INTO sync_conflicts (key, kind, entity, entity_id, event_a, event_b, hlc, site_id, detail, detected_at)
                      VALUES (?, 'concurrent_events', 'copy', ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 )
-                .bind(format!("events:{a}:{b}"))
+                .bind(key)
                 .bind(stream)
                 .bind(a)
                 .bind(b)
@@ -101,15 +101,11 @@ impl Apply {
                 .fetch_all(w.conn())
                 .await
                 .map_err(db_err)?;
-        // Events of one transaction share a stamp: their ids (UUIDv7, made
-        // in order) order them.
-        let mut in_order = true;
+        let mut others = Vec::with_capacity(newer.len());
         for (hlc, no, id) in newer {
-            let other = (Stamp { hlc: hlc as u64, site_id: self.sites.id(no)? }, *id.as_bytes());
-            if other > (c.stamp(), *c.entity_id.as_bytes()) {
-                in_order = false;
-            }
+            others.push((Stamp { hlc: hlc as u64, site_id: self.sites.id(no)? }, id));
         }
+        let in_order = merge::place_event((c.stamp(), c.entity_id), others) == merge::Placement::Project;
         if in_order {
             project(w.conn(), &e).await
         } else {

@@ -6,7 +6,7 @@ use crate::sync::bad;
 use crate::sync::wire::{COPIES, Spec, payload_args, payload_uuid, row_payload, select_sql, spec};
 use crate::{WriteTx, db_err};
 use shelfkeeper_domain::Result;
-use shelfkeeper_sync::{Change, Entity, Stamp};
+use shelfkeeper_sync::{Change, Entity, Stamp, merge};
 use sqlx::{Arguments, AssertSqlSafe, Row, SqliteConnection};
 use uuid::Uuid;
 
@@ -113,28 +113,25 @@ impl Apply {
         let s = spec(c.entity);
         let stamp = c.stamp();
         let known = self.known(w.conn(), s, c).await?;
-        if let Some(tomb) = known.tomb {
-            if stamp > tomb {
+        let orphan_copy = c.entity == Entity::Copy && !known.has_title;
+        let current = known.current;
+        match merge::upsert(known.tomb, current, orphan_copy, stamp) {
+            merge::Upsert::Unchanged => {
+                self.report.unchanged += 1;
+                return Ok(());
+            }
+            merge::Upsert::Keep => {
+                // Deleted here, or its title was deleted while another
+                // desk added this copy: kept for staff, not applied.
                 self.keep_row(w.conn(), c.entity, c.entity_id, stamp, &c.payload).await?;
                 self.report.kept += 1;
-            } else {
-                self.report.unchanged += 1;
+                return Ok(());
             }
-            return Ok(());
-        }
-        if c.entity == Entity::Copy && !known.has_title {
-            // Its title was deleted while another desk added this copy.
-            self.keep_row(w.conn(), c.entity, c.entity_id, stamp, &c.payload).await?;
-            self.report.kept += 1;
-            return Ok(());
-        }
-        let current = known.current;
-        if current.is_some_and(|cur| cur >= stamp) {
-            self.report.unchanged += 1;
-            return Ok(());
-        }
-        if current.is_some() {
-            self.freeze(w.conn(), c.entity, c.entity_id).await?;
+            merge::Upsert::Apply { replaces } => {
+                if replaces {
+                    self.freeze(w.conn(), c.entity, c.entity_id).await?;
+                }
+            }
         }
         let mut payload = c.payload.clone();
         if let Some(col) = s.unique {
@@ -170,7 +167,7 @@ impl Apply {
     pub(super) async fn delete(&mut self, w: &mut WriteTx, c: &Change) -> Result<()> {
         let s = spec(c.entity);
         let stamp = c.stamp();
-        if self.tombstone(w.conn(), c.entity_id).await?.is_some_and(|t| t >= stamp) {
+        if merge::delete(self.tombstone(w.conn(), c.entity_id).await?, None, stamp) == merge::Delete::Unchanged {
             self.report.unchanged += 1;
             return Ok(());
         }
@@ -199,7 +196,7 @@ impl Apply {
             return Ok(());
         };
         let (mut payload, current) = row_payload(s, &row)?;
-        if current > stamp {
+        if merge::delete(None, Some(current), stamp) == (merge::Delete::Apply { keep_current: true }) {
             self.wanted(w.conn(), s, c.entity_id, &mut payload).await?;
             self.keep_row(w.conn(), c.entity, c.entity_id, current, &payload).await?;
         }
