@@ -272,6 +272,7 @@ impl Db {
         careful: bool,
     ) -> DbResult<Option<Vec<Stored>>> {
         let mut tx = self.begin_write().await?;
+        self.plan_for_growing_tables(&mut tx).await?;
         let (mut last, applied) = Self::lock_counter(&mut tx, lib).await?;
         if applied < last {
             self.catch_up(&mut tx, lib, applied, last).await?;
@@ -328,6 +329,19 @@ impl Db {
             self.receive(newest);
         }
         Ok(Some(out))
+    }
+
+    /// On PostgreSQL, plans each statement of this transaction for its
+    /// parameters and the tables as they are now. A generic plan cached
+    /// while a library's tables were nearly empty looked rows up by the
+    /// `library_id` prefix of a composite index instead of the primary key
+    /// and kept doing so as the library grew: applying a first push slowed
+    /// from 1,191 changes/s at 8,000 changes to 299/s at 80,000.
+    pub(super) async fn plan_for_growing_tables(&self, tx: &mut WriteTx) -> Result<(), sqlx::Error> {
+        if self.backend == super::Backend::Postgres {
+            sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan").execute(&mut **tx).await?;
+        }
+        Ok(())
     }
 
     /// Appends one of the server's own changes to the feed, in the write's

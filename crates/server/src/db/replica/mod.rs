@@ -233,6 +233,7 @@ impl Db {
             .collect::<Result<_, _>>()?;
         for lib in behind {
             let mut tx = self.begin_write().await?;
+            self.plan_for_growing_tables(&mut tx).await?;
             let row = sqlx::query("UPDATE sync_counters SET last_seq = last_seq WHERE library_id = $1 RETURNING last_seq, applied_seq")
                 .bind(&lib)
                 .fetch_one(&mut *tx)
