@@ -169,7 +169,9 @@ fn bad_credentials() -> ApiError {
 async fn login(State(s): State<AppState>, ClientIp(ip): ClientIp, Json(body): Json<Login>) -> ApiResult<impl IntoResponse> {
     let lim = &s.cfg.limits;
     s.limiter.hit(&format!("login-ip:{ip}"), lim.login_attempts_per_ip_per_minute, MINUTE).map_err(|l| ApiError::rate_limited(l.0))?;
-    let email = body.email.trim().to_lowercase();
+    // Not an email (over 254 bytes, or not an address): no account can
+    // have it, and no limiter keeps a key for it.
+    let Some(email) = normalise_email(&body.email) else { return Err(bad_credentials()) };
     let fail_key = format!("login-fail:{email}");
     s.limiter.check(&fail_key, lim.login_failures_per_account_per_hour, HOUR).map_err(|l| ApiError::rate_limited(l.0))?;
     if body.password.len() > password::MAX_LEN * 4 {

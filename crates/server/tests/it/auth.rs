@@ -99,6 +99,14 @@ async fn login_does_not_reveal_accounts(b: Backend) {
     let u = unknown.iter().min().unwrap().as_secs_f64();
     eprintln!("login timing: fastest wrong-password {k:.4}s, fastest unknown account {u:.4}s");
     assert!(u > k / 3.0 && u < k * 3.0, "fastest wrong-password {k:.4}s vs unknown {u:.4}s");
+    // Something that is not an email (here 40 KiB long) answers the same,
+    // and no per-account limiter keeps a key for it.
+    let keys = s.state.limiter.keys();
+    let huge = format!("{}@example.org", "a".repeat(40 * 1024));
+    let r = s.post("/api/v1/auth/login", &Auth::None, json!({ "email": huge, "password": "wrong password" })).await;
+    r.expect(401, "invalid_credentials");
+    assert_eq!(r.text, bodies[0]);
+    assert_eq!(s.state.limiter.keys(), keys, "the per-IP window was there already; nothing is kept for the email");
     s.shutdown().await;
 }
 both!(login_does_not_reveal_accounts);
