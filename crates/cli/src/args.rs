@@ -21,7 +21,8 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum SyncCommand {
     /// Connect this store to a server's library: signs in (the password is
-    /// read from standard input, one line), registers the store as a device
+    /// read from SHELFKEEPER_PASSWORD, or else one line of standard input),
+    /// registers the store as a device
     /// and keeps the refresh token in the OS keychain.
     Connect {
         /// The server's address, e.g. https://library.example.org
@@ -109,13 +110,13 @@ pub enum Command {
     },
     /// A member's loan history.
     History { card: String },
-    /// Add an account; the password is read from SHELFKEEPER_PASSWORD.
+    /// Add an account; the password is read from SHELFKEEPER_PASSWORD, or
+    /// else one line of standard input (never an argument: `ps` shows
+    /// arguments to everyone).
     AddAccount {
         username: String,
         #[arg(long, value_enum, default_value = "librarian")]
         role: RoleArg,
-        #[arg(long, env = "SHELFKEEPER_PASSWORD", hide_env_values = true)]
-        password: String,
     },
     /// Write a verified online backup to a new file.
     Backup { dest: PathBuf },

@@ -59,7 +59,7 @@ async fn execute(store: &Store, command: Command, json: bool) -> Result<(), CliE
         Command::Hold { card, title_id } => circulation::hold(store, &card, title_id, json).await,
         Command::Loans { overdue, limit } => circulation::loans(store, overdue, limit, json).await,
         Command::History { card } => circulation::history(store, &card, json).await,
-        Command::AddAccount { username, role, password } => accounts::add_account(store, &username, role, &password, json).await,
+        Command::AddAccount { username, role } => accounts::add_account(store, &username, role, json).await,
         Command::Backup { dest } => backup::backup(store, &dest, json).await,
         Command::Verify { file } => backup::verify(&file, json).await,
         Command::Import(a) => import_export::import(store, a, json).await,

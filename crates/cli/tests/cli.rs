@@ -229,3 +229,39 @@ fn restore_verifies_the_backup_first_and_keeps_the_replaced_store() {
     assert_eq!(info(&store)["titles"], 300);
     assert_eq!(info(&store.with_extension("before-restore"))["titles"], 301);
 }
+
+#[test]
+fn a_password_is_never_an_argument() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("branch.sqlite3");
+    ok(&store, &["init", "--library"]);
+    // On the command line (where `ps` shows it) it is refused outright.
+    let out = run(&store, &["add-account", "ann", "--password", "correct horse battery staple"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--password"), "{}", String::from_utf8_lossy(&out.stderr));
+    // From standard input, one line.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shelfkeeper"))
+        .arg("--store")
+        .arg(&store)
+        .args(["add-account", "ann", "--role", "admin"])
+        .env_remove("SHELFKEEPER_PASSWORD")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"correct horse battery staple\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Added account ann (admin)"), "{}", String::from_utf8_lossy(&out.stdout));
+    // Or from SHELFKEEPER_PASSWORD.
+    let out = Command::new(env!("CARGO_BIN_EXE_shelfkeeper"))
+        .arg("--store")
+        .arg(&store)
+        .args(["add-account", "bob"])
+        .env("SHELFKEEPER_PASSWORD", "another long passphrase here")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -7,13 +7,14 @@ use shelfkeeper_domain::Result;
 use shelfkeeper_domain::model::Role;
 use shelfkeeper_store::Store;
 
-pub async fn add_account(store: &Store, username: &str, role: RoleArg, password: &str, json: bool) -> Result<()> {
+pub async fn add_account(store: &Store, username: &str, role: RoleArg, json: bool) -> Result<()> {
+    let password = super::read_password()?;
     let role = match role {
         RoleArg::Admin => Role::Admin,
         RoleArg::Librarian => Role::Librarian,
         RoleArg::Member => Role::Member,
     };
-    let a = store.create_account(Some(ME), username, password, role, None).await?;
+    let a = store.create_account(Some(ME), username, &password, role, None).await?;
     print(json, &a, |a| format!("Added account {} ({})", a.username, a.role.as_str()));
     Ok(())
 }

@@ -18,6 +18,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// can open.
 pub const ME: &Actor = &Actor::OWNER;
 
+/// A password for a command: `SHELFKEEPER_PASSWORD` when set, else one line
+/// of standard input. Never an argument: `ps` shows a process's arguments
+/// to every user of the machine.
+pub fn read_password() -> shelfkeeper_domain::Result<String> {
+    if let Ok(p) = std::env::var("SHELFKEEPER_PASSWORD") {
+        return Ok(p);
+    }
+    let mut password = String::new();
+    std::io::stdin()
+        .read_line(&mut password)
+        .map_err(|e| shelfkeeper_domain::Error::invalid("password", format!("cannot read it from standard input: {e}")))?;
+    Ok(password.trim_end_matches(['\r', '\n']).to_owned())
+}
+
 /// A flag that Ctrl-C sets, for the long-running commands to stop on.
 pub fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
     let cancel = Arc::new(AtomicBool::new(false));

@@ -4,7 +4,6 @@
 use super::ME;
 use crate::args::SyncCommand;
 use crate::render::print;
-use shelfkeeper_domain::Error;
 use shelfkeeper_store::{ConflictAction, Store, SyncConflict};
 use shelfkeeper_sync_client::keychain::OsKeychain;
 use shelfkeeper_sync_client::{ConnectRequest, DeskSync, Options};
@@ -31,11 +30,7 @@ fn desk() -> DeskSync {
 }
 
 async fn connect(store: &Store, server: String, email: String, library: Option<String>, device: String, json: bool) -> Result<()> {
-    let mut password = String::new();
-    std::io::stdin()
-        .read_line(&mut password)
-        .map_err(|e| Error::invalid("password", format!("cannot read it from standard input: {e}")))?;
-    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    let password = super::read_password()?;
     let req = ConnectRequest { server, email, password, library, device_name: device };
     let c = desk().connect(store, ME, req).await?;
     print(json, &c, |c| {
