@@ -240,7 +240,7 @@ results="$work/results.md"
 : > "$results"
 
 metric() { # name suffix (sum|count) -> value from /metrics
-    curl -s "http://127.0.0.1:$port/metrics" | awk -v m="shelfkeeper_hash_seconds_$1" '$1==m {print $2}'
+    curl -s -H "Authorization: Bearer bench-metrics-token-0123" "http://127.0.0.1:$port/metrics" | awk -v m="shelfkeeper_hash_seconds_$1" '$1==m {print $2}'
 }
 
 run_wrk() { # label script connections [extra wrk args...]
@@ -285,6 +285,7 @@ database_url = "$db_url"
 data_dir = "$dir"
 public_url = "http://127.0.0.1:$port"
 token_secret = "bench-secret-bench-secret-bench-secret-0123"
+metrics_token = "bench-metrics-token-0123"
 access_token_ttl_secs = 3600
 log_format = "json"
 # Queued logins wait for a hashing slot: 300 connections of logins queue

@@ -46,6 +46,10 @@ pub struct Config {
     /// Trust the first address of `X-Forwarded-For` as the client's (only
     /// behind a reverse proxy that sets it).
     pub trust_forwarded_for: bool,
+    /// The bearer token `/metrics` asks for (at least 16 characters); empty
+    /// turns `/metrics` off. Metrics name routes, rates and timings, which
+    /// are not for everyone who can reach the API.
+    pub metrics_token: String,
     pub smtp: Smtp,
     pub limits: Limits,
 }
@@ -111,6 +115,7 @@ impl Default for Config {
             hash_workers: 0,
             hash_queue_ms: 5_000,
             trust_forwarded_for: false,
+            metrics_token: String::new(),
             smtp: Smtp::default(),
             limits: Limits::default(),
         }
@@ -171,6 +176,7 @@ const TOP_KEYS: &[&str] = &[
     "hash_workers",
     "hash_queue_ms",
     "trust_forwarded_for",
+    "metrics_token",
 ];
 const SECTIONS: &[&str] = &["smtp", "limits"];
 
@@ -236,6 +242,9 @@ impl Config {
                 "database_url must start with sqlite:, postgres:// or postgresql://, not '{}'",
                 redact_url(&self.database_url)
             ));
+        }
+        if !self.metrics_token.is_empty() && self.metrics_token.chars().count() < 16 {
+            return Err("metrics_token must be at least 16 characters (or empty to turn /metrics off)".into());
         }
         if !self.token_secret.is_empty() && self.token_secret.len() < 32 {
             return Err("token_secret must be at least 32 bytes (or empty to generate one)".into());

@@ -331,7 +331,8 @@ async fn public_routes_need_no_credentials(b: Backend) {
             .await
             .expect(400, "invalid_token");
         s.get("/healthz", &auth).await.expect(200, "");
-        s.get("/metrics", &auth).await.expect(200, "");
+        // No account is needed, but the scraper's own token is (ops.rs).
+        s.get("/metrics", &auth).await.expect(401, "unauthorized");
         s.get("/api/v1/openapi.json", &auth).await.expect(200, "");
     }
     s.shutdown().await;

@@ -19,7 +19,11 @@ async fn health_metrics_and_request_ids(b: Backend) {
     let r = s.http.get(s.url("/healthz")).header("x-request-id", "client-chosen-42").send().await.unwrap();
     assert_eq!(r.headers()["x-request-id"], "client-chosen-42");
     s.get("/api/v1/nope", &Auth::None).await.expect(404, "not_found");
-    let m = s.http.get(s.url("/metrics")).send().await.unwrap();
+    // Only for the scraper holding the metrics token.
+    s.get("/metrics", &Auth::None).await.expect(401, "unauthorized");
+    s.get("/metrics", &Auth::Bearer("metrics-token-for-test".into())).await.expect(401, "unauthorized");
+    let m = s.http.get(s.url("/metrics")).bearer_auth(crate::support::METRICS_TOKEN).send().await.unwrap();
+    assert_eq!(m.status(), 200);
     assert!(m.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
     let text = m.text().await.unwrap();
     assert!(text.contains("shelfkeeper_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}"), "{text}");

@@ -285,12 +285,16 @@ pub struct Server {
     _data: tempfile::TempDir,
 }
 
+/// The token tests' servers ask for at `/metrics`.
+pub const METRICS_TOKEN: &str = "metrics-token-for-tests";
+
 pub fn test_config(db_url: &str, data_dir: &std::path::Path, smtp_port: u16) -> Config {
     let mut cfg = Config {
         database_url: db_url.to_owned(),
         data_dir: Some(data_dir.to_path_buf()),
         token_secret: SECRET.into(),
         hash_workers: 2,
+        metrics_token: METRICS_TOKEN.into(),
         ..Config::default()
     };
     cfg.smtp.host = "127.0.0.1".into();
