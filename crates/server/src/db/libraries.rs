@@ -1,6 +1,6 @@
 //! Libraries and memberships (an account's role in a library).
 
-use super::{Db, now_ms};
+use super::{Backend, Db, DbError, DbResult, WriteTx, now_ms};
 use shelfkeeper_domain::model::Role;
 use sqlx::Row;
 
@@ -115,7 +115,16 @@ impl Db {
             .collect()
     }
 
-    pub async fn upsert_membership(&self, library_id: &str, account_id: &str, role: Role) -> Result<(), sqlx::Error> {
+    /// Sets an account's role in the library (adding it), refusing with
+    /// `last_admin` when that would leave the library without an
+    /// administrator. The check and the write are one transaction, with the
+    /// library's admin memberships locked on PostgreSQL, so two admins
+    /// demoting each other at once cannot both succeed.
+    pub async fn upsert_membership(&self, library_id: &str, account_id: &str, role: Role) -> DbResult<()> {
+        let mut tx = self.begin_write().await?;
+        if role != Role::Admin {
+            self.keep_an_admin(&mut tx, library_id, account_id).await?;
+        }
         sqlx::query(
             "INSERT INTO memberships (library_id, account_id, role, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (library_id, account_id) DO UPDATE SET role = excluded.role",
@@ -124,25 +133,42 @@ impl Db {
         .bind(account_id)
         .bind(role.as_str())
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    pub async fn remove_membership(&self, library_id: &str, account_id: &str) -> Result<bool, sqlx::Error> {
+    /// Removes an account from the library; `last_admin` as above.
+    pub async fn remove_membership(&self, library_id: &str, account_id: &str) -> DbResult<bool> {
+        let mut tx = self.begin_write().await?;
+        self.keep_an_admin(&mut tx, library_id, account_id).await?;
         let r = sqlx::query("DELETE FROM memberships WHERE library_id = $1 AND account_id = $2")
             .bind(library_id)
             .bind(account_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(r.rows_affected() == 1)
     }
 
-    pub async fn admin_count(&self, library_id: &str) -> Result<i64, sqlx::Error> {
-        let r = sqlx::query("SELECT COUNT(*) AS n FROM memberships WHERE library_id = $1 AND role = 'admin'")
+    /// Refuses when `account_id` is the library's only administrator.
+    async fn keep_an_admin(&self, tx: &mut WriteTx, library_id: &str, account_id: &str) -> DbResult<()> {
+        let lock = if self.backend == Backend::Postgres { " FOR UPDATE" } else { "" };
+        let sql = format!("SELECT account_id FROM memberships WHERE library_id = $1 AND role = 'admin'{lock}");
+        let admins: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(library_id)
-            .fetch_one(&self.pool)
-            .await?;
-        r.try_get("n")
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get("account_id"))
+            .collect::<Result<_, _>>()?;
+        if admins.iter().all(|a| a == account_id) && admins.iter().any(|a| a == account_id) {
+            return Err(DbError::Conflict {
+                code: "last_admin",
+                message: "a library keeps at least one admin; make someone else admin first".into(),
+            });
+        }
+        Ok(())
     }
 }

@@ -71,3 +71,34 @@ async fn libraries_memberships_and_isolation(b: Backend) {
     s.shutdown().await;
 }
 both!(libraries_memberships_and_isolation);
+
+/// Two administrators stepping each other down at the same moment: the
+/// check and the write are one transaction, so one of them stays admin.
+async fn two_admins_demoting_each_other_leave_one(b: Backend) {
+    let s = Server::start(b).await;
+    let ada = s.user("ada@example.org").await;
+    let bob = s.user("bob@example.org").await;
+    let (ada_auth, bob_auth) = (ada.auth(), bob.auth());
+    for round in 0..10 {
+        let lib = s.post("/api/v1/libraries", &ada.auth(), json!({ "name": format!("Race {round}") })).await.body["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let path = format!("/api/v1/libraries/{lib}/memberships");
+        s.call(Method::PUT, &path, &ada.auth(), Some(json!({ "email": "bob@example.org", "role": "admin" }))).await.expect(200, "");
+        let (a, b) = tokio::join!(
+            s.call(Method::PUT, &path, &ada_auth, Some(json!({ "email": "bob@example.org", "role": "member" }))),
+            s.call(Method::PUT, &path, &bob_auth, Some(json!({ "email": "ada@example.org", "role": "member" }))),
+        );
+        let ok = [&a, &b].iter().filter(|r| r.status == 200).count();
+        assert!(ok <= 1, "round {round}: both demotions went through: {a:?} {b:?}");
+        let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE library_id = $1 AND role = 'admin'")
+            .bind(&lib)
+            .fetch_one(&s.state.db.pool)
+            .await
+            .unwrap();
+        assert!(admins >= 1, "round {round}: the library has no administrator left");
+    }
+    s.shutdown().await;
+}
+both!(two_admins_demoting_each_other_leave_one);
