@@ -377,9 +377,22 @@ impl PullResponse {
     }
 }
 
-/// The server-side check of a pushed change: shape, site and clock.
+/// The largest change the server takes: its payload as JSON text. Every
+/// column has its own bound (`schema`), but a row of twenty long columns
+/// could still be megabytes; a real row is a few KiB.
+pub const MAX_CHANGE_BYTES: usize = 256 * 1024;
+
+/// The server-side check of a pushed change: shape, size, site and clock.
 pub fn check_pushed(change: &Change, pusher: Uuid, now_ms: u64) -> Result<(), Rejected> {
     change.check_shape()?;
+    let size = serde_json::to_vec(&change.payload).map_or(usize::MAX, |v| v.len());
+    if size > MAX_CHANGE_BYTES {
+        return Err(Rejected {
+            change_id: change.change_id,
+            code: RejectCode::Malformed,
+            reason: format!("the change is {size} bytes; at most {MAX_CHANGE_BYTES} are taken"),
+        });
+    }
     if change.site_id != pusher {
         return Err(Rejected {
             change_id: change.change_id,

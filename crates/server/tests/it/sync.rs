@@ -323,13 +323,18 @@ async fn bad_pushes_are_refused_change_by_change(b: Backend) {
     let mut malformed = title_change(site, now_hlc());
     malformed.payload = json!({ "id": Uuid::now_v7().to_string() });
     let fine = title_change(site, now_hlc());
+    // Every column within its bound, the whole over 256 KiB.
+    let mut huge = title_change(site, now_hlc());
+    for col in ["subtitle", "series", "publisher", "notes"] {
+        huge.payload[col] = json!("𝄞".repeat(20_000));
+    }
     // A resolution whose id is not its conflict key's.
     let mut misnamed = resolution_change(site, now_hlc(), "row:x");
     misnamed.payload["conflict_key"] = json!("row:y");
     let req = PushRequest {
         protocol: PROTOCOL_VERSION,
         site_id: site,
-        changes: vec![skewed.clone(), foreign.clone(), malformed.clone(), fine.clone(), misnamed.clone()],
+        changes: vec![skewed.clone(), foreign.clone(), malformed.clone(), fine.clone(), misnamed.clone(), huge.clone()],
     };
     let r = t.push_page(&req).await.unwrap();
     let code = |id: Uuid| r.rejected.iter().find(|x| x.change_id == id).map(|x| x.code);
@@ -338,6 +343,8 @@ async fn bad_pushes_are_refused_change_by_change(b: Backend) {
     assert_eq!(code(foreign.change_id), Some(C::Forbidden));
     assert_eq!(code(malformed.change_id), Some(C::Malformed));
     assert_eq!(code(misnamed.change_id), Some(C::Malformed));
+    assert_eq!(code(huge.change_id), Some(C::Malformed));
+    assert!(r.rejected.iter().any(|x| x.change_id == huge.change_id && x.reason.contains("at most 262144")), "{r:?}");
     assert_eq!(r.accepted.len(), 1);
     assert_eq!(r.accepted[0].change_id, fine.change_id);
     assert_eq!(l.feed().await.len(), 1);
