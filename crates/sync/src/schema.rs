@@ -285,3 +285,35 @@ fn check_text(c: &Column, s: &str) -> Result<(), String> {
         _ => Ok(()),
     }
 }
+
+/// A UUID column of a payload (`None`: absent, null or not a UUID).
+pub fn payload_uuid(payload: &Value, col: &str) -> Option<Uuid> {
+    payload.get(col).and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok())
+}
+
+/// An event change's payload as the domain's event, for the projection:
+/// what the desk and the server both apply. The error says what is wrong.
+pub fn event_of(id: Uuid, p: &Value) -> Result<shelfkeeper_domain::circulation::Event, String> {
+    use shelfkeeper_domain::ids::{CopyId, EventId, HoldId, MemberId, TitleId};
+    let text = |col: &str| p.get(col).and_then(|v| v.as_str());
+    let kind = text("kind").unwrap_or_default();
+    let kind = EventKind::parse(kind).ok_or_else(|| format!("event {id}: unknown kind '{kind}'"))?;
+    let title_id = payload_uuid(p, "title_id").ok_or_else(|| format!("event {id} without title"))?;
+    let occurred = text("occurred_at").ok_or_else(|| format!("event {id} without time"))?;
+    let occurred_at = chrono::DateTime::parse_from_rfc3339(occurred)
+        .map_err(|e| format!("event {id}: bad timestamp '{occurred}': {e}"))?
+        .with_timezone(&chrono::Utc);
+    let due_on = text("due_on")
+        .map(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|e| format!("event {id}: bad date '{d}': {e}")))
+        .transpose()?;
+    Ok(shelfkeeper_domain::circulation::Event {
+        id: EventId(id),
+        kind,
+        title_id: TitleId(title_id),
+        copy_id: payload_uuid(p, "copy_id").map(CopyId),
+        member_id: payload_uuid(p, "member_id").map(MemberId),
+        hold_id: payload_uuid(p, "hold_id").map(HoldId),
+        due_on,
+        occurred_at,
+    })
+}

@@ -284,7 +284,8 @@ impl Db {
                 sqlx::query("SAVEPOINT pushed_change").execute(&mut *tx).await?;
             }
             let before = last;
-            let dirty = replica.dirty_titles();
+            // Only a careful run undoes a change (and what it marked dirty).
+            let dirty = if careful { replica.dirty_titles() } else { Default::default() };
             let stored = match Self::insert_change(&self.feed_bell, &mut tx, lib, &mut last, c, Some(account)).await? {
                 None => Stored::Rejected(Rejected {
                     change_id: c.change_id,

@@ -93,9 +93,7 @@ pub(super) fn payload_args(s: &Spec, payload: &serde_json::Value) -> Result<Sqli
     Ok(args)
 }
 
-pub(super) fn payload_uuid(payload: &serde_json::Value, col: &str) -> Option<Uuid> {
-    payload.get(col).and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok())
-}
+pub(super) use shelfkeeper_sync::schema::payload_uuid;
 
 /// Site numbers (local) and site ids, both ways; new sites are interned.
 pub(super) struct Sites {

@@ -5,36 +5,12 @@
 use super::rows::{count, payload_id};
 use super::{Applied, Fault, Replica, bad, stamp_of};
 use crate::db::{Db, WriteTx};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate};
 use shelfkeeper_domain::circulation::{Event, EventKind};
 use shelfkeeper_domain::ids::{CopyId, EventId, HoldId, MemberId, TitleId};
 use shelfkeeper_sync::{Change, Stamp, merge};
 use sqlx::Row;
 use uuid::Uuid;
-
-fn event_of(id: Uuid, p: &serde_json::Value) -> Applied<Event> {
-    let text = |col: &str| p.get(col).and_then(|v| v.as_str());
-    let kind = text("kind").unwrap_or_default();
-    let Some(kind) = EventKind::parse(kind) else { return bad(format!("unknown event kind '{kind}'")) };
-    let Some(title) = payload_id(p, "title_id") else { return bad("an event names its title") };
-    let Some(at) = text("occurred_at").and_then(|s| DateTime::parse_from_rfc3339(s).ok()) else {
-        return bad("an event needs its time, RFC 3339");
-    };
-    let due_on = match text("due_on") {
-        Some(d) => Some(NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| Fault::Change(format!("due_on '{d}' is not a date")))?),
-        None => None,
-    };
-    Ok(Event {
-        id: EventId(id),
-        kind,
-        title_id: TitleId(title),
-        copy_id: payload_id(p, "copy_id").map(CopyId),
-        member_id: payload_id(p, "member_id").map(MemberId),
-        hold_id: payload_id(p, "hold_id").map(HoldId),
-        due_on,
-        occurred_at: at.with_timezone(&Utc),
-    })
-}
 
 fn id_of(s: &str) -> Applied<Uuid> {
     Uuid::parse_str(s).map_err(|e| Fault::Db(sqlx::Error::Decode(Box::new(e))))
@@ -42,7 +18,7 @@ fn id_of(s: &str) -> Applied<Uuid> {
 
 impl Db {
     pub(super) async fn apply_event(&self, tx: &mut WriteTx, r: &mut Replica, c: &Change) -> Applied<()> {
-        let e = event_of(c.entity_id, &c.payload)?;
+        let e = shelfkeeper_sync::schema::event_of(c.entity_id, &c.payload).map_err(Fault::Change)?;
         let id = c.entity_id.to_string();
         let lib = r.lib.clone();
         let known = sqlx::query("SELECT library_id FROM circulation_events WHERE id = $1").bind(&id).fetch_optional(&mut **tx).await?;

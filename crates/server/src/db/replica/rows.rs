@@ -345,9 +345,7 @@ pub(super) fn count(r: &sqlx::any::AnyRow, col: &str) -> Applied<i64> {
     Ok(r.try_get::<i64, _>(col)?)
 }
 
-pub(super) fn payload_id(p: &serde_json::Value, col: &str) -> Option<Uuid> {
-    p.get(col).and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok())
-}
+pub(super) use shelfkeeper_sync::schema::payload_uuid as payload_id;
 
 /// A title payload's search texts, as REST computes them for its own writes.
 fn title_texts(p: &serde_json::Value) -> Applied<(String, String, String)> {

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 impl Apply {
     pub(super) async fn event(&mut self, w: &mut WriteTx, c: &Change) -> Result<()> {
-        let e = event_from_payload(c.entity_id, &c.payload)?;
+        let e = shelfkeeper_sync::schema::event_of(c.entity_id, &c.payload).map_err(bad)?;
         let stream = payload_uuid(&c.payload, "stream_id").ok_or_else(|| bad("event without stream"))?;
         let prev = payload_uuid(&c.payload, "prev_event_id");
         // In one round trip: known already? other events after the same
@@ -113,23 +113,6 @@ impl Apply {
             Ok(())
         }
     }
-}
-
-fn event_from_payload(id: Uuid, p: &serde_json::Value) -> Result<NewEvent> {
-    let kind = p.get("kind").and_then(|v| v.as_str()).unwrap_or_default();
-    let kind = EventKind::parse(kind).ok_or_else(|| bad(format!("event {id}: unknown kind '{kind}'")))?;
-    let title_id = payload_uuid(p, "title_id").ok_or_else(|| bad(format!("event {id} without title")))?;
-    let occurred = p.get("occurred_at").and_then(|v| v.as_str()).ok_or_else(|| bad(format!("event {id} without time")))?;
-    Ok(NewEvent {
-        id: EventId(id),
-        kind,
-        title_id: TitleId(title_id),
-        copy_id: payload_uuid(p, "copy_id").map(CopyId),
-        member_id: payload_uuid(p, "member_id").map(MemberId),
-        hold_id: payload_uuid(p, "hold_id").map(HoldId),
-        due_on: p.get("due_on").and_then(|v| v.as_str()).map(parse_date).transpose()?,
-        occurred_at: crate::rows::parse_ts(occurred)?,
-    })
 }
 
 /// A copy deleted at one desk while another lent it: the loan is open on a
