@@ -22,6 +22,11 @@ struct Server {
 
 impl Server {
     async fn start() -> Server {
+        Server::with_libraries(&["Riverside branch"]).await
+    }
+
+    /// A server whose account is the administrator of each named library.
+    async fn with_libraries(names: &[&str]) -> Server {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -40,7 +45,9 @@ impl Server {
         let account = uuid::Uuid::now_v7().to_string();
         assert!(state.db.insert_account(&account, EMAIL, "Front desk", &hash).await.unwrap());
         state.db.mark_email_verified(&account).await.unwrap();
-        state.db.create_library(&uuid::Uuid::now_v7().to_string(), "Riverside branch", &account).await.unwrap();
+        for name in names {
+            state.db.create_library(&uuid::Uuid::now_v7().to_string(), name, &account).await.unwrap();
+        }
         let (tx, rx) = tokio::sync::oneshot::channel();
         tokio::spawn(shelfkeeper_server::serve(listener, state, async move {
             let _ = rx.await;
@@ -233,4 +240,62 @@ echo '{PASSWORD}' | "$SK" --store '{s}' sync connect '{url}' '{EMAIL}' --library
     assert!(all.contains("error[invalid]: server: 'ftp' is neither http nor https"), "{all}");
     assert!(all.contains("is not staff of a library 'Elsewhere' on this server (it is of: 'Riverside branch')"), "{all}");
     assert!(all.contains("Not connected to a sync server"), "{all}");
+}
+
+/// A store that synced with one library cannot be connected to another:
+/// its unsent changes (and every later edit of its rows) would go into the
+/// other library's feed. Its own library takes it back, and gets them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_is_not_connected_to_a_second_library() {
+    let server = Server::with_libraries(&["Riverside branch", "Hillside branch"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let a = init(dir.path(), "front.sqlite3");
+    let fresh = init(dir.path(), "hillside.sqlite3");
+    let script = format!(
+        r#"
+echo '{PASSWORD}' | "$SK" --store '{a}' sync connect '{url}' '{EMAIL}' --library 'Riverside branch' --device 'Front desk'
+"$SK" --store '{a}' add-title --title 'Kindred' --author 'Octavia E. Butler' --copy B0001 >/dev/null
+"$SK" --store '{a}' sync now >/dev/null
+"$SK" --store '{a}' sync disconnect
+"$SK" --store '{a}' add-member M0001 'Ada Lovelace' >/dev/null
+echo '== to hillside'
+if echo '{PASSWORD}' | "$SK" --store '{a}' sync connect '{url}' '{EMAIL}' --library 'Hillside branch' --device 'Front desk' 2>&1; then
+    echo 'CONNECTED TO THE WRONG LIBRARY'
+fi
+echo '== status'
+"$SK" --store '{a}' sync status
+echo '== back to riverside'
+echo '{PASSWORD}' | "$SK" --store '{a}' sync connect '{url}' '{EMAIL}' --library 'Riverside branch' --device 'Front desk'
+"$SK" --store '{a}' sync now >/dev/null
+"$SK" --store '{a}' sync status
+echo '== a new store for hillside'
+echo '{PASSWORD}' | "$SK" --store '{fresh}' sync connect '{url}' '{EMAIL}' --library 'Hillside branch' --device 'Back office'
+"$SK" --store '{fresh}' sync now >/dev/null
+"$SK" --store '{fresh}' history M0001 2>&1 || echo 'NO SUCH MEMBER'
+"$SK" --store '{fresh}' find kindred
+"#,
+        a = a.display(),
+        fresh = fresh.display(),
+        url = server.url,
+    );
+    let out = tokio::task::spawn_blocking({
+        let home = home.clone();
+        move || in_keyring_session(&home, &script)
+    })
+    .await
+    .unwrap();
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    let refused = all.split("== to hillside").nth(1).unwrap().split("== status").next().unwrap();
+    assert!(!refused.contains("CONNECTED TO THE WRONG LIBRARY"), "{all}");
+    assert!(refused.contains("holds another library's data and 1 change not yet sent to it"), "{all}");
+    assert!(refused.contains("Start a new store for 'Hillside branch'"), "{all}");
+    let status = all.split("== status").nth(1).unwrap().split("== back to riverside").next().unwrap();
+    assert!(status.contains("Not connected") || status.contains("not connected"), "nothing was saved: {all}");
+    let back = all.split("== back to riverside").nth(1).unwrap().split("== a new store").next().unwrap();
+    assert!(back.contains("0 changes waiting to be sent"), "its own library took the waiting change: {all}");
+    let hillside = all.split("== a new store for hillside").nth(1).unwrap();
+    assert!(hillside.contains("NO SUCH MEMBER") && !hillside.contains("Kindred"), "nothing of Riverside reached Hillside: {all}");
 }

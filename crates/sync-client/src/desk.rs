@@ -279,16 +279,39 @@ impl DeskSync {
                 }
             },
         };
+        // A store belongs to the library it first synced with: connected to
+        // another, it would push that library's unsent changes (members'
+        // personal data among them) and every later edit of its rows into
+        // this one's feed, and mix the two catalogues. Refused before
+        // anything is registered or saved.
+        let owner = store.sync_setting(SyncSetting::CursorLibrary).await?;
+        if let Some(owner) = owner.as_deref()
+            && owner != library.id.to_string()
+        {
+            let pending = store.sync_status().await?.pending_changes;
+            let waiting = match pending {
+                0 => String::new(),
+                1 => " and 1 change not yet sent to it".to_owned(),
+                n => format!(" and {n} changes not yet sent to it"),
+            };
+            return Err(Error::invalid(
+                "library",
+                format!(
+                    "this store holds another library's data{waiting} (library {owner}); connecting it to '{}' would mix the two \
+                     libraries. Start a new store for '{}' and connect that one, or reconnect this store to its own library",
+                    library.name, library.name
+                ),
+            )
+            .into());
+        }
         let site = store.site_id().0;
         let transport = HttpTransport::new(&req.server, library.id, Credential::Bearer(tokens.access_token.clone()), self.options.clone())
             .map_err(client_error)?;
         transport.register_device(site, device_name).await.map_err(client_error)?;
         let (name, refresh) = (secret_name(site), tokens.refresh_token.clone());
         blocking(self.secrets.clone(), move |s| s.set(&name, &refresh)).await?;
-        // A cursor belongs to one library's sequence: another library
-        // starts from the beginning (applying known changes is a no-op).
-        let owner = store.sync_setting(SyncSetting::CursorLibrary).await?;
-        if owner.as_deref() != Some(&library.id.to_string()) {
+        // The cursor counts this library's sequence from now on.
+        if owner.is_none() {
             store.reset_sync_cursor().await?;
             store.set_sync_setting(SyncSetting::CursorLibrary, Some(&library.id.to_string())).await?;
         }

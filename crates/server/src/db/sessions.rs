@@ -3,6 +3,10 @@
 use super::{Db, now_ms};
 use sqlx::Row;
 
+/// How long after its exchange a refresh token may be exchanged once more,
+/// when the token issued for it was never used (a lost reply).
+pub const REFRESH_GRACE_MS: i64 = 60_000;
+
 /// What exchanging a refresh token found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Rotation {
@@ -37,13 +41,20 @@ impl Db {
     }
 
     /// Exchanges a refresh token for a new one in the same family. The
-    /// conditional UPDATE is the arbiter: of two concurrent exchanges of the
-    /// same token only one rotates it, the other counts as reuse.
+    /// conditional UPDATEs are the arbiters: of two concurrent exchanges of
+    /// the same token only one rotates it, the other counts as reuse.
+    ///
+    /// A token already exchanged is taken once more within
+    /// [`REFRESH_GRACE_MS`] of its exchange if the token issued for it was
+    /// never used: the reply carrying that token was lost, and the client
+    /// asks again with the only token it has. The unused successor is
+    /// retired (using it later is reuse). Any other second use revokes the
+    /// whole family.
     pub async fn rotate_refresh(&self, old_hash: &str, new_hash: &str) -> Result<Rotation, sqlx::Error> {
         let now = now_ms();
         let row = sqlx::query(
-            "SELECT t.session_id, t.rotated_at, s.account_id, s.revoked_at, s.expires_at, a.disabled FROM refresh_tokens t \
-             JOIN sessions s ON s.id = t.session_id JOIN accounts a ON a.id = s.account_id WHERE t.token_hash = $1",
+            "SELECT t.session_id, t.rotated_at, t.successor, t.grace_used_at, s.account_id, s.revoked_at, s.expires_at, a.disabled \
+             FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN accounts a ON a.id = s.account_id WHERE t.token_hash = $1",
         )
         .bind(old_hash)
         .fetch_optional(&self.pool)
@@ -57,17 +68,45 @@ impl Db {
         {
             return Ok(Rotation::Invalid);
         }
-        if row.try_get::<Option<i64>, _>("rotated_at")?.is_some() {
-            self.revoke_session(&session_id, "refresh token reused").await?;
-            return Ok(Rotation::Reused);
-        }
         let mut tx = self.begin_write().await?;
-        let r = sqlx::query("UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at IS NULL")
-            .bind(now)
-            .bind(old_hash)
-            .execute(&mut *tx)
-            .await?;
-        if r.rows_affected() != 1 {
+        let taken = match row.try_get::<Option<i64>, _>("rotated_at")? {
+            None => {
+                sqlx::query("UPDATE refresh_tokens SET rotated_at = $1, successor = $2 WHERE token_hash = $3 AND rotated_at IS NULL")
+                    .bind(now)
+                    .bind(new_hash)
+                    .bind(old_hash)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    == 1
+            }
+            Some(rotated_at) => {
+                let successor: Option<String> = row.try_get("successor")?;
+                let in_grace = now - rotated_at <= REFRESH_GRACE_MS && row.try_get::<Option<i64>, _>("grace_used_at")?.is_none();
+                match successor {
+                    Some(successor) if in_grace => {
+                        let once = sqlx::query(
+                            "UPDATE refresh_tokens SET grace_used_at = $1, successor = $2 WHERE token_hash = $3 AND grace_used_at IS NULL",
+                        )
+                        .bind(now)
+                        .bind(new_hash)
+                        .bind(old_hash)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                        let unused = sqlx::query("UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at IS NULL")
+                            .bind(now)
+                            .bind(&successor)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                        once == 1 && unused == 1
+                    }
+                    _ => false,
+                }
+            }
+        };
+        if !taken {
             tx.rollback().await?;
             self.revoke_session(&session_id, "refresh token reused").await?;
             return Ok(Rotation::Reused);

@@ -177,14 +177,15 @@ impl Db {
     /// the transaction and returns its value and how far the feed is
     /// applied to the library's tables.
     async fn lock_counter(tx: &mut WriteTx, lib: &str) -> Result<(i64, i64), sqlx::Error> {
-        sqlx::query("INSERT INTO sync_counters (library_id, last_seq) VALUES ($1, 0) ON CONFLICT (library_id) DO NOTHING")
-            .bind(lib)
-            .execute(&mut **tx)
-            .await?;
-        let row = sqlx::query("UPDATE sync_counters SET last_seq = last_seq WHERE library_id = $1 RETURNING last_seq, applied_seq")
-            .bind(lib)
-            .fetch_one(&mut **tx)
-            .await?;
+        // One statement: creates the counter or locks it (the no-op update
+        // takes the row lock until commit), and reads it.
+        let row = sqlx::query(
+            "INSERT INTO sync_counters (library_id, last_seq) VALUES ($1, 0) \
+             ON CONFLICT (library_id) DO UPDATE SET last_seq = sync_counters.last_seq RETURNING last_seq, applied_seq",
+        )
+        .bind(lib)
+        .fetch_one(&mut **tx)
+        .await?;
         Ok((row.try_get("last_seq")?, row.try_get("applied_seq")?))
     }
 
@@ -588,7 +589,7 @@ impl Db {
             // A delete wins over every older version a desk may still push.
             sqlx::query(
                 "INSERT INTO tombstones (library_id, entity_id, entity, hlc, site) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (library_id, entity_id) DO UPDATE SET entity = excluded.entity, hlc = excluded.hlc, site = excluded.site",
+                 ON CONFLICT (library_id, entity, entity_id) DO UPDATE SET hlc = excluded.hlc, site = excluded.site",
             )
             .bind(lib)
             .bind(id)

@@ -228,6 +228,45 @@ async fn an_older_version_or_a_deleted_row_does_not_come_back(b: Backend) {
 }
 both!(an_older_version_or_a_deleted_row_does_not_come_back);
 
+/// Issue 17: a delete pushed as a member, carrying a title's id, left a
+/// tombstone keyed by the id alone, and the title's later (older-stamped)
+/// edits were kept aside instead of applied. Tombstones are per entity.
+async fn a_delete_under_another_entity_leaves_the_row_alone(b: Backend) {
+    let l = library(b).await;
+    let (d, t) = l.desk().await;
+    let site = d.store.site_id().0;
+    let id = Uuid::now_v7();
+    let hlc = now_hlc();
+    let push = |changes: Vec<Change>| {
+        let t = &t;
+        async move { t.push_page(&PushRequest { protocol: PROTOCOL_VERSION, site_id: site, changes }).await.unwrap() }
+    };
+    push(vec![title_change_of(id, "Dune", site, hlc)]).await;
+    let member_delete = Change {
+        change_id: Uuid::now_v7(),
+        entity: Entity::Member,
+        entity_id: id,
+        op: Op::Delete,
+        hlc: hlc + 20,
+        site_id: site,
+        payload: serde_json::Value::Null,
+    };
+    let r = push(vec![member_delete, title_change_of(id, "Dune, edited", site, hlc + 10)]).await;
+    assert_eq!(r.accepted.len(), 2, "{r:?}");
+    let got = l.s.get(&format!("{}/titles/{id}", l.base), &l.librarian.auth()).await;
+    assert_eq!(got.body["title"], "Dune, edited", "the title's edit applied");
+    let kept: i64 = sqlx::query("SELECT COUNT(*) AS n FROM replica_conflicts WHERE kind = 'kept_row'")
+        .fetch_one(&l.s.state.db.pool)
+        .await
+        .unwrap()
+        .get("n");
+    assert_eq!(kept, 0, "nothing kept aside");
+    sync(&d, &t).await;
+    assert_server_matches(&l, &d).await;
+    l.s.shutdown().await;
+}
+both!(a_delete_under_another_entity_leaves_the_row_alone);
+
 async fn a_row_of_another_library_cannot_be_written_by_push(b: Backend) {
     let l = library(b).await;
     // A second library the librarian also works in.

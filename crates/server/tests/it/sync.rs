@@ -887,6 +887,130 @@ async fn rest_circulation(l: &Lib, w: &mut World, rng: &mut Rng) {
     assert!(!r.status.is_server_error(), "REST circulation: {r:?}");
 }
 
+/// Pushers that are not honest desks (issue 17): each step tries one thing
+/// a broken script, a thief or a too-eager role might push.
+struct Hostile {
+    /// A device of a second librarian, registered properly.
+    site: Uuid,
+    own: HttpTransport,
+    /// The second librarian's credential, aimed at an honest desk's site.
+    thief: HttpTransport,
+    /// A member's credential.
+    member: HttpTransport,
+    /// Tries, and what became of them.
+    tried: u32,
+    refused: u32,
+    accepted_harmless: u32,
+}
+
+impl Hostile {
+    async fn new(l: &Lib) -> Hostile {
+        let other = l.s.user("other-librarian@example.org").await;
+        l.s.call(
+            Method::PUT,
+            &format!("{}/memberships", l.base),
+            &l.admin.auth(),
+            Some(json!({ "email": "other-librarian@example.org", "role": "librarian" })),
+        )
+        .await
+        .expect(200, "");
+        let site = Uuid::now_v7();
+        let own = l.transport(&other).with_site(site);
+        own.register_device(site, "Script").await.unwrap();
+        Hostile { site, own, thief: l.transport(&other), member: l.transport(&l.member), tried: 0, refused: 0, accepted_harmless: 0 }
+    }
+
+    async fn push(&mut self, desks: &[(Desk, HttpTransport)], w: &World, rng: &mut Rng) {
+        use shelfkeeper_sync::RejectCode as C;
+        let ahead = shelfkeeper_sync::hlc::from_parts(chrono::Utc::now().timestamp_millis() as u64 + rng.below(120_000) as u64, 0);
+        let mut change = title_change(self.site, ahead);
+        self.tried += 1;
+        let (transport, site, expect_refused): (&HttpTransport, Uuid, Option<C>) = match rng.below(6) {
+            0 => {
+                // A payload no desk could apply.
+                match rng.below(4) {
+                    0 => change.payload["title"] = json!(42),
+                    1 => change.payload["contributors"] = json!("not json"),
+                    2 => change.payload["created_at"] = json!("yesterday"),
+                    _ => change.payload["smuggled"] = json!("x"),
+                }
+                (&self.own, self.site, Some(C::Malformed))
+            }
+            1 => {
+                // Entity and op that do not go together.
+                match rng.below(3) {
+                    0 => change.op = Op::Event,
+                    1 => change.entity = Entity::Event,
+                    _ => {
+                        change.entity = Entity::Event;
+                        change.op = Op::Delete;
+                        change.payload = serde_json::Value::Null;
+                    }
+                }
+                (&self.own, self.site, Some(C::Malformed))
+            }
+            2 => {
+                // A delete under another entity, carrying a title's id,
+                // stamped ahead: it must not touch the title.
+                let Some(title) = rng.pick(&w.titles).copied() else { return };
+                change.entity = if rng.chance(50) { Entity::Member } else { Entity::Copy };
+                change.entity_id = title.0;
+                change.op = Op::Delete;
+                change.payload = serde_json::Value::Null;
+                (&self.own, self.site, None)
+            }
+            3 => {
+                // Loan rules from a librarian.
+                change.entity = Entity::MemberType;
+                change.payload = json!({ "id": change.entity_id.to_string(), "code": format!("vip{}", w.n), "name": "Friends",
+                                         "loan_days": 365, "max_renewals": 100, "max_loans": 1000, "hold_pickup_days": 60 });
+                (&self.own, self.site, Some(C::Forbidden))
+            }
+            4 => {
+                // Another account pushing under an honest desk's site.
+                let victim = desks[rng.below(desks.len())].0.store.site_id().0;
+                change.site_id = victim;
+                let t = self.thief.clone().with_site(victim);
+                let req = PushRequest { protocol: PROTOCOL_VERSION, site_id: victim, changes: vec![change] };
+                let r = t.push_page(&req).await;
+                assert!(matches!(r, Err(ClientError::Refused { status: 403, .. })), "a stolen device id: {r:?}");
+                self.refused += 1;
+                return;
+            }
+            _ => {
+                // A member pushing at all.
+                let site = Uuid::now_v7();
+                change.site_id = site;
+                let req = PushRequest { protocol: PROTOCOL_VERSION, site_id: site, changes: vec![change] };
+                let r = self.member.clone().with_site(site).push_page(&req).await;
+                let refused = match &r {
+                    Err(ClientError::Refused { status: 403, .. }) => true,
+                    Ok(resp) => resp.accepted.is_empty() && resp.rejected.iter().all(|x| x.code == shelfkeeper_sync::RejectCode::Forbidden),
+                    Err(_) => false,
+                };
+                assert!(refused, "a member's push: {r:?}");
+                self.refused += 1;
+                return;
+            }
+        };
+        change.site_id = site;
+        let id = change.change_id;
+        let req = PushRequest { protocol: PROTOCOL_VERSION, site_id: site, changes: vec![change] };
+        let r = transport.push_page(&req).await.unwrap_or_else(|e| panic!("hostile push: {e}"));
+        match expect_refused {
+            Some(code) => {
+                let got = r.rejected.iter().find(|x| x.change_id == id);
+                assert_eq!(got.map(|x| x.code), Some(code), "refused at the door: {r:?}");
+                self.refused += 1;
+            }
+            None => {
+                assert!(r.all_accepted(&req), "a well-formed delete is taken: {r:?}");
+                self.accepted_harmless += 1;
+            }
+        }
+    }
+}
+
 async fn simulate(l: &Lib, seed: u64) {
     let mut rng = Rng(seed);
     let mut desks = Vec::new();
@@ -916,6 +1040,7 @@ async fn simulate(l: &Lib, seed: u64) {
     for (d, t) in &desks {
         sync(d, t).await;
     }
+    let mut hostile = Hostile::new(l).await;
     let steps = 150 + rng.below(100);
     for _ in 0..steps {
         let i = rng.below(desks.len());
@@ -937,6 +1062,7 @@ async fn simulate(l: &Lib, seed: u64) {
                 w.n += 1;
             }
             3 if rng.chance(40) => rest_circulation(l, &mut w, &mut rng).await,
+            4 if rng.chance(30) => hostile.push(&desks, &w, &mut rng).await,
             _ => random_op(&desks[i].0.store, &mut w, &mut rng, i).await,
         }
     }
@@ -962,11 +1088,19 @@ async fn simulate(l: &Lib, seed: u64) {
     crate::replica::assert_server_matches(l, &desks[0].0).await;
     let conflicts = desks[0].0.store.sync_conflicts().await.unwrap().len();
     let resolutions = feed.iter().filter(|s| s.change.entity == Entity::ConflictResolution).count();
+    assert_eq!(hostile.refused + hostile.accepted_harmless, hostile.tried, "every hostile push refused or harmless");
+    for (d, _) in &desks {
+        let quarantined = d.store.sync_conflicts().await.unwrap().into_iter().filter(|c| c.kind == "quarantined").count();
+        assert_eq!(quarantined, 0, "nothing the door let in needed quarantine");
+    }
     eprintln!(
-        "seed {seed}: {} changes, {} events, {conflicts} conflicts ({resolutions} resolutions), {} replies dropped after the server committed",
+        "seed {seed}: {} changes, {} events, {conflicts} conflicts ({resolutions} resolutions), {} replies dropped after the server committed, \
+         {} hostile pushes ({} refused)",
         feed.len(),
         events.len(),
-        dropped.lock().unwrap()
+        dropped.lock().unwrap(),
+        hostile.tried,
+        hostile.refused
     );
 }
 

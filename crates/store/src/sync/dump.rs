@@ -43,7 +43,7 @@ impl Store {
         ));
         sections.push((
             "tombstones".into(),
-            format!("SELECT {} FROM tombstones t JOIN sites s ON s.no = t.site_no WHERE t.entity IN ('title', 'copy', 'member', 'member_type', 'conflict_resolution') ORDER BY t.entity_id", q(&["t.entity_id", "t.entity", "t.hlc", "s.id"])),
+            format!("SELECT {} FROM tombstones t JOIN sites s ON s.no = t.site_no WHERE t.entity IN ('title', 'copy', 'member', 'member_type', 'conflict_resolution') ORDER BY t.entity_id, t.entity", q(&["t.entity_id", "t.entity", "t.hlc", "s.id"])),
         ));
         sections.push((
             "title_terms".into(),

@@ -145,7 +145,8 @@ pub(super) async fn current_change(conn: &mut SqliteConnection, sites: &Sites, e
     if entity == Entity::Event {
         return Ok(None);
     }
-    let tomb: Option<(i64, i64)> = sqlx::query_as("SELECT hlc, site_no FROM tombstones WHERE entity_id = ?")
+    let tomb: Option<(i64, i64)> = sqlx::query_as("SELECT hlc, site_no FROM tombstones WHERE entity = ? AND entity_id = ?")
+        .bind(entity.as_str())
         .bind(id)
         .fetch_optional(&mut *conn)
         .await

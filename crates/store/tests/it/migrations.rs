@@ -21,6 +21,10 @@ const STORE: &[(&str, &str)] = &[
         "0008_default_member_types_unsent.sql",
         "cf7718d2095b5c21920f337be560b69fcbdb095f5217e65b5b1486d2d09553fcf7359c117c135ed85de577befac9729e",
     ),
+    (
+        "0009_tombstones_by_entity_and_unreused_log.sql",
+        "8b4c72a9303ddbebfdc30b6f0962b5ad413ce8b527a3c3d8888fb49e45c4de3f75acdc79193263280154ac9dd290a372",
+    ),
 ];
 
 const SERVER_POSTGRES: &[(&str, &str)] = &[
@@ -35,6 +39,10 @@ const SERVER_POSTGRES: &[(&str, &str)] = &[
     ("0009_projection.sql", "b325542afd95e55ecc96ad21a206842bd8a220dadf160273b0226a47ada3a06b3a1b9480776500db78054ffd204f2d6e"),
     ("0010_events_by_title.sql", "68bf089fb0208347b67b2e46c2866bf1ee714f774c3a7aa39fdceaab8de097c41514038f5ba41773b864bbaeaf9db0cf"),
     ("0011_replica.sql", "52ef847e29ef258a8ae1b10d5bf3ba7c843fb235a146385bb399887979f20c1bcb8ba056a175c0808990b01c69cf1857"),
+    (
+        "0012_tombstones_refresh_grace_key_scopes.sql",
+        "bd1ba86577c52eafad2d8c3e93198273b7eb430e449d79a8ffb3d1a174569563949fea035346acc3e236eaf33ecff18f",
+    ),
 ];
 
 const SERVER_SQLITE: &[(&str, &str)] = &[
@@ -49,6 +57,10 @@ const SERVER_SQLITE: &[(&str, &str)] = &[
     ("0009_projection.sql", "b325542afd95e55ecc96ad21a206842bd8a220dadf160273b0226a47ada3a06b3a1b9480776500db78054ffd204f2d6e"),
     ("0010_events_by_title.sql", "68bf089fb0208347b67b2e46c2866bf1ee714f774c3a7aa39fdceaab8de097c41514038f5ba41773b864bbaeaf9db0cf"),
     ("0011_replica.sql", "7e7088bdac37ef3e3cf51d34516d2bb994b6a23056820ada6c49ec1a79b06d57f7d8097fc6791b34a948c881a5f0dd21"),
+    (
+        "0012_tombstones_refresh_grace_key_scopes.sql",
+        "f125067b85bdfe8147a9be92bdbecc3af9b134437f2a7e4dfa0e46206b3c2fcc8932639f99ccc91d5baa875a68855b17",
+    ),
 ];
 
 /// Compares a migration folder (read the way `sqlx::migrate!` reads it)

@@ -802,6 +802,67 @@ async fn a_change_no_desk_can_apply_is_quarantined_and_sync_goes_on() {
     assert_eq!(c.resolution_note.as_deref(), Some("pushed by a broken script"));
 }
 
+/// Issue 17: tombstones were keyed by id alone, so a delete pushed as a
+/// *member* carrying a title's id (stamped a little ahead) made every desk
+/// that applied it keep the title's older edits aside instead of applying
+/// them. A tombstone now belongs to (entity, id).
+#[tokio::test]
+async fn a_delete_under_another_entity_leaves_the_row_alone() {
+    let (mut desks, mut relay) = pair().await;
+    let dune = title_with_copies(&desks[0].store, "Dune", &["B1"]).await;
+    sync_all(&mut desks, &mut relay).await;
+
+    let ahead = shelfkeeper_sync::hlc::from_parts(chrono::Utc::now().timestamp_millis() as u64 + 60_000, 0);
+    let hostile = Change {
+        change_id: Uuid::now_v7(),
+        entity: Entity::Member,
+        entity_id: dune.id.0,
+        op: shelfkeeper_sync::Op::Delete,
+        hlc: ahead,
+        site_id: Uuid::now_v7(),
+        payload: serde_json::Value::Null,
+    };
+    relay.feed.push(Sequenced { server_seq: relay.feed.len() as u64 + 1, change: hostile });
+    // Desk 1 edits the title before it hears of the delete: its stamp is
+    // older than the delete's.
+    desks[1].store.update_title(OWNER, dune.id, &edited("Dune", "edited at desk 1")).await.unwrap();
+    sync_all(&mut desks, &mut relay).await;
+    desks.push(desk().await);
+    sync_all(&mut desks, &mut relay).await;
+
+    assert_converged(&desks).await;
+    for d in &desks {
+        let t = d.store.title(dune.id).await.unwrap();
+        assert_eq!(t.subtitle.as_deref(), Some("edited at desk 1"), "the edit applied everywhere");
+        assert!(d.store.sync_conflicts().await.unwrap().iter().all(|c| c.kind != "kept_row"), "nothing kept aside");
+    }
+}
+
+/// Issue 17: change_log.seq was reused once the log emptied, so a second
+/// process's stale acknowledgement (the CLI syncing while the desktop is
+/// open) deleted a change that was never pushed.
+#[tokio::test]
+async fn a_stale_acknowledgement_never_drops_a_newer_change() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("shared.sqlite3");
+    let desktop = Store::create(&path, StoreMode::Library).await.unwrap();
+    let cli = Store::open(&path).await.unwrap();
+    title_with_copies(&desktop, "Dune", &["B1"]).await;
+
+    // Both read the same page; the CLI pushes and acknowledges it first.
+    let seen_by_desktop = desktop.outbox_page(0, 100).await.unwrap();
+    let seen_by_cli = cli.outbox_page(0, 100).await.unwrap();
+    cli.ack_pushed(seen_by_cli.through_seq).await.unwrap();
+    assert_eq!(cli.sync_status().await.unwrap().pending_changes, 0);
+
+    // A new change, then the desktop's acknowledgement of the old page.
+    let emma = desktop.add_title(OWNER, &draft("Emma", "Jane Austen")).await.unwrap();
+    desktop.ack_pushed(seen_by_desktop.through_seq).await.unwrap();
+    let waiting = cli.outbox_page(0, 100).await.unwrap();
+    assert!(waiting.changes.iter().any(|c| c.entity_id == emma.id.0), "the new change still waits to be sent: {waiting:?}");
+    assert!(waiting.through_seq > seen_by_desktop.through_seq, "its number was never used before");
+}
+
 #[tokio::test]
 async fn a_stamp_far_ahead_is_applied_but_flagged() {
     let (desks, _) = pair().await;
@@ -1039,6 +1100,44 @@ struct Totals {
     kept_rows: i64,
     duplicate_keys: i64,
     resolutions: i64,
+    /// Hostile changes no desk could apply (each quarantined on every desk).
+    quarantined: i64,
+}
+
+/// Puts one hostile change at the end of the feed: a payload no desk can
+/// apply, or a delete under another entity carrying a title's id and
+/// stamped ahead. Returns true for the kind every desk must quarantine.
+fn hostile_change(relay: &mut Relay, world: &World, rng: &mut Rng) -> bool {
+    let ahead = shelfkeeper_sync::hlc::from_parts(chrono::Utc::now().timestamp_millis() as u64 + rng.below(120_000) as u64, 0);
+    let id = Uuid::now_v7();
+    let mut change = Change {
+        change_id: Uuid::now_v7(),
+        entity: Entity::Title,
+        entity_id: id,
+        op: shelfkeeper_sync::Op::Upsert,
+        hlc: ahead,
+        site_id: Uuid::now_v7(),
+        payload: serde_json::json!({ "id": id.to_string(), "title": 42 }),
+    };
+    let unappliable = match (rng.below(3), world.titles.is_empty()) {
+        (0, _) | (_, true) => true,
+        (1, false) => {
+            change.entity = Entity::Event;
+            change.op = shelfkeeper_sync::Op::Event;
+            change.payload = serde_json::json!({ "id": id.to_string(), "stream_id": id.to_string(), "kind": "x",
+                                                 "title_id": world.titles[0].0.to_string(), "occurred_at": "2026-12-02T10:00:00Z" });
+            true
+        }
+        _ => {
+            change.entity = if rng.chance(50) { Entity::Member } else { Entity::Copy };
+            change.entity_id = world.titles[rng.below(world.titles.len())].0;
+            change.op = shelfkeeper_sync::Op::Delete;
+            change.payload = serde_json::Value::Null;
+            false
+        }
+    };
+    relay.feed.push(Sequenced { server_seq: relay.feed.len() as u64 + 1, change });
+    unappliable
 }
 
 async fn simulate(seed: u64, totals: &mut Totals) {
@@ -1099,6 +1198,13 @@ async fn simulate(seed: u64, totals: &mut Totals) {
                     }
                 }
             }
+            3 if rng.chance(15) => {
+                // A hostile change in the feed, as a compromised or older
+                // server might serve it (the relay's door is bypassed).
+                if hostile_change(&mut relay, &world, &mut rng) {
+                    totals.quarantined += 1;
+                }
+            }
             _ => random_op(&desks[i], &mut world, &mut rng, i).await,
         }
     }
@@ -1109,7 +1215,13 @@ async fn simulate(seed: u64, totals: &mut Totals) {
     // once on every desk.
     let ids: HashSet<Uuid> = relay.feed.iter().map(|s| s.change.change_id).collect();
     assert_eq!(ids.len(), relay.feed.len(), "the relay stored each change id once");
-    let events: Vec<Uuid> = relay.feed.iter().filter(|s| s.change.entity == Entity::Event).map(|s| s.change.entity_id).collect();
+    // (Hostile events, quarantined everywhere, are not among them.)
+    let events: Vec<Uuid> = relay
+        .feed
+        .iter()
+        .filter(|s| s.change.entity == Entity::Event && s.change.check_shape().is_ok())
+        .map(|s| s.change.entity_id)
+        .collect();
     let distinct: HashSet<Uuid> = events.iter().copied().collect();
     assert_eq!(distinct.len(), events.len(), "every event was pushed exactly once");
     for d in &desks {
@@ -1126,6 +1238,13 @@ async fn simulate(seed: u64, totals: &mut Totals) {
     totals.kept_rows += scalar(&mut conn, "SELECT count(*) FROM sync_conflicts WHERE kind = 'kept_row'").await;
     totals.duplicate_keys += scalar(&mut conn, "SELECT count(*) FROM sync_conflicts WHERE kind = 'duplicate_key'").await;
     totals.resolutions += scalar(&mut conn, "SELECT count(*) FROM conflict_resolutions").await;
+    // Each hostile change no desk could apply was quarantined (not lost,
+    // not applied) on every desk; staff may have acknowledged some.
+    let hostile = relay.feed.iter().filter(|s| s.change.check_shape().is_err()).count() as i64;
+    for d in &desks {
+        let mut conn = db(&d.store).await;
+        assert_eq!(scalar(&mut conn, "SELECT count(*) FROM sync_conflicts WHERE kind = 'quarantined'").await, hostile);
+    }
     // Everyone keeps working after the merge, and converges again.
     for (i, d) in desks.iter().enumerate() {
         for _ in 0..5 {

@@ -59,9 +59,10 @@ fn ms_of(v: &serde_json::Value) -> Applied<Option<i64>> {
 }
 
 impl Db {
-    pub(super) async fn tombstone(&self, tx: &mut WriteTx, lib: &str, id: &str) -> Applied<Option<Stamp>> {
-        let r = sqlx::query("SELECT hlc, site FROM tombstones WHERE library_id = $1 AND entity_id = $2")
+    pub(super) async fn tombstone(&self, tx: &mut WriteTx, lib: &str, entity: Entity, id: &str) -> Applied<Option<Stamp>> {
+        let r = sqlx::query("SELECT hlc, site FROM tombstones WHERE library_id = $1 AND entity = $2 AND entity_id = $3")
             .bind(lib)
+            .bind(entity.as_str())
             .bind(id)
             .fetch_optional(&mut **tx)
             .await?;
@@ -92,8 +93,8 @@ impl Db {
             format!("(SELECT COUNT(*) FROM {} WHERE id = $2 AND library_id <> $1)", t.name)
         };
         let sql = format!(
-            "SELECT (SELECT hlc FROM tombstones WHERE library_id = $1 AND entity_id = $2) AS tomb_hlc, \
-                    (SELECT site FROM tombstones WHERE library_id = $1 AND entity_id = $2) AS tomb_site, \
+            "SELECT (SELECT hlc FROM tombstones WHERE library_id = $1 AND entity = $6 AND entity_id = $2) AS tomb_hlc, \
+                    (SELECT site FROM tombstones WHERE library_id = $1 AND entity = $6 AND entity_id = $2) AS tomb_site, \
                     (SELECT hlc FROM {table} WHERE library_id = $1 AND id = $2) AS cur_hlc, \
                     (SELECT site FROM {table} WHERE library_id = $1 AND id = $2) AS cur_site, \
                     {elsewhere} AS elsewhere, \
@@ -109,6 +110,7 @@ impl Db {
             .bind(payload_id(&c.payload, "title_id").map(|u| u.to_string()))
             .bind(key)
             .bind(format!("key:{}", c.entity_id))
+            .bind(c.entity.as_str())
             .fetch_one(&mut **tx)
             .await?;
         let holder: Option<String> = r.try_get("holder")?;
@@ -225,15 +227,17 @@ impl Db {
             }
         }
         let stamp = c.stamp();
-        let tomb = self.tombstone(tx, &lib, &id).await?;
+        let tomb = self.tombstone(tx, &lib, c.entity, &id).await?;
         let current = self.row_stamp(tx, &lib, &t, &id).await?;
         let keep_current = match merge::delete(tomb, current, stamp) {
             merge::Delete::Unchanged => return Ok(()),
             merge::Delete::Apply { keep_current } => keep_current,
         };
+        // Keyed by (entity, id): a delete sent under another entity leaves
+        // its own tombstone and cannot freeze a row of this one.
         sqlx::query(
             "INSERT INTO tombstones (library_id, entity_id, entity, hlc, site) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (library_id, entity_id) DO UPDATE SET entity = excluded.entity, hlc = excluded.hlc, site = excluded.site",
+             ON CONFLICT (library_id, entity, entity_id) DO UPDATE SET hlc = excluded.hlc, site = excluded.site",
         )
         .bind(&lib)
         .bind(&id)
@@ -245,6 +249,7 @@ impl Db {
         // A kept version older than the newest delete is just deleted.
         if let Some(kept) = self.conflict_stamp(tx, &lib, &format!("row:{id}")).await?
             && kept < stamp
+            && self.conflict_entity(tx, &lib, &format!("row:{id}")).await?.as_deref() == Some(c.entity.as_str())
         {
             self.drop_conflict(tx, &lib, &format!("row:{id}")).await?;
         }
@@ -302,7 +307,11 @@ impl Db {
         payload: &serde_json::Value,
     ) -> Applied<()> {
         let key = format!("row:{id}");
-        if self.conflict_stamp(tx, &r.lib, &key).await?.is_some_and(|kept| kept >= stamp) {
+        if self.conflict_stamp(tx, &r.lib, &key).await?.is_some_and(|kept| kept >= stamp)
+            || self.conflict_entity(tx, &r.lib, &key).await?.is_some_and(|kept| kept != entity.as_str())
+        {
+            // A newer version is kept, or the key is another entity's (a
+            // hostile id reused across entities): as on desks, nothing changes.
             return Ok(());
         }
         self.drop_conflict(tx, &r.lib, &key).await?;
@@ -333,6 +342,14 @@ impl Db {
             Some(r) => stamp_of(r.try_get("hlc")?, r.try_get("site")?),
             None => Ok(None),
         }
+    }
+
+    async fn conflict_entity(&self, tx: &mut WriteTx, lib: &str, key: &str) -> Applied<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT entity FROM replica_conflicts WHERE library_id = $1 AND key = $2")
+            .bind(lib)
+            .bind(key)
+            .fetch_optional(&mut **tx)
+            .await?)
     }
 
     pub(super) async fn drop_conflict(&self, tx: &mut WriteTx, lib: &str, key: &str) -> Applied<()> {

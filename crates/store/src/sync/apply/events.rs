@@ -124,7 +124,7 @@ pub(super) async fn settle_loans_of_deleted_copies(conn: &mut SqliteConnection, 
          SELECT 'loan:' || lower(hex(l.id)), 'loan_of_deleted_copy', 'copy', l.copy_id, l.id, e.hlc, s.id,
                 'lent while it was deleted elsewhere', ?
          FROM loans l
-         JOIN tombstones t ON t.entity_id = l.copy_id
+         JOIN tombstones t ON t.entity = 'copy' AND t.entity_id = l.copy_id
          JOIN circulation_events e ON e.id = l.id
          JOIN sites s ON s.no = e.site_no
          WHERE l.returned_at IS NULL AND l.lost_at IS NULL
@@ -136,7 +136,7 @@ pub(super) async fn settle_loans_of_deleted_copies(conn: &mut SqliteConnection, 
     .map_err(db_err)?;
     sqlx::query(
         "DELETE FROM sync_conflicts WHERE kind = 'loan_of_deleted_copy' AND NOT EXISTS
-            (SELECT 1 FROM loans l JOIN tombstones t ON t.entity_id = l.copy_id
+            (SELECT 1 FROM loans l JOIN tombstones t ON t.entity = 'copy' AND t.entity_id = l.copy_id
              WHERE l.id = sync_conflicts.event_a AND l.returned_at IS NULL AND l.lost_at IS NULL)",
     )
     .execute(&mut *conn)

@@ -25,8 +25,9 @@ pub(super) struct Known {
 }
 
 impl Apply {
-    async fn tombstone(&self, conn: &mut SqliteConnection, id: Uuid) -> Result<Option<Stamp>> {
-        let r: Option<(i64, i64)> = sqlx::query_as("SELECT hlc, site_no FROM tombstones WHERE entity_id = ?")
+    async fn tombstone(&self, conn: &mut SqliteConnection, entity: Entity, id: Uuid) -> Result<Option<Stamp>> {
+        let r: Option<(i64, i64)> = sqlx::query_as("SELECT hlc, site_no FROM tombstones WHERE entity = ? AND entity_id = ?")
+            .bind(entity.as_str())
             .bind(id)
             .fetch_optional(&mut *conn)
             .await
@@ -47,7 +48,8 @@ impl Apply {
             "INSERT INTO sync_conflicts (key, kind, entity, entity_id, hlc, site_id, payload, detected_at)
              VALUES (?, 'kept_row', ?, ?, ?, ?, ?, ?)
              ON CONFLICT (key) DO UPDATE SET hlc = excluded.hlc, site_id = excluded.site_id, payload = excluded.payload
-             WHERE (excluded.hlc, excluded.site_id) > (sync_conflicts.hlc, sync_conflicts.site_id)",
+             WHERE sync_conflicts.entity = excluded.entity
+               AND (excluded.hlc, excluded.site_id) > (sync_conflicts.hlc, sync_conflicts.site_id)",
         )
         .bind(format!("row:{id}"))
         .bind(entity.as_str())
@@ -73,8 +75,8 @@ impl Apply {
             None => "NULL".into(),
         };
         let sql = format!(
-            "SELECT (SELECT hlc FROM tombstones WHERE entity_id = ?1) AS tomb_hlc,
-                    (SELECT site_no FROM tombstones WHERE entity_id = ?1) AS tomb_site,
+            "SELECT (SELECT hlc FROM tombstones WHERE entity = ?5 AND entity_id = ?1) AS tomb_hlc,
+                    (SELECT site_no FROM tombstones WHERE entity = ?5 AND entity_id = ?1) AS tomb_site,
                     (SELECT hlc FROM {table} WHERE id = ?1) AS cur_hlc,
                     (SELECT site_no FROM {table} WHERE id = ?1) AS cur_site,
                     (SELECT 1 FROM titles WHERE id = ?2) AS has_title,
@@ -88,6 +90,7 @@ impl Apply {
             .bind(payload_uuid(&c.payload, "title_id"))
             .bind(key)
             .bind(format!("key:{}", c.entity_id))
+            .bind(c.entity.as_str())
             .fetch_one(&mut *conn)
             .await
             .map_err(db_err)?;
@@ -167,13 +170,15 @@ impl Apply {
     pub(super) async fn delete(&mut self, w: &mut WriteTx, c: &Change) -> Result<()> {
         let s = spec(c.entity);
         let stamp = c.stamp();
-        if merge::delete(self.tombstone(w.conn(), c.entity_id).await?, None, stamp) == merge::Delete::Unchanged {
+        if merge::delete(self.tombstone(w.conn(), c.entity, c.entity_id).await?, None, stamp) == merge::Delete::Unchanged {
             self.report.unchanged += 1;
             return Ok(());
         }
         // The local tombstone or row is about to change.
         self.freeze(w.conn(), c.entity, c.entity_id).await?;
         let site_no = self.sites.no(w.conn(), c.site_id).await?;
+        // Keyed by (entity, id): a delete sent under another entity leaves
+        // its own tombstone and cannot freeze a row of this one.
         sqlx::query("INSERT OR REPLACE INTO tombstones (entity_id, entity, hlc, site_no) VALUES (?, ?, ?, ?)")
             .bind(c.entity_id)
             .bind(c.entity.as_str())
@@ -183,8 +188,9 @@ impl Apply {
             .await
             .map_err(db_err)?;
         // A kept version older than the newest delete is just deleted.
-        sqlx::query("DELETE FROM sync_conflicts WHERE key = ? AND (hlc, site_id) < (?, ?)")
+        sqlx::query("DELETE FROM sync_conflicts WHERE key = ? AND entity = ? AND (hlc, site_id) < (?, ?)")
             .bind(format!("row:{}", c.entity_id))
+            .bind(c.entity.as_str())
             .bind(stamp.hlc as i64)
             .bind(stamp.site_id)
             .execute(w.conn())
