@@ -14,6 +14,58 @@ pub struct Actor {
     pub role: Role,
     /// The member record of a member account: what it may act on.
     pub member_id: Option<MemberId>,
+    /// Set when the account acts through an API key: what the key may do
+    /// on top of reading, within the account's role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_scopes: Option<KeyScopes>,
+}
+
+/// What an API key may do besides reading (issue 18). A key never manages
+/// accounts, memberships or settings such as loan rules, whatever the role
+/// of its account: a leaked key must not hand over the library.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyScopes {
+    /// Lend, return, renew, holds, members.
+    pub circulation: bool,
+    /// Titles and copies.
+    pub catalogue: bool,
+}
+
+impl KeyScopes {
+    /// The names a key's scopes are given by: `read` (always), `circulation`,
+    /// `catalogue`.
+    pub const NAMES: [&'static str; 3] = ["read", "circulation", "catalogue"];
+
+    /// Scopes from their names; an unknown name is an error that says so.
+    pub fn parse<'a>(names: impl IntoIterator<Item = &'a str>) -> std::result::Result<KeyScopes, String> {
+        let mut s = KeyScopes::default();
+        for name in names {
+            match name.trim() {
+                "read" => {}
+                "circulation" => s.circulation = true,
+                "catalogue" => s.catalogue = true,
+                other => {
+                    return Err(format!(
+                        "unknown scope '{}': the scopes are read, circulation and catalogue",
+                        other.chars().take(40).collect::<String>()
+                    ));
+                }
+            }
+        }
+        Ok(s)
+    }
+
+    /// The scope names, `read` first.
+    pub fn names(self) -> Vec<&'static str> {
+        let mut out = vec!["read"];
+        if self.circulation {
+            out.push("circulation");
+        }
+        if self.catalogue {
+            out.push("catalogue");
+        }
+        out
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,10 +84,15 @@ pub enum Action {
 impl Actor {
     /// Full rights: a collector's own store, or the command-line tool run by
     /// someone who can open the file anyway.
-    pub const OWNER: Actor = Actor { account_id: None, role: Role::Admin, member_id: None };
+    pub const OWNER: Actor = Actor { account_id: None, role: Role::Admin, member_id: None, key_scopes: None };
 
     pub fn account(account_id: AccountId, role: Role, member_id: Option<MemberId>) -> Actor {
-        Actor { account_id: Some(account_id), role, member_id }
+        Actor { account_id: Some(account_id), role, member_id, key_scopes: None }
+    }
+
+    /// The same account acting through an API key with these scopes.
+    pub fn through_key(self, scopes: KeyScopes) -> Actor {
+        Actor { key_scopes: Some(scopes), ..self }
     }
 
     pub fn require(&self, action: Action) -> Result<()> {
@@ -50,7 +107,22 @@ impl Actor {
             }
             Action::ActAsOwner => ("admin", "change the owner's reading list", self.account_id.is_none() || self.role >= Role::Librarian),
         };
-        if ok { Ok(()) } else { Err(Error::PermissionDenied { needed, action: what }) }
+        if !ok {
+            return Err(Error::PermissionDenied { needed, action: what });
+        }
+        match self.key_scopes {
+            None => Ok(()),
+            Some(scopes) => {
+                let (allowed, why) = match action {
+                    Action::ManageCatalogue | Action::ActAsOwner => (scopes.catalogue, "the key lacks the catalogue scope"),
+                    Action::ManageMembers | Action::Circulate | Action::ActAsMember(_) => {
+                        (scopes.circulation, "the key lacks the circulation scope")
+                    }
+                    Action::ManageAccounts | Action::ManageSettings => (false, "that needs a signed-in session, never a key"),
+                };
+                if allowed { Ok(()) } else { Err(Error::KeyNotAllowed { action: what, why }) }
+            }
+        }
     }
 }
 
@@ -71,5 +143,34 @@ mod tests {
         assert!(Actor::OWNER.require(Action::ManageAccounts).is_ok());
         let err = member.require(Action::ManageCatalogue).unwrap_err();
         assert_eq!(err.to_string(), "you need the librarian role to change the catalogue");
+    }
+
+    #[test]
+    fn a_key_does_what_its_scopes_and_its_role_both_allow() {
+        let admin = Actor::account(AccountId::new(), Role::Admin, None);
+        let read_only = admin.through_key(KeyScopes::parse(["read"]).unwrap());
+        let desk = admin.through_key(KeyScopes::parse(["read", "circulation"]).unwrap());
+        let all = admin.through_key(KeyScopes::parse(KeyScopes::NAMES).unwrap());
+        assert!(read_only.require(Action::Circulate).is_err());
+        assert!(read_only.require(Action::ManageCatalogue).is_err());
+        assert!(desk.require(Action::Circulate).is_ok() && desk.require(Action::ManageMembers).is_ok());
+        assert!(desk.require(Action::ManageCatalogue).is_err());
+        assert!(all.require(Action::ManageCatalogue).is_ok());
+        // No key manages accounts or settings, even an administrator's.
+        for a in [read_only, desk, all] {
+            assert!(a.require(Action::ManageAccounts).is_err() && a.require(Action::ManageSettings).is_err());
+        }
+        assert_eq!(
+            desk.require(Action::ManageAccounts).unwrap_err().to_string(),
+            "this API key may not manage accounts: that needs a signed-in session, never a key"
+        );
+        // A librarian's key with every scope is still a librarian.
+        let librarian = Actor::account(AccountId::new(), Role::Librarian, None).through_key(KeyScopes::parse(KeyScopes::NAMES).unwrap());
+        assert!(librarian.require(Action::ManageSettings).is_err());
+        assert_eq!(
+            KeyScopes::parse(["read", "write"]).unwrap_err(),
+            "unknown scope 'write': the scopes are read, circulation and catalogue"
+        );
+        assert_eq!(KeyScopes::parse(["catalogue"]).unwrap().names(), ["read", "catalogue"]);
     }
 }

@@ -88,6 +88,9 @@ pub enum Error {
     WeakPassword(String),
     #[error("you need the {needed} role to {action}")]
     PermissionDenied { needed: &'static str, action: &'static str },
+    /// An API key's scopes do not allow the action (its role would).
+    #[error("this API key may not {action}: {why}")]
+    KeyNotAllowed { action: &'static str, why: &'static str },
     #[error("this store already has an administrator; only an admin can add accounts")]
     AdminAlreadyExists,
 
@@ -227,7 +230,7 @@ impl Error {
             InvalidCredentials => ErrorCode::InvalidCredentials,
             AccountDisabled(_) => ErrorCode::AccountDisabled,
             WeakPassword(_) => ErrorCode::WeakPassword,
-            PermissionDenied { .. } => ErrorCode::PermissionDenied,
+            PermissionDenied { .. } | KeyNotAllowed { .. } => ErrorCode::PermissionDenied,
             AdminAlreadyExists => ErrorCode::AdminAlreadyExists,
             RatingOutOfRange(_) => ErrorCode::RatingOutOfRange,
             StoreBusy => ErrorCode::StoreBusy,

@@ -43,9 +43,16 @@ pub struct Config {
     pub hash_workers: usize,
     /// How long a login may wait for a hashing slot before a 503.
     pub hash_queue_ms: u64,
-    /// Trust the first address of `X-Forwarded-For` as the client's (only
-    /// behind a reverse proxy that sets it).
-    pub trust_forwarded_for: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: addresses or
+    /// CIDR blocks (`["127.0.0.1", "10.0.0.0/8"]`, or in the environment
+    /// `SHELFKEEPER_SERVER_TRUSTED_PROXIES=127.0.0.1,10.0.0.0/8`). The client is
+    /// the rightmost hop that is not one of them. Empty (the default): the
+    /// header is ignored.
+    #[serde(deserialize_with = "proxies")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Replaced by `trusted_proxies`; set, it stops the start with a
+    /// message saying so (it trusted the client's own leftmost entry).
+    pub trust_forwarded_for: Option<bool>,
     /// The bearer token `/metrics` asks for (at least 16 characters); empty
     /// turns `/metrics` off. Metrics name routes, rates and timings, which
     /// are not for everyone who can reach the API.
@@ -114,7 +121,8 @@ impl Default for Config {
             log_format: LogFormat::Text,
             hash_workers: 0,
             hash_queue_ms: 5_000,
-            trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
+            trust_forwarded_for: None,
             metrics_token: String::new(),
             smtp: Smtp::default(),
             limits: Limits::default(),
@@ -175,6 +183,7 @@ const TOP_KEYS: &[&str] = &[
     "log_format",
     "hash_workers",
     "hash_queue_ms",
+    "trusted_proxies",
     "trust_forwarded_for",
     "metrics_token",
 ];
@@ -242,6 +251,14 @@ impl Config {
                 "database_url must start with sqlite:, postgres:// or postgresql://, not '{}'",
                 redact_url(&self.database_url)
             ));
+        }
+        if self.trust_forwarded_for.is_some() {
+            return Err("trust_forwarded_for is replaced by trusted_proxies: list the reverse proxies whose X-Forwarded-For \
+                        to believe, e.g. trusted_proxies = [\"127.0.0.1\"] (the old setting believed the client's own entry)"
+                .into());
+        }
+        if self.trusted_proxies.len() > 64 {
+            return Err("trusted_proxies: at most 64 entries (use CIDR blocks)".into());
         }
         if !self.metrics_token.is_empty() && self.metrics_token.chars().count() < 16 {
             return Err("metrics_token must be at least 16 characters (or empty to turn /metrics off)".into());
@@ -340,6 +357,22 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::write(path, text)
+}
+
+/// `trusted_proxies`: a list of addresses or CIDR blocks, or one string of
+/// them separated by commas (as the environment gives it).
+fn proxies<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ipnet::IpNet>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        List(Vec<String>),
+        Text(String),
+    }
+    let entries: Vec<String> = match Given::deserialize(d)? {
+        Given::List(l) => l,
+        Given::Text(t) => t.split(',').filter(|e| !e.trim().is_empty()).map(str::to_owned).collect(),
+    };
+    entries.iter().map(|e| crate::net::parse_proxy(e).map_err(serde::de::Error::custom)).collect()
 }
 
 /// Environment values are strings; numbers and booleans are typed so that

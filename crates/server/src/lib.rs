@@ -10,6 +10,7 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod mail;
+pub mod net;
 pub mod routes;
 pub mod state;
 pub mod telemetry;

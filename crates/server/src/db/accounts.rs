@@ -51,6 +51,8 @@ pub struct ApiKeyRow {
     pub key_hash: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    /// Comma-separated scope names (`read,circulation,catalogue`).
+    pub scopes: String,
 }
 
 impl Db {
@@ -256,24 +258,36 @@ impl Db {
         Ok(())
     }
 
-    pub async fn insert_api_key(&self, id: &str, account_id: &str, name: &str, prefix: &str, key_hash: &str) -> Result<i64, sqlx::Error> {
+    pub async fn insert_api_key(
+        &self,
+        id: &str,
+        account_id: &str,
+        name: &str,
+        prefix: &str,
+        key_hash: &str,
+        scopes: &str,
+    ) -> Result<i64, sqlx::Error> {
         let now = now_ms();
-        sqlx::query("INSERT INTO api_keys (id, account_id, name, prefix, key_hash, created_at, last_used_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL)")
-            .bind(id)
-            .bind(account_id)
-            .bind(name)
-            .bind(prefix)
-            .bind(key_hash)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO api_keys (id, account_id, name, prefix, key_hash, created_at, last_used_at, revoked_at, scopes) \
+             VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, $7)",
+        )
+        .bind(id)
+        .bind(account_id)
+        .bind(name)
+        .bind(prefix)
+        .bind(key_hash)
+        .bind(now)
+        .bind(scopes)
+        .execute(&self.pool)
+        .await?;
         Ok(now)
     }
 
     /// The live key with this prefix whose account is enabled.
     pub async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKeyRow>, sqlx::Error> {
         let row = sqlx::query(
-            "SELECT k.id, k.account_id, k.name, k.prefix, k.key_hash, k.created_at, k.last_used_at FROM api_keys k \
+            "SELECT k.id, k.account_id, k.name, k.prefix, k.key_hash, k.created_at, k.last_used_at, k.scopes FROM api_keys k \
              JOIN accounts a ON a.id = k.account_id WHERE k.prefix = $1 AND k.revoked_at IS NULL AND a.disabled = 0",
         )
         .bind(prefix)
@@ -295,7 +309,7 @@ impl Db {
 
     pub async fn list_api_keys(&self, account_id: &str) -> Result<Vec<ApiKeyRow>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT id, account_id, name, prefix, key_hash, created_at, last_used_at FROM api_keys \
+            "SELECT id, account_id, name, prefix, key_hash, created_at, last_used_at, scopes FROM api_keys \
              WHERE account_id = $1 AND revoked_at IS NULL ORDER BY created_at, id",
         )
         .bind(account_id)
@@ -325,5 +339,6 @@ fn api_key(row: &AnyRow) -> Result<ApiKeyRow, sqlx::Error> {
         key_hash: row.try_get("key_hash")?,
         created_at: row.try_get("created_at")?,
         last_used_at: row.try_get("last_used_at")?,
+        scopes: row.try_get("scopes")?,
     })
 }

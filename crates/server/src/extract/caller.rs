@@ -9,6 +9,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use shelfkeeper_domain::access::KeyScopes;
 use subtle::ConstantTimeEq;
 
 pub const API_KEY_HEADER: &str = "x-api-key";
@@ -20,6 +21,8 @@ pub struct Caller {
     pub account_id: String,
     /// The login session for token callers; `None` for API keys.
     pub session_id: Option<String>,
+    /// What an API key may do besides reading; `None` for a session.
+    pub key_scopes: Option<KeyScopes>,
 }
 
 impl Caller {
@@ -56,7 +59,7 @@ impl FromRequestParts<AppState> for Caller {
                 if !state.db.session_is_live(&claims.sid, &claims.sub).await? {
                     return Err(ApiError::unauthorized());
                 }
-                Ok(Caller { account_id: claims.sub, session_id: Some(claims.sid) })
+                Ok(Caller { account_id: claims.sub, session_id: Some(claims.sid), key_scopes: None })
             }
         }
     }
@@ -81,7 +84,7 @@ impl FromRequestParts<AppState> for CallerAccount {
             }
             Presented::Token(claims) => {
                 let account = state.db.live_session_account(&claims.sid, &claims.sub).await?;
-                (Caller { account_id: claims.sub, session_id: Some(claims.sid) }, account)
+                (Caller { account_id: claims.sub, session_id: Some(claims.sid), key_scopes: None }, account)
             }
         };
         let account = account.ok_or_else(ApiError::unauthorized)?;
@@ -100,5 +103,8 @@ async fn by_api_key(state: &AppState, key: &str) -> Result<Caller, ApiError> {
         return Err(ApiError::unauthorized());
     }
     state.db.touch_api_key(&row.id).await?;
-    Ok(Caller { account_id: row.account_id, session_id: None })
+    // A stored scope list that no longer reads gives the key nothing beyond
+    // reading, never more.
+    let key_scopes = KeyScopes::parse(row.scopes.split(',')).unwrap_or_default();
+    Ok(Caller { account_id: row.account_id, session_id: None, key_scopes: Some(key_scopes) })
 }

@@ -15,6 +15,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use shelfkeeper_domain::access::KeyScopes;
 use shelfkeeper_domain::password;
 use std::time::Duration;
 use utoipa_axum::router::OpenApiRouter;
@@ -348,6 +349,12 @@ async fn confirm_reset(State(s): State<AppState>, Json(body): Json<ResetConfirm>
 #[serde(deny_unknown_fields)]
 struct NewKey {
     name: String,
+    /// What the key may do besides reading: any of `read`, `circulation`,
+    /// `catalogue` (default: `read` only). No key manages accounts,
+    /// memberships, keys, passwords or loan rules.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>, example = json!(["read", "circulation"]))]
+    scopes: Option<Vec<String>>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -357,6 +364,8 @@ struct KeyOut {
     prefix: String,
     created_at: String,
     last_used_at: Option<String>,
+    /// What the key may do: `read`, and `circulation` and `catalogue` if given.
+    scopes: Vec<String>,
     /// Only in the answer to create: the key is not stored and cannot be shown again.
     #[serde(skip_serializing_if = "Option::is_none")]
     key: Option<String>,
@@ -369,11 +378,19 @@ async fn create_api_key(State(s): State<AppState>, caller: Caller, Json(body): J
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "name: 1 to 100 characters, no control characters"));
     }
+    let requested = body.scopes.as_deref().unwrap_or_default();
+    if requested.len() > KeyScopes::NAMES.len() * 2 {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "scopes: at most read, circulation and catalogue"));
+    }
+    let scopes = KeyScopes::parse(requested.iter().map(String::as_str))
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", format!("scopes: {e}")))?
+        .names();
     let prefix = random_hex(6);
     let key = format!("{API_KEY_TAG}_{prefix}_{}", random_token());
     let id = uuid::Uuid::now_v7().to_string();
-    let created = s.db.insert_api_key(&id, &caller.account_id, name, &prefix, &sha256_hex(&key)).await?;
-    let out = KeyOut { id, name: name.to_owned(), prefix, created_at: rfc3339(created), last_used_at: None, key: Some(key) };
+    let created = s.db.insert_api_key(&id, &caller.account_id, name, &prefix, &sha256_hex(&key), &scopes.join(",")).await?;
+    let scopes = scopes.into_iter().map(str::to_owned).collect();
+    let out = KeyOut { id, name: name.to_owned(), prefix, created_at: rfc3339(created), last_used_at: None, scopes, key: Some(key) };
     Ok((StatusCode::CREATED, JsonOut(out)))
 }
 
@@ -389,6 +406,7 @@ async fn list_api_keys(State(s): State<AppState>, caller: Caller) -> ApiResult<i
             prefix: k.prefix,
             created_at: rfc3339(k.created_at),
             last_used_at: k.last_used_at.map(rfc3339),
+            scopes: k.scopes.split(',').map(str::to_owned).collect(),
             key: None,
         })
         .collect();

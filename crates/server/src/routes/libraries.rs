@@ -39,7 +39,11 @@ pub struct InLibrary {
 impl InLibrary {
     pub fn actor(&self) -> Actor {
         let id = self.caller.account_id.parse().map(AccountId).unwrap_or_default();
-        Actor::account(id, self.library.role, None)
+        let actor = Actor::account(id, self.library.role, None);
+        match self.caller.key_scopes {
+            Some(scopes) => actor.through_key(scopes),
+            None => actor,
+        }
     }
 
     /// Refuses with the domain's `permission_denied` (403) when the role
@@ -97,6 +101,8 @@ fn check_name(name: &str) -> ApiResult<String> {
 /// Any signed-in account may create a library and becomes its admin.
 #[utoipa::path(post, path = "/libraries", tag = "libraries", summary = "Create a library; the caller becomes its admin", request_body = NewLibrary, responses((status = 201, description = "the library", body = LibraryOut), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn create(State(s): State<AppState>, caller: Caller, Json(body): Json<NewLibrary>) -> ApiResult<impl IntoResponse> {
+    // Creating a library makes its administrator: not for API keys.
+    caller.session()?;
     let name = check_name(&body.name)?;
     let id = uuid::Uuid::now_v7().to_string();
     let created = s.db.create_library(&id, &name, &caller.account_id).await?;

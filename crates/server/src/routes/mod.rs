@@ -64,25 +64,18 @@ pub fn openapi_json() -> String {
     s
 }
 
-/// The client's address: the peer, or the first `X-Forwarded-For` entry when
-/// configured to trust a proxy.
+/// The client's address as rate limits count it: the peer, or behind a
+/// trusted proxy the rightmost `X-Forwarded-For` hop that is not one
+/// (`net::client_address`); IPv6 by its /64 (`net::limit_bucket`).
 pub struct ClientIp(pub IpAddr);
 
 impl axum::extract::FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if state.cfg.trust_forwarded_for
-            && let Some(ip) = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .and_then(|s| s.trim().parse::<IpAddr>().ok())
-        {
-            return Ok(ClientIp(ip));
-        }
-        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        Ok(ClientIp(ip))
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let forwarded: Vec<&str> = parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+        let client = crate::net::client_address(peer, &forwarded, &state.cfg.trusted_proxies);
+        Ok(ClientIp(crate::net::limit_bucket(client)))
     }
 }

@@ -3,7 +3,7 @@
 //! logout/disable at once, password change and reset, API keys, limits.
 
 use crate::both;
-use crate::support::{Auth, Backend, PASSWORD, Server, claims_of, forge};
+use crate::support::{Auth, Backend, PASSWORD, Resp, Server, claims_of, forge};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -133,10 +133,15 @@ async fn refresh_rotates_and_reuse_revokes_the_family(b: Backend) {
     .unwrap();
     assert_eq!(n, 0);
 
+    // The client got refresh2 and used it: the first token is spent.
+    let r = s.post("/api/v1/auth/refresh", &Auth::None, json!({ "refresh_token": refresh2 })).await;
+    r.expect(200, "");
+    let refresh3 = r.body["refresh_token"].as_str().unwrap().to_owned();
+
     // Replaying the first (rotated) token revokes the family: the current
     // refresh token and every access token of the session stop working.
     s.post("/api/v1/auth/refresh", &Auth::None, json!({ "refresh_token": u.refresh })).await.expect(401, "invalid_refresh_token");
-    s.post("/api/v1/auth/refresh", &Auth::None, json!({ "refresh_token": refresh2 })).await.expect(401, "invalid_refresh_token");
+    s.post("/api/v1/auth/refresh", &Auth::None, json!({ "refresh_token": refresh3 })).await.expect(401, "invalid_refresh_token");
     s.get("/api/v1/auth/me", &Auth::Bearer(access2)).await.expect(401, "unauthorized");
     s.get("/api/v1/auth/me", &u.auth()).await.expect(401, "unauthorized");
     s.post("/api/v1/auth/refresh", &Auth::None, json!({ "refresh_token": "made-up" })).await.expect(401, "invalid_refresh_token");
@@ -146,6 +151,52 @@ async fn refresh_rotates_and_reuse_revokes_the_family(b: Backend) {
     s.shutdown().await;
 }
 both!(refresh_rotates_and_reuse_revokes_the_family);
+
+/// A desk whose refresh reply was lost asks again with the token it has:
+/// within the grace window, once, that works, and the token of the lost
+/// reply is retired. A third use, or a use after the window, is reuse.
+async fn a_lost_refresh_reply_does_not_sign_out(b: Backend) {
+    let s = Server::start(b).await;
+    let refresh = |token: &str| exchange(&s, token.to_owned());
+    let u = s.user("ada@example.org").await;
+    let lost = refresh(&u.refresh).await;
+    lost.expect(200, "");
+    let lost = lost.body["refresh_token"].as_str().unwrap().to_owned();
+    // The reply never arrived: the same token again.
+    let again = refresh(&u.refresh).await;
+    again.expect(200, "");
+    assert_eq!(claims_of(again.body["access_token"].as_str().unwrap())["sid"], claims_of(&u.access)["sid"], "the same session");
+    let current = again.body["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(current, lost);
+    // Once only: a third use of the first token is reuse, and revokes.
+    refresh(&u.refresh).await.expect(401, "invalid_refresh_token");
+    refresh(&current).await.expect(401, "invalid_refresh_token");
+
+    // The token of the lost reply is retired: presenting it is reuse.
+    let v = s.login("ada@example.org", PASSWORD).await;
+    let lost = refresh(&v.refresh).await.body["refresh_token"].as_str().unwrap().to_owned();
+    let current = refresh(&v.refresh).await.body["refresh_token"].as_str().unwrap().to_owned();
+    refresh(&lost).await.expect(401, "invalid_refresh_token");
+    refresh(&current).await.expect(401, "invalid_refresh_token");
+
+    // After the window, a second use is reuse (the exchange is moved back
+    // in time rather than waited for).
+    let w = s.login("ada@example.org", PASSWORD).await;
+    refresh(&w.refresh).await.expect(200, "");
+    sqlx::query("UPDATE refresh_tokens SET rotated_at = rotated_at - $1 WHERE rotated_at IS NOT NULL")
+        .bind(shelfkeeper_server::db::sessions::REFRESH_GRACE_MS + 1)
+        .execute(&s.state.db.pool)
+        .await
+        .unwrap();
+    refresh(&w.refresh).await.expect(401, "invalid_refresh_token");
+    s.get("/api/v1/auth/me", &w.auth()).await.expect(401, "unauthorized");
+    s.shutdown().await;
+}
+both!(a_lost_refresh_reply_does_not_sign_out);
+
+async fn exchange(s: &Server, token: String) -> Resp {
+    s.post("/api/v1/auth/refresh", &Auth::None, json!({ "refresh_token": token })).await
+}
 
 async fn logout_and_disable_act_at_once(b: Backend) {
     let s = Server::start(b).await;
@@ -417,29 +468,113 @@ async fn login_flood_does_not_stall_other_requests() {
     s.shutdown().await;
 }
 
-/// Behind a trusted proxy the client is the first X-Forwarded-For address;
-/// otherwise the header is ignored (a client cannot pick its own bucket).
+/// Behind a trusted proxy the client is the rightmost X-Forwarded-For hop
+/// that is not a trusted proxy; otherwise the header is ignored (a client
+/// cannot pick its own bucket). Issue 18: the leftmost entry, which the
+/// client writes itself behind nginx's `$proxy_add_x_forwarded_for`, was
+/// believed; and each IPv6 address was a bucket of its own.
 async fn forwarded_for_only_when_trusted(b: Backend) {
     for trusted in [true, false] {
         let s = Server::start_with(b, |c| {
-            c.trust_forwarded_for = trusted;
+            c.trusted_proxies = if trusted {
+                ["127.0.0.1", "10.0.0.0/8"].iter().map(|e| shelfkeeper_server::net::parse_proxy(e).unwrap()).collect()
+            } else {
+                Vec::new()
+            };
             c.limits.login_attempts_per_ip_per_minute = 2;
         })
         .await;
-        let login = |ip: &'static str| {
+        let login = |forwarded: String| {
             let req = s
                 .http
                 .post(s.url("/api/v1/auth/login"))
-                .header("x-forwarded-for", format!("{ip}, 10.0.0.1"))
+                .header("x-forwarded-for", forwarded)
                 .json(&json!({ "email": "x@example.org", "password": "wrong password!" }));
             async move { req.send().await.unwrap().status().as_u16() }
         };
-        assert_eq!(login("203.0.113.1").await, 401);
-        assert_eq!(login("203.0.113.1").await, 401);
-        assert_eq!(login("203.0.113.1").await, 429);
+        // What a client sends is kept on the left; the proxies append.
+        assert_eq!(login("9.9.9.1, 203.0.113.1, 10.0.0.1".into()).await, 401);
+        assert_eq!(login("9.9.9.2, 203.0.113.1, 10.0.0.1".into()).await, 401);
+        assert_eq!(login("9.9.9.3, 203.0.113.1, 10.0.0.1".into()).await, 429, "a made-up leftmost entry is not a new client");
         // Another client address: its own window only when the proxy is trusted.
-        assert_eq!(login("203.0.113.2").await, if trusted { 401 } else { 429 }, "trusted: {trusted}");
+        assert_eq!(login("203.0.113.2, 10.0.0.1".into()).await, if trusted { 401 } else { 429 }, "trusted: {trusted}");
+        if trusted {
+            // IPv6 counts by /64: another address of the same /64 is the same client.
+            assert_eq!(login("2001:db8:0:1::1".into()).await, 401);
+            assert_eq!(login("2001:db8:0:1::2".into()).await, 401);
+            assert_eq!(login("2001:db8:0:1:ffff::3".into()).await, 429);
+            assert_eq!(login("2001:db8:0:2::1".into()).await, 401, "another /64");
+        }
         s.shutdown().await;
     }
 }
 both!(forwarded_for_only_when_trusted);
+
+/// Issue 18: a key carried every right of its account, so a leaked
+/// administrator's key could make the thief an administrator and remove the
+/// owner. Keys now carry scopes, and no key manages memberships, keys,
+/// passwords, loan rules or libraries.
+async fn a_key_does_only_what_its_scopes_allow(b: Backend) {
+    let l = crate::sync::library(b).await;
+    let s = &l.s;
+    let key = |scopes: serde_json::Value| {
+        let admin = l.admin.auth();
+        async move {
+            let r = s.post("/api/v1/auth/api-keys", &admin, json!({ "name": "script", "scopes": scopes })).await;
+            r.expect(201, "");
+            (Auth::ApiKey(r.body["key"].as_str().unwrap().to_owned()), r.body["scopes"].clone())
+        }
+    };
+    let (read, read_scopes) = key(json!(["read"])).await;
+    assert_eq!(read_scopes, json!(["read"]));
+    let (desk, _) = key(json!(["circulation"])).await;
+    let (all, all_scopes) = key(json!(["catalogue", "circulation", "read"])).await;
+    assert_eq!(all_scopes, json!(["read", "circulation", "catalogue"]));
+    let defaulted = s.post("/api/v1/auth/api-keys", &l.admin.auth(), json!({ "name": "no scopes given" })).await;
+    assert_eq!(defaulted.body["scopes"], json!(["read"]), "least privilege by default");
+    s.post("/api/v1/auth/api-keys", &l.admin.auth(), json!({ "name": "x", "scopes": ["admin"] })).await.expect(422, "invalid");
+
+    let base = &l.base;
+    let title =
+        s.post(&format!("{base}/titles"), &l.admin.auth(), json!({ "title": "Kindred" })).await.body["id"].as_str().unwrap().to_owned();
+    s.post(&format!("{base}/titles/{title}/copies"), &l.admin.auth(), json!({ "barcode": "K1" })).await.expect(201, "");
+    s.post(&format!("{base}/members"), &l.admin.auth(), json!({ "card": "M1", "name": "Ada", "member_type": "adult" }))
+        .await
+        .expect(201, "");
+
+    // Reading: every key.
+    for k in [&read, &desk, &all] {
+        s.get(&format!("{base}/titles?q=kindred"), k).await.expect(200, "");
+    }
+    // Circulation: only keys with that scope.
+    s.post(&format!("{base}/checkout"), &read, json!({ "barcode": "K1", "card": "M1" })).await.expect(403, "permission_denied");
+    s.post(&format!("{base}/checkout"), &desk, json!({ "barcode": "K1", "card": "M1" })).await.expect(201, "");
+    // Catalogue: only keys with that scope.
+    s.post(&format!("{base}/titles"), &desk, json!({ "title": "Dawn" })).await.expect(403, "permission_denied");
+    s.post(&format!("{base}/titles"), &all, json!({ "title": "Dawn" })).await.expect(201, "");
+    // What no key does, even an administrator's with every scope.
+    let thief = s.user("thief@example.org").await;
+    let memberships = format!("{base}/memberships");
+    let r = s.call(reqwest::Method::PUT, &memberships, &all, Some(json!({ "email": "thief@example.org", "role": "admin" }))).await;
+    r.expect(403, "permission_denied");
+    assert!(r.text.contains("needs a signed-in session"), "{}", r.text);
+    let owner = claims_of(&l.admin.access)["sub"].as_str().unwrap().to_owned();
+    s.call(reqwest::Method::DELETE, &format!("{memberships}/{owner}"), &all, None).await.expect(403, "permission_denied");
+    s.get(&memberships, &all).await.expect(403, "permission_denied");
+    s.call(
+        reqwest::Method::PUT,
+        &format!("{base}/member-types/adult"),
+        &all,
+        Some(json!({ "name": "Adult", "loan_days": 365,
+        "max_renewals": 99, "max_loans": 999, "hold_pickup_days": 30 })),
+    )
+    .await
+    .expect(403, "permission_denied");
+    s.post("/api/v1/libraries", &all, json!({ "name": "Mine now" })).await.expect(403, "forbidden");
+    s.post("/api/v1/auth/api-keys", &all, json!({ "name": "more" })).await.expect(403, "forbidden");
+    // The thief is not in the library, and the owner still administers it.
+    s.get(base, &thief.auth()).await.expect(404, "not_found");
+    s.get(&memberships, &l.admin.auth()).await.expect(200, "");
+    l.s.shutdown().await;
+}
+both!(a_key_does_only_what_its_scopes_allow);
