@@ -9,6 +9,7 @@ mod bindings;
 mod catalogue_io;
 mod commands;
 mod error;
+mod hold_shelf;
 mod state;
 mod sync;
 mod updates;
@@ -51,6 +52,8 @@ pub fn run() {
             tauri::async_runtime::spawn(updates::check_on_start(app.handle().clone()));
             // Sync the open store with its server, if it has one.
             tauri::async_runtime::spawn(sync::background(app.handle().clone()));
+            // Expire uncollected holds on a desk without a server.
+            tauri::async_runtime::spawn(hold_shelf::sweep(app.handle().clone()));
             Ok(())
         })
         // Cover images, served from the store: `cover://localhost/<id>`

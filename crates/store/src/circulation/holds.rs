@@ -179,6 +179,18 @@ impl Store {
         Ok(expired)
     }
 
+    /// The daily sweep of the hold shelf, for a desk that is its library's
+    /// only one (never synced): expires what [`Store::expire_holds`] would.
+    /// A library that syncs leaves it to its server's hourly sweep: two
+    /// sweepers would each write an expiry of the same hold. Returns how
+    /// many expired.
+    pub async fn sweep_hold_shelf(&self, actor: &Actor, today: NaiveDate) -> Result<u32> {
+        if self.sync_setting(crate::SyncSetting::CursorLibrary).await?.is_some() {
+            return Ok(0);
+        }
+        self.expire_holds(actor, today).await
+    }
+
     /// The copy with `barcode`, if it sits on the hold shelf past its
     /// pickup day: the hold expires and the copy goes to the next in line
     /// (whose pickup days start today) or back on the shelf. Committed on

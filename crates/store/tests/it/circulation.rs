@@ -5,6 +5,7 @@ use shelfkeeper_domain::access::Actor;
 use shelfkeeper_domain::circulation::EventKind;
 use shelfkeeper_domain::ids::{AccountId, MemberTypeId};
 use shelfkeeper_domain::model::{CopyStatus, HoldStatus, MemberDraft, MemberType, Role};
+use shelfkeeper_store::SyncSetting;
 
 #[tokio::test]
 async fn lend_return_and_history() {
@@ -220,6 +221,37 @@ async fn uncollected_holds_expire_and_the_copy_moves_on() {
     t.expire_holds(OWNER, today + Days::new(30)).await.unwrap();
     assert_eq!(t.copy("B1").await.unwrap().status, CopyStatus::Available);
     assert!(t.active_holds(10).await.unwrap().is_empty());
+}
+
+/// Issue 20: nothing called `expire_holds` on a desk. The desktop's sweep
+/// runs it on a desk without a server; a desk that syncs leaves it to the
+/// server's sweep (two sweepers would each expire the same hold).
+#[tokio::test]
+async fn the_hold_shelf_sweep_runs_only_where_no_server_sweeps() {
+    let t = library().await;
+    let dune = title_with_copies(&t, "Dune", &["B1"]).await;
+    member(&t, "M1", "Ada").await;
+    member(&t, "M2", "Grace").await;
+    t.check_out(OWNER, "M1", "B1").await.unwrap();
+    let hold = t.place_hold(OWNER, "M2", dune.id).await.unwrap();
+    let notice = t.check_in(OWNER, "B1").await.unwrap().hold.unwrap();
+    let later = notice.expires_on + Days::new(1);
+    assert_eq!(t.sweep_hold_shelf(OWNER, notice.expires_on).await.unwrap(), 0, "not yet");
+
+    let synced = library().await;
+    let d2 = title_with_copies(&synced, "Dune", &["B1"]).await;
+    member(&synced, "M1", "Ada").await;
+    member(&synced, "M2", "Grace").await;
+    synced.check_out(OWNER, "M1", "B1").await.unwrap();
+    synced.place_hold(OWNER, "M2", d2.id).await.unwrap();
+    synced.check_in(OWNER, "B1").await.unwrap();
+    synced.set_sync_setting(SyncSetting::CursorLibrary, Some(&uuid::Uuid::now_v7().to_string())).await.unwrap();
+    assert_eq!(synced.sweep_hold_shelf(OWNER, later).await.unwrap(), 0, "its server sweeps");
+    assert_eq!(synced.copy("B1").await.unwrap().status, CopyStatus::OnHoldShelf);
+
+    assert_eq!(t.sweep_hold_shelf(OWNER, later).await.unwrap(), 1);
+    assert_eq!(t.hold(hold.id).await.unwrap().status, HoldStatus::Expired);
+    assert_eq!(t.copy("B1").await.unwrap().status, CopyStatus::Available);
 }
 
 /// The desk lets an uncollected copy go when it is next handled, as the
