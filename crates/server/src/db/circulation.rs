@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use shelfkeeper_domain::Error;
 use shelfkeeper_domain::circulation::holds::{self, HoldEnd, QueuedHold};
 use shelfkeeper_domain::circulation::{self, Borrower, CopyRef, CopyState, OpenLoan, TrappedHold};
-use shelfkeeper_domain::ids::{CopyId, EventId, HoldId, MemberId, TitleId};
+use shelfkeeper_domain::ids::{CopyId, EventId, HoldId, MemberId, MemberTypeId, TitleId};
 use shelfkeeper_domain::model::{HoldStatus, Member, MemberType};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -160,42 +160,71 @@ impl Db {
     }
 
     pub async fn check_out(&self, lib: &str, barcode: &str, card: &str, today: NaiveDate) -> DbResult<LoanRow> {
-        // Expiry first, in its own transaction: it stands even when the
-        // check-out below is refused.
         let mut tx = self.begin_write().await?;
-        let copy = self.copy_now(&mut tx, lib, barcode).await?;
+        let mut copy = self.copy_now(&mut tx, lib, barcode).await?;
+        // A copy left on the hold shelf too long expires first, committed on
+        // its own: it stands even when the check-out below is refused. Rare,
+        // so the common check-out is one transaction.
         if self.expire_uncollected(&mut tx, lib, &copy, today).await? {
             tx.commit().await?;
-        } else {
-            tx.rollback().await?;
+            tx = self.begin_write().await?;
+            copy = self.copy_now(&mut tx, lib, barcode).await?;
         }
-        let mut tx = self.begin_write().await?;
-        let copy = self.copy_now(&mut tx, lib, barcode).await?;
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {MEMBER_COLS} FROM members WHERE library_id = $1 AND card = $2"));
-        let member = sqlx::query(sql)
-            .bind(lib)
-            .bind(card)
-            .fetch_optional(&mut *tx)
-            .await?
-            .as_ref()
-            .map(member_row)
-            .transpose()?
-            .ok_or_else(|| Error::MemberNotFound(card.to_owned()))?;
-        let own_hold: Option<String> = sqlx::query("SELECT id FROM holds WHERE title_id = $1 AND member_id = $2 AND status = 'waiting'")
-            .bind(&copy.title_id)
-            .bind(&member.id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| r.try_get("id"))
-            .transpose()?;
-        let (m, policy, open_loans) = self.borrower(&mut tx, lib, member).await?;
+        let (m, policy, open_loans, own_hold) = self.borrower_by_card(&mut tx, lib, card, &copy.title_id).await?;
         let borrower = Borrower { member: &m, policy: &policy, open_loans };
-        let own_hold = own_hold.map(|h| HoldId(uuid_of(&h)));
         let decision = circulation::check_out(barcode, &copy.state, &borrower, own_hold, today, |id| copy.card_of(id))?;
         let e = circulation::checked_out(copy.refr(), m.id, &decision, now());
         self.append(&mut tx, lib, &e).await?;
         tx.commit().await?;
         self.loan(&e.id.to_string()).await?.ok_or_else(|| DbError::vanished("loan"))
+    }
+
+    /// The borrower with card `card`, their loan rules, open loans and
+    /// waiting hold on `title_id`, in one query (a check-out's round trips
+    /// are most of its cost).
+    async fn borrower_by_card(
+        &self,
+        tx: &mut WriteTx,
+        lib: &str,
+        card: &str,
+        title_id: &str,
+    ) -> DbResult<(Member, MemberType, u32, Option<HoldId>)> {
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            let member = MEMBER_COLS.split(", ").map(|c| format!("m.{c}")).collect::<Vec<_>>().join(", ");
+            format!(
+                "SELECT {member}, t.id AS type_id, t.code AS type_code, t.name AS type_name, t.loan_days, t.max_renewals, t.max_loans, \
+                 t.hold_pickup_days, \
+                 (SELECT COUNT(*) FROM loans WHERE member_id = m.id AND returned_at IS NULL AND lost_at IS NULL) AS open_loans, \
+                 (SELECT MIN(id) FROM holds WHERE title_id = $3 AND member_id = m.id AND status = 'waiting') AS own_hold \
+                 FROM members m LEFT JOIN member_types t ON t.library_id = m.library_id AND t.code = m.member_type \
+                 WHERE m.library_id = $1 AND m.card = $2"
+            )
+        });
+        let r = sqlx::query(sqlx::AssertSqlSafe(SQL.as_str()))
+            .bind(lib)
+            .bind(card)
+            .bind(title_id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| Error::MemberNotFound(card.to_owned()))?;
+        let member = member_row(&r)?;
+        let n = |c: &str| -> Result<u32, sqlx::Error> { Ok(r.try_get::<i64, _>(c)?.clamp(0, u32::MAX as i64) as u32) };
+        let policy = match r.try_get::<Option<String>, _>("type_id")? {
+            Some(id) => MemberType {
+                id: MemberTypeId(uuid_of(&id)),
+                code: r.try_get("type_code")?,
+                name: r.try_get("type_name")?,
+                loan_days: n("loan_days")?,
+                max_renewals: n("max_renewals")?,
+                max_loans: n("max_loans")?,
+                hold_pickup_days: n("hold_pickup_days")?,
+            },
+            // A library whose default types were never written yet, or a
+            // type that is gone: the slow path says which.
+            None => self.policy(tx, lib, &member.member_type).await?,
+        };
+        let own_hold = r.try_get::<Option<String>, _>("own_hold")?.map(|h| HoldId(uuid_of(&h)));
+        Ok((to_domain(&member)?, policy, n("open_loans")?, own_hold))
     }
 
     /// Checks a copy in: closes its loan, or finds a copy marked lost. Then

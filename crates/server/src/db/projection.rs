@@ -54,8 +54,10 @@ impl Db {
         .bind(e.hold_id.map(|h| h.to_string()))
         .execute(&mut **tx)
         .await?;
-        self.log_change(tx, lib, "event", &e.id.to_string(), "upsert", hlc).await?;
         self.project(tx, lib, e, hlc).await?;
+        // Last: logging takes the library's feed counter, which every write
+        // of the library waits for until this transaction commits.
+        self.log_change(tx, lib, "event", &e.id.to_string(), "upsert", hlc).await?;
         Ok(hlc)
     }
 
