@@ -52,6 +52,9 @@ pub struct FeedBell {
 
 /// How often a waiting pull looks at the feed even when no bell rang.
 pub const RECHECK: Duration = Duration::from_secs(1);
+/// About how much payload text one pulled page carries (4 Mi characters):
+/// the page ends at the change that passes it.
+pub const PULL_PAGE_BUDGET: i64 = 4 * 1024 * 1024;
 
 impl Default for FeedBell {
     fn default() -> Self {
@@ -376,21 +379,29 @@ impl Db {
         }
     }
 
-    /// Changes after `after`, at most `limit`, in sequence order.
+    /// Changes after `after`, at most `limit` and about [`PULL_PAGE_BUDGET`]
+    /// characters of payload, in sequence order.
     pub async fn pull(&self, lib: &str, site: Option<&str>, after: u64, limit: u32) -> DbResult<PullResponse> {
         let after = i64::try_from(after).unwrap_or(i64::MAX);
+        // A page stops at `limit` changes or, before that, once its payloads
+        // pass PULL_PAGE_BUDGET (the first change always goes): a change may
+        // be 256 KiB, and a thousand of them per pull, times parallel pulls,
+        // would be the server's memory. The sum is taken by the database.
         let rows = sqlx::query(
-            "SELECT server_seq, change_id, entity, entity_id, op, hlc, site_id, payload FROM sync_feed \
-             WHERE library_id = $1 AND server_seq > $2 ORDER BY server_seq LIMIT $3",
+            "SELECT server_seq, change_id, entity, entity_id, op, hlc, site_id, payload FROM ( \
+               SELECT server_seq, change_id, entity, entity_id, op, hlc, site_id, payload, \
+                      SUM(LENGTH(COALESCE(payload, ''))) OVER (ORDER BY server_seq) - LENGTH(COALESCE(payload, '')) AS before_it \
+               FROM (SELECT * FROM sync_feed WHERE library_id = $1 AND server_seq > $2 ORDER BY server_seq LIMIT $3) page \
+             ) sized WHERE before_it < $4 ORDER BY server_seq",
         )
         .bind(lib)
         .bind(after)
-        .bind(i64::from(limit) + 1)
+        .bind(i64::from(limit))
+        .bind(PULL_PAGE_BUDGET)
         .fetch_all(&self.pool)
         .await?;
-        let more = rows.len() > limit as usize;
-        let mut changes = Vec::with_capacity(rows.len().min(limit as usize));
-        for r in rows.iter().take(limit as usize) {
+        let mut changes = Vec::with_capacity(rows.len());
+        for r in &rows {
             changes.push(sequenced(r).map_err(DbError::Internal)?);
         }
         let hw: Option<i64> = sqlx::query("SELECT last_seq FROM sync_counters WHERE library_id = $1")
@@ -399,7 +410,11 @@ impl Db {
             .await?
             .map(|r| r.try_get("last_seq"))
             .transpose()?;
-        let high_water = (hw.unwrap_or(0).max(0) as u64).max(changes.last().map_or(0, |c: &Sequenced| c.server_seq));
+        let last = changes.last().map_or(after.max(0) as u64, |c: &Sequenced| c.server_seq);
+        let high_water = (hw.unwrap_or(0).max(0) as u64).max(last);
+        // The library's sequence has no gaps: anything after the page's
+        // last change is more.
+        let more = last < high_water;
         // When the device last pulled, at most every 30 s (a write).
         let stale = match site {
             Some(site) => sqlx::query(

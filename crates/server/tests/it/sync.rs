@@ -313,6 +313,42 @@ async fn a_member_cannot_push_or_pull(b: Backend) {
 }
 both!(a_member_cannot_push_or_pull);
 
+/// Issue 18: a pulled page was bounded by its count alone, so with 256 KiB
+/// changes one pull could hold 256 MiB in the server's memory. A page now
+/// also ends once its payloads pass `PULL_PAGE_BUDGET`.
+async fn a_pulled_page_is_bounded_by_its_size(b: Backend) {
+    let l = library(b).await;
+    let (d, t) = l.desk().await;
+    let site = d.store.site_id().0;
+    let big = |i: usize| {
+        let mut c = title_change(site, now_hlc() + i as u64);
+        for col in ["subtitle", "series", "publisher", "notes"] {
+            c.payload[col] = json!("a".repeat(20_000));
+        }
+        c
+    };
+    let all: Vec<Change> = (0..60).map(big).collect();
+    for page in all.chunks(10) {
+        let req = PushRequest { protocol: PROTOCOL_VERSION, site_id: site, changes: page.to_vec() };
+        assert!(t.push_page(&req).await.unwrap().all_accepted(&req));
+    }
+    let first = t.pull_page(&PullRequest { protocol: PROTOCOL_VERSION, after: 0, limit: 1000 }).await.unwrap();
+    let size = |p: &PullResponse| p.changes.iter().map(|c| c.change.payload.to_string().len()).sum::<usize>();
+    assert!(first.more, "the rest waits for the next page");
+    assert!((50..60).contains(&first.changes.len()), "{} changes in the first page", first.changes.len());
+    let budget = shelfkeeper_server::db::sync::PULL_PAGE_BUDGET as usize;
+    assert!(size(&first) < budget + 100_000, "about the budget: {}", size(&first));
+    let after = first.changes.last().unwrap().server_seq;
+    let rest = t.pull_page(&PullRequest { protocol: PROTOCOL_VERSION, after, limit: 1000 }).await.unwrap();
+    assert!(!rest.more);
+    assert_eq!(first.changes.len() + rest.changes.len(), 60, "nothing skipped");
+    // A page of one change always goes, however large.
+    let one = t.pull_page(&PullRequest { protocol: PROTOCOL_VERSION, after: 0, limit: 1 }).await.unwrap();
+    assert_eq!((one.changes.len(), one.more), (1, true));
+    l.s.shutdown().await;
+}
+both!(a_pulled_page_is_bounded_by_its_size);
+
 async fn bad_pushes_are_refused_change_by_change(b: Backend) {
     let l = library(b).await;
     let (d, t) = l.desk().await;
