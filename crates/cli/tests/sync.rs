@@ -92,6 +92,16 @@ fn in_keyring_session(home: &Path, script: &str) -> Output {
         .expect("dbus-run-session runs")
 }
 
+/// Runs `script` in a keyring session off the async runtime; it must
+/// succeed. Returns everything it printed.
+async fn run_in_keyring_session(home: &Path, script: String) -> String {
+    let home = home.to_path_buf();
+    let out = tokio::task::spawn_blocking(move || in_keyring_session(&home, &script)).await.unwrap();
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    all
+}
+
 fn text(o: &Output) -> String {
     format!("status {:?}\nstdout:\n{}\nstderr:\n{}", o.status, String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
@@ -130,14 +140,7 @@ echo '== status a'
         b = b.display(),
         url = server.url,
     );
-    let out = tokio::task::spawn_blocking({
-        let home = home.clone();
-        move || in_keyring_session(&home, &script)
-    })
-    .await
-    .unwrap();
-    let all = text(&out);
-    assert!(out.status.success(), "{all}");
+    let all = run_in_keyring_session(&home, script).await;
     assert!(all.contains("Connected to 'Riverside branch' on http://127.0.0.1:"), "{all}");
     let on_b = all.split("== found on b").nth(1).unwrap();
     assert!(on_b.contains("The Left Hand of Darkness"), "{all}");
@@ -280,14 +283,7 @@ echo '{PASSWORD}' | "$SK" --store '{fresh}' sync connect '{url}' '{EMAIL}' --lib
         fresh = fresh.display(),
         url = server.url,
     );
-    let out = tokio::task::spawn_blocking({
-        let home = home.clone();
-        move || in_keyring_session(&home, &script)
-    })
-    .await
-    .unwrap();
-    let all = text(&out);
-    assert!(out.status.success(), "{all}");
+    let all = run_in_keyring_session(&home, script).await;
     let refused = all.split("== to hillside").nth(1).unwrap().split("== status").next().unwrap();
     assert!(!refused.contains("CONNECTED TO THE WRONG LIBRARY"), "{all}");
     assert!(refused.contains("holds another library's data and 1 change not yet sent to it"), "{all}");

@@ -2,13 +2,13 @@
 //! projection, in one transaction each. The decisions are the domain's
 //! (`circulation::check_out/check_in/renew`).
 
-use super::members::{MEMBER_COLS, MemberRow, date, member_row, to_domain, uuid_of};
+use super::members::{MEMBER_COLS, MemberRow, date, member_row, member_type_row, to_domain, uuid_of};
 use super::{Backend, Db, DbError, DbResult, WriteTx, now};
 use chrono::NaiveDate;
 use shelfkeeper_domain::Error;
 use shelfkeeper_domain::circulation::holds::{self, HoldEnd, QueuedHold};
 use shelfkeeper_domain::circulation::{self, Borrower, CopyRef, CopyState, OpenLoan, TrappedHold};
-use shelfkeeper_domain::ids::{CopyId, EventId, HoldId, MemberId, MemberTypeId, TitleId};
+use shelfkeeper_domain::ids::{CopyId, EventId, HoldId, MemberId, TitleId};
 use shelfkeeper_domain::model::{HoldStatus, Member, MemberType};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -210,15 +210,7 @@ impl Db {
         let member = member_row(&r)?;
         let n = |c: &str| -> Result<u32, sqlx::Error> { Ok(r.try_get::<i64, _>(c)?.clamp(0, u32::MAX as i64) as u32) };
         let policy = match r.try_get::<Option<String>, _>("type_id")? {
-            Some(id) => MemberType {
-                id: MemberTypeId(uuid_of(&id)),
-                code: r.try_get("type_code")?,
-                name: r.try_get("type_name")?,
-                loan_days: n("loan_days")?,
-                max_renewals: n("max_renewals")?,
-                max_loans: n("max_loans")?,
-                hold_pickup_days: n("hold_pickup_days")?,
-            },
+            Some(_) => member_type_row(&r, ["type_id", "type_code", "type_name"])?,
             // A library whose default types were never written yet, or a
             // type that is gone: the slow path says which.
             None => self.policy(tx, lib, &member.member_type).await?,

@@ -45,6 +45,21 @@ pub(super) fn member_row(r: &AnyRow) -> Result<MemberRow, sqlx::Error> {
     })
 }
 
+/// A member type from a row: its id, code and name under the given column
+/// names (a join renames them), the loan rules under their own.
+pub(super) fn member_type_row(r: &AnyRow, [id, code, name]: [&str; 3]) -> Result<MemberType, sqlx::Error> {
+    let n = |c: &str| -> Result<u32, sqlx::Error> { Ok(r.try_get::<i64, _>(c)?.clamp(0, u32::MAX as i64) as u32) };
+    Ok(MemberType {
+        id: MemberTypeId(uuid_of(&r.try_get::<String, _>(id)?)),
+        code: r.try_get(code)?,
+        name: r.try_get(name)?,
+        loan_days: n("loan_days")?,
+        max_renewals: n("max_renewals")?,
+        max_loans: n("max_loans")?,
+        hold_pickup_days: n("hold_pickup_days")?,
+    })
+}
+
 pub(super) fn date(s: &str) -> Result<NaiveDate, sqlx::Error> {
     s.parse().map_err(|e: chrono::ParseError| sqlx::Error::Decode(Box::new(e)))
 }
@@ -133,16 +148,7 @@ impl Db {
             .fetch_optional(&mut **tx)
             .await?
             .ok_or_else(|| Error::MemberTypeNotFound(code.to_owned()))?;
-        let n = |c: &str| -> Result<u32, sqlx::Error> { Ok(r.try_get::<i64, _>(c)?.clamp(0, u32::MAX as i64) as u32) };
-        Ok(MemberType {
-            id: MemberTypeId(uuid_of(&r.try_get::<String, _>("id")?)),
-            code: r.try_get("code")?,
-            name: r.try_get("name")?,
-            loan_days: n("loan_days")?,
-            max_renewals: n("max_renewals")?,
-            max_loans: n("max_loans")?,
-            hold_pickup_days: n("hold_pickup_days")?,
-        })
+        Ok(member_type_row(&r, ["id", "code", "name"])?)
     }
 
     /// The library's member types (loan rules), by code.
