@@ -50,8 +50,8 @@ pub struct Config {
     /// header is ignored.
     #[serde(deserialize_with = "proxies")]
     pub trusted_proxies: Vec<ipnet::IpNet>,
-    /// Replaced by `trusted_proxies`; set, it stops the start with a
-    /// message saying so (it trusted the client's own leftmost entry).
+    /// Replaced by `trusted_proxies`; `true` stops the start with a message
+    /// saying so (it trusted the client's own leftmost entry).
     pub trust_forwarded_for: Option<bool>,
     /// The bearer token `/metrics` asks for (at least 16 characters); empty
     /// turns `/metrics` off. Metrics name routes, rates and timings, which
@@ -252,7 +252,7 @@ impl Config {
                 redact_url(&self.database_url)
             ));
         }
-        if self.trust_forwarded_for.is_some() {
+        if self.trust_forwarded_for == Some(true) {
             return Err("trust_forwarded_for is replaced by trusted_proxies: list the reverse proxies whose X-Forwarded-For \
                         to believe, e.g. trusted_proxies = [\"127.0.0.1\"] (the old setting believed the client's own entry)"
                 .into());
@@ -452,6 +452,25 @@ mod tests {
         assert!(e.contains("prot") && e.contains("server.toml"), "{e}");
         let e = Config::load(Some(&dir.path().join("missing.toml")), env(&[])).unwrap_err().to_string();
         assert!(e.contains("missing.toml"), "{e}");
+        // The old proxy switch says what replaced it; its harmless `false` is taken.
+        let e = Config::load(None, env(&[("SHELFKEEPER_SERVER_TRUST_FORWARDED_FOR", "true")])).unwrap_err().to_string();
+        assert!(e.contains("trusted_proxies"), "{e}");
+        assert!(Config::load(None, env(&[("SHELFKEEPER_SERVER_TRUST_FORWARDED_FOR", "false")])).is_ok());
+        let e = Config::load(None, env(&[("SHELFKEEPER_SERVER_TRUSTED_PROXIES", "10.0.0.0/8,proxy.local")])).unwrap_err().to_string();
+        assert!(e.contains("'proxy.local' is not an address or a CIDR block"), "{e}");
+    }
+
+    #[test]
+    fn trusted_proxies_come_as_a_list_or_a_comma_separated_string() {
+        let c = Config::load(None, env(&[("SHELFKEEPER_SERVER_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8,::1")])).unwrap();
+        let shown: Vec<String> = c.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.toml");
+        std::fs::write(&path, "trusted_proxies = [\"192.168.0.0/16\"]\n").unwrap();
+        let c = Config::load(Some(&path), env(&[])).unwrap();
+        assert_eq!(c.trusted_proxies.len(), 1);
+        assert!(Config::default().trusted_proxies.is_empty(), "nothing trusted by default");
     }
 
     #[test]
