@@ -157,6 +157,56 @@ impl Db {
         self.hold(lib, id).await?.ok_or_else(|| DbError::vanished("hold"))
     }
 
+    /// Deletes a member with no open loans (`deletion::may_delete_member`,
+    /// the desks' rule); their active holds are cancelled first, a ready
+    /// hold's copy going to the next in line, as at a desk. Their loan
+    /// history stays (loans outlive the rows they name).
+    pub async fn delete_member(&self, lib: &str, id: &str, today: NaiveDate) -> DbResult<()> {
+        let mut tx = self.begin_write().await?;
+        let r = sqlx::query(
+            "SELECT card, (SELECT COUNT(*) FROM loans WHERE library_id = $1 AND member_id = $2 AND returned_at IS NULL AND lost_at IS NULL) \
+             AS open_loans FROM members WHERE library_id = $1 AND id = $2",
+        )
+        .bind(lib)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| DbError::NotFound("member"))?;
+        let open: i64 = r.try_get("open_loans")?;
+        shelfkeeper_domain::deletion::may_delete_member(&r.try_get::<String, _>("card")?, open.clamp(0, u32::MAX as i64) as u32)?;
+        let active = sqlx::query(
+            "SELECT id, title_id, status, copy_id FROM holds WHERE library_id = $1 AND member_id = $2 AND status IN ('waiting', 'ready')",
+        )
+        .bind(lib)
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+        for h in &active {
+            let status: String = h.try_get("status")?;
+            let copy: Option<String> = h.try_get("copy_id")?;
+            let hold = QueuedHold {
+                id: HoldId(uuid_of(&h.try_get::<String, _>("id")?)),
+                title_id: TitleId(uuid_of(&h.try_get::<String, _>("title_id")?)),
+                member: MemberId(uuid_of(id)),
+                status: HoldStatus::parse(&status).ok_or_else(|| DbError::Internal(format!("hold status {status}")))?,
+                copy: copy.as_deref().map(|c| CopyId(uuid_of(c))),
+            };
+            if let (Some(copy), HoldStatus::Ready) = (&copy, hold.status) {
+                self.lock_copy(&mut tx, copy).await?;
+            }
+            let (e, freed) = holds::close_hold(&hold, HoldEnd::Cancelled, now())?;
+            self.append(&mut tx, lib, &e).await?;
+            if let Some(copy) = freed {
+                self.route_freed_copy(&mut tx, lib, CopyRef { id: copy, title_id: hold.title_id }, true, today).await?;
+            }
+        }
+        sqlx::query("DELETE FROM members WHERE library_id = $1 AND id = $2").bind(lib).bind(id).execute(&mut *tx).await?;
+        let hlc = self.tick();
+        self.log_change(&mut tx, lib, "member", id, "delete", hlc).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// A copy freed of a loan or a hold goes to the first waiting hold on
     /// its title, or back on the shelf (the domain's `route_freed_copy`).
     /// Returns the card of the member it now waits for.

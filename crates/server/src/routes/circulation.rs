@@ -27,7 +27,7 @@ use utoipa_axum::routes;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_members, create_member))
-        .routes(routes!(show_member, update_member))
+        .routes(routes!(show_member, update_member, delete_member))
         .routes(routes!(member_loans))
         .routes(routes!(member_types))
         .routes(routes!(put_member_type))
@@ -138,6 +138,16 @@ async fn visible_member(s: &AppState, ctx: &InLibrary, p: &HashMap<String, Strin
 #[utoipa::path(get, path = "/libraries/{lib}/members/{member_id}", tag = "circulation", summary = "A member record (staff, or its own account)", params(("lib" = String, Path, description = "library id (UUID)"), ("member_id" = String, Path, description = "member record id (UUID)")), responses((status = 200, description = "the member", body = MemberRow), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn show_member(State(s): State<AppState>, ctx: InLibrary, Path(p): Path<HashMap<String, String>>) -> ApiResult<impl IntoResponse> {
     Ok(JsonOut(visible_member(&s, &ctx, &p).await?))
+}
+
+/// As at a desk: refused while the member has loans (409
+/// `member_has_loans`); their holds are cancelled, their history stays.
+#[utoipa::path(delete, path = "/libraries/{lib}/members/{member_id}", tag = "circulation", summary = "Delete a member without open loans (librarian)", params(("lib" = String, Path, description = "library id (UUID)"), ("member_id" = String, Path, description = "member record id (UUID)")), responses((status = 204, description = "deleted"), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
+async fn delete_member(State(s): State<AppState>, ctx: InLibrary, Path(p): Path<HashMap<String, String>>) -> ApiResult<impl IntoResponse> {
+    ctx.require(Action::ManageMembers)?;
+    let id = member_id(&p)?;
+    s.db.delete_member(&ctx.library.id, &id, today()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]

@@ -234,3 +234,53 @@ async fn a_blocked_or_expired_member_cannot_place_a_hold(b: Backend) {
     s.shutdown().await;
 }
 both!(a_blocked_or_expired_member_cannot_place_a_hold);
+
+/// Issue 16: the server had no member delete, so a member could only be
+/// removed at a desk. It follows the desks' rule: refused while the member
+/// has loans; their holds are cancelled, and a copy waiting for them goes to
+/// the next in line; their loan history stays.
+async fn a_member_is_deleted_as_at_a_desk(b: Backend) {
+    let s = Server::start(b).await;
+    let admin = s.user("admin@example.org").await;
+    let l = setup(&s, &admin).await;
+    let (base, title) = (&l.base, &l.title);
+    let mut ids = Vec::new();
+    for card in ["P1", "P2", "P3"] {
+        let r = s.post(&format!("{base}/members"), &admin.auth(), json!({ "card": card, "name": card, "member_type": "adult" })).await;
+        r.expect(201, "");
+        ids.push(r.body["id"].as_str().unwrap().to_owned());
+    }
+    s.post(&format!("{base}/titles/{title}/copies"), &admin.auth(), json!({ "barcode": "D1" })).await.expect(201, "");
+    s.post(&format!("{base}/checkout"), &admin.auth(), json!({ "barcode": "D1", "card": "P3" })).await.expect(201, "");
+    let holds = format!("{base}/titles/{title}/holds");
+    s.post(&holds, &admin.auth(), json!({ "card": "P1" })).await.expect(201, "");
+    s.post(&holds, &admin.auth(), json!({ "card": "P2" })).await.expect(201, "");
+    let member = |i: usize| format!("{base}/members/{}", ids[i]);
+
+    // P3 has the copy: refused, and nothing changed.
+    let r = s.call(Method::DELETE, &member(2), &admin.auth(), None).await;
+    r.expect(409, "member_has_loans");
+    s.post(&format!("{base}/checkin"), &admin.auth(), json!({ "barcode": "D1" })).await.expect(200, "");
+    let queue = s.get(&holds, &admin.auth()).await;
+    assert_eq!(queue.body["items"][0]["status"], "ready", "D1 waits for P1");
+
+    // P1 goes: their ready hold is cancelled and D1 waits for P2 instead.
+    s.call(Method::DELETE, &member(0), &admin.auth(), None).await.expect(204, "");
+    s.get(&member(0), &admin.auth()).await.expect(404, "not_found");
+    s.call(Method::DELETE, &member(0), &admin.auth(), None).await.expect(404, "not_found");
+    let queue = s.get(&holds, &admin.auth()).await;
+    let active: Vec<(&str, &str)> =
+        queue.body["items"].as_array().unwrap().iter().map(|h| (h["card"].as_str().unwrap(), h["status"].as_str().unwrap())).collect();
+    assert_eq!(active, [("P2", "ready")], "{}", queue.text);
+    // P3 returned the copy: now P3 may go, and the loan stays in the history.
+    s.call(Method::DELETE, &member(2), &admin.auth(), None).await.expect(204, "");
+    let loans: i64 = sqlx::query("SELECT COUNT(*) AS n FROM loans WHERE member_id = $1")
+        .bind(&ids[2])
+        .fetch_one(&s.state.db.pool)
+        .await
+        .unwrap()
+        .get("n");
+    assert_eq!(loans, 1);
+    s.shutdown().await;
+}
+both!(a_member_is_deleted_as_at_a_desk);

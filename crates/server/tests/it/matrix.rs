@@ -176,6 +176,7 @@ async fn every_route_checks_the_caller(b: Backend) {
             Some(json!({ "card": "MC0", "name": "P {i}", "member_type": "adult" })),
             [401, 200, 200, 403, 404, 401, 401, 401, 401, 200],
         ),
+        row(M::DELETE, "/api/v1/libraries/{lib}/members/{nothing}", None, [401, 404, 404, 403, 404, 401, 401, 401, 401, 404]),
         row(M::GET, "/api/v1/libraries/{lib}/members/{patron}/loans", None, [401, 200, 200, 404, 404, 401, 401, 401, 401, 200]),
         row(
             M::PUT,
