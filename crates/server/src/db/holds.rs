@@ -136,6 +136,14 @@ impl Db {
             .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| Error::HoldNotFound(id.to_owned()))?;
+        self.cancel_hold_in(&mut tx, lib, id, &h, today).await?;
+        tx.commit().await?;
+        self.hold(lib, id).await?.ok_or_else(|| DbError::vanished("hold"))
+    }
+
+    /// Cancels hold `id` (its row `h`: title_id, member_id, status,
+    /// copy_id) inside `tx`; a copy waiting for it goes to the next in line.
+    async fn cancel_hold_in(&self, tx: &mut WriteTx, lib: &str, id: &str, h: &AnyRow, today: NaiveDate) -> DbResult<()> {
         let copy: Option<String> = h.try_get("copy_id")?;
         let status: String = h.try_get("status")?;
         let hold = QueuedHold {
@@ -146,15 +154,14 @@ impl Db {
             copy: copy.as_deref().map(|c| CopyId(uuid_of(c))),
         };
         if let (Some(copy), HoldStatus::Ready) = (&copy, hold.status) {
-            self.lock_copy(&mut tx, copy).await?;
+            self.lock_copy(tx, copy).await?;
         }
         let (e, freed) = holds::close_hold(&hold, HoldEnd::Cancelled, now())?;
-        self.append(&mut tx, lib, &e).await?;
+        self.append(tx, lib, &e).await?;
         if let Some(copy) = freed {
-            self.route_freed_copy(&mut tx, lib, CopyRef { id: copy, title_id: hold.title_id }, true, today).await?;
+            self.route_freed_copy(tx, lib, CopyRef { id: copy, title_id: hold.title_id }, true, today).await?;
         }
-        tx.commit().await?;
-        self.hold(lib, id).await?.ok_or_else(|| DbError::vanished("hold"))
+        Ok(())
     }
 
     /// Deletes a member with no open loans (`deletion::may_delete_member`,
@@ -175,30 +182,15 @@ impl Db {
         let open: i64 = r.try_get("open_loans")?;
         shelfkeeper_domain::deletion::may_delete_member(&r.try_get::<String, _>("card")?, open.clamp(0, u32::MAX as i64) as u32)?;
         let active = sqlx::query(
-            "SELECT id, title_id, status, copy_id FROM holds WHERE library_id = $1 AND member_id = $2 AND status IN ('waiting', 'ready')",
+            "SELECT id, title_id, member_id, status, copy_id FROM holds \
+             WHERE library_id = $1 AND member_id = $2 AND status IN ('waiting', 'ready')",
         )
         .bind(lib)
         .bind(id)
         .fetch_all(&mut *tx)
         .await?;
         for h in &active {
-            let status: String = h.try_get("status")?;
-            let copy: Option<String> = h.try_get("copy_id")?;
-            let hold = QueuedHold {
-                id: HoldId(uuid_of(&h.try_get::<String, _>("id")?)),
-                title_id: TitleId(uuid_of(&h.try_get::<String, _>("title_id")?)),
-                member: MemberId(uuid_of(id)),
-                status: HoldStatus::parse(&status).ok_or_else(|| DbError::Internal(format!("hold status {status}")))?,
-                copy: copy.as_deref().map(|c| CopyId(uuid_of(c))),
-            };
-            if let (Some(copy), HoldStatus::Ready) = (&copy, hold.status) {
-                self.lock_copy(&mut tx, copy).await?;
-            }
-            let (e, freed) = holds::close_hold(&hold, HoldEnd::Cancelled, now())?;
-            self.append(&mut tx, lib, &e).await?;
-            if let Some(copy) = freed {
-                self.route_freed_copy(&mut tx, lib, CopyRef { id: copy, title_id: hold.title_id }, true, today).await?;
-            }
+            self.cancel_hold_in(&mut tx, lib, &h.try_get::<String, _>("id")?, h, today).await?;
         }
         sqlx::query("DELETE FROM members WHERE library_id = $1 AND id = $2").bind(lib).bind(id).execute(&mut *tx).await?;
         let hlc = self.tick();
