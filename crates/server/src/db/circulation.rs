@@ -2,7 +2,7 @@
 //! projection, in one transaction each. The decisions are the domain's
 //! (`circulation::check_out/check_in/renew`).
 
-use super::members::{MEMBER_COLS, MemberRow, date, member_row, member_type_row, to_domain, uuid_of};
+use super::members::{MEMBER_COLS, MemberRow, date, member_cols_of, member_row, member_type_row, to_domain, uuid_of};
 use super::{Backend, Db, DbError, DbResult, WriteTx, now};
 use chrono::NaiveDate;
 use shelfkeeper_domain::Error;
@@ -190,7 +190,7 @@ impl Db {
         title_id: &str,
     ) -> DbResult<(Member, MemberType, u32, Option<HoldId>)> {
         static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-            let member = MEMBER_COLS.split(", ").map(|c| format!("m.{c}")).collect::<Vec<_>>().join(", ");
+            let member = member_cols_of("m");
             format!(
                 "SELECT {member}, t.id AS type_id, t.code AS type_code, t.name AS type_name, t.loan_days, t.max_renewals, t.max_loans, \
                  t.hold_pickup_days, \

@@ -1,6 +1,6 @@
 //! Holds (a member's place in the queue for a title) and reviews.
 
-use super::members::{MEMBER_COLS, member_row, to_domain, uuid_of};
+use super::members::{MEMBER_COLS, member_cols_of, member_row, to_domain, uuid_of};
 use super::{Backend, Db, DbError, DbResult, WriteTx, now, now_ms};
 use chrono::NaiveDate;
 use shelfkeeper_domain::Error;
@@ -213,7 +213,7 @@ impl Db {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT h.id AS hold_id, {} FROM holds h JOIN members m ON m.id = h.member_id \
              WHERE h.title_id = $1 AND h.status = 'waiting' ORDER BY h.placed_at, h.id LIMIT 1",
-            MEMBER_COLS.split(", ").map(|c| format!("m.{c}")).collect::<Vec<_>>().join(", ")
+            member_cols_of("m")
         ));
         let next = sqlx::query(sql).bind(copy.title_id.to_string()).fetch_optional(&mut **tx).await?;
         let next = match next {

@@ -28,6 +28,11 @@ pub struct MemberRow {
 pub(super) const MEMBER_COLS: &str =
     "id, card, name, email, phone, address, member_type, expires_on, blocked, block_reason, notes, account_id";
 
+/// [`MEMBER_COLS`] of the members table under `alias`, for a join.
+pub(super) fn member_cols_of(alias: &str) -> String {
+    MEMBER_COLS.split(", ").map(|c| format!("{alias}.{c}")).collect::<Vec<_>>().join(", ")
+}
+
 pub(super) fn member_row(r: &AnyRow) -> Result<MemberRow, sqlx::Error> {
     Ok(MemberRow {
         id: r.try_get("id")?,

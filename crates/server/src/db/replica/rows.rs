@@ -247,9 +247,9 @@ impl Db {
         .execute(&mut **tx)
         .await?;
         // A kept version older than the newest delete is just deleted.
-        if let Some(kept) = self.conflict_stamp(tx, &lib, &format!("row:{id}")).await?
+        if let Some((kept, of)) = self.kept_version(tx, &lib, &format!("row:{id}")).await?
             && kept < stamp
-            && self.conflict_entity(tx, &lib, &format!("row:{id}")).await?.as_deref() == Some(c.entity.as_str())
+            && of == c.entity.as_str()
         {
             self.drop_conflict(tx, &lib, &format!("row:{id}")).await?;
         }
@@ -307,9 +307,7 @@ impl Db {
         payload: &serde_json::Value,
     ) -> Applied<()> {
         let key = format!("row:{id}");
-        if self.conflict_stamp(tx, &r.lib, &key).await?.is_some_and(|kept| kept >= stamp)
-            || self.conflict_entity(tx, &r.lib, &key).await?.is_some_and(|kept| kept != entity.as_str())
-        {
+        if self.kept_version(tx, &r.lib, &key).await?.is_some_and(|(kept, of)| kept >= stamp || of != entity.as_str()) {
             // A newer version is kept, or the key is another entity's (a
             // hostile id reused across entities): as on desks, nothing changes.
             return Ok(());
@@ -332,24 +330,16 @@ impl Db {
         Ok(())
     }
 
-    pub(super) async fn conflict_stamp(&self, tx: &mut WriteTx, lib: &str, key: &str) -> Applied<Option<Stamp>> {
-        let r = sqlx::query("SELECT hlc, site FROM replica_conflicts WHERE library_id = $1 AND key = $2")
+    /// The stamp of a kept conflict `key` and the entity it is of.
+    async fn kept_version(&self, tx: &mut WriteTx, lib: &str, key: &str) -> Applied<Option<(Stamp, String)>> {
+        let r = sqlx::query("SELECT hlc, site, entity FROM replica_conflicts WHERE library_id = $1 AND key = $2")
             .bind(lib)
             .bind(key)
             .fetch_optional(&mut **tx)
             .await?;
-        match r {
-            Some(r) => stamp_of(r.try_get("hlc")?, r.try_get("site")?),
-            None => Ok(None),
-        }
-    }
-
-    async fn conflict_entity(&self, tx: &mut WriteTx, lib: &str, key: &str) -> Applied<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT entity FROM replica_conflicts WHERE library_id = $1 AND key = $2")
-            .bind(lib)
-            .bind(key)
-            .fetch_optional(&mut **tx)
-            .await?)
+        let Some(r) = r else { return Ok(None) };
+        let entity: String = r.try_get("entity")?;
+        Ok(stamp_of(r.try_get("hlc")?, r.try_get("site")?)?.map(|s| (s, entity)))
     }
 
     pub(super) async fn drop_conflict(&self, tx: &mut WriteTx, lib: &str, key: &str) -> Applied<()> {
