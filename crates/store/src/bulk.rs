@@ -111,6 +111,11 @@ impl Batch {
         (32_000 / self.cols.len()).min(1000)
     }
 
+    /// The arguments of the rows begun, to add a row's values in place.
+    pub(crate) fn args_mut(&mut self) -> &mut SqliteArguments {
+        &mut self.args
+    }
+
     pub(crate) fn push<'q, T: Encode<'q, Sqlite> + Type<Sqlite> + 'q>(&mut self, v: T) {
         let _ = self.args.add(v);
     }

@@ -32,8 +32,8 @@ pub use generate::{GenerateReport, GenerateSpec, Progress};
 pub use import::ImportSpec;
 pub use lookups::CachedLookup;
 pub use sync::{
-    ApplyReport, ConflictAction, OutboxPage, SyncConflict, SyncError, SyncPhase, SyncProgress, SyncRun, SyncSetting, SyncStatus,
-    SyncTransport,
+    ApplyReport, ConflictAction, OutboxPage, SnapshotPart, SnapshotStream, SyncConflict, SyncError, SyncPhase, SyncProgress, SyncRun,
+    SyncSetting, SyncStatus, SyncTransport,
 };
 
 use shelfkeeper_domain::clock::Hlc;

@@ -19,6 +19,7 @@ pub mod api;
 pub mod desk;
 pub mod error;
 pub mod keychain;
+mod snapshot;
 
 pub use desk::{ConnectRequest, Connection, DeskSync, LastRun, SyncOverview};
 pub use error::{SyncClientError, SyncErrorCode, SyncFault};
@@ -221,19 +222,29 @@ pub(crate) async fn send<T: serde::de::DeserializeOwned>(req: reqwest::RequestBu
             return Err(ClientError::AuthExpired);
         }
         if !status.is_success() {
-            let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-            let text = |k: &str| body["error"][k].as_str().unwrap_or_default().to_owned();
-            return Err(ClientError::Refused {
-                status: status.as_u16(),
-                code: text("code"),
-                message: if text("message").is_empty() { status.to_string() } else { text("message") },
-            });
+            return Err(refused(status, &bytes));
         }
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(format!("the answer does not parse: {e}")))
     }
 }
 
+/// A refusal's `{"error": {code, message}}` as a [`ClientError`].
+pub(crate) fn refused(status: reqwest::StatusCode, bytes: &[u8]) -> ClientError {
+    let body: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
+    let text = |k: &str| body["error"][k].as_str().unwrap_or_default().to_owned();
+    ClientError::Refused {
+        status: status.as_u16(),
+        code: text("code"),
+        message: if text("message").is_empty() { status.to_string() } else { text("message") },
+    }
+}
+
 impl SyncTransport for HttpTransport {
+    async fn snapshot(&self) -> Result<Option<shelfkeeper_store::SnapshotStream>, String> {
+        let r = self.open_snapshot().await;
+        self.remember(r)
+    }
+
     async fn push(&self, req: PushRequest) -> Result<PushResponse, String> {
         let r = self.push_page(&req).await;
         self.remember(r)

@@ -67,6 +67,7 @@
 
 pub mod merge;
 pub mod schema;
+pub mod snapshot;
 
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;

@@ -14,6 +14,7 @@ pub mod members;
 mod projection;
 mod replica;
 pub mod sessions;
+pub mod snapshot;
 pub mod sync;
 
 use shelfkeeper_domain::clock::Hlc;

@@ -31,6 +31,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(devices, register))
         .routes(routes!(push))
         .routes(routes!(pull_get, pull_post))
+        .routes(routes!(snapshot))
         .layer(DefaultBodyLimit::max(MAX_PUSH_BYTES))
 }
 
@@ -210,4 +211,46 @@ async fn pull_get(State(s): State<AppState>, ctx: InLibrary, Query(q): Query<Pul
 #[utoipa::path(post, path = "/libraries/{lib}/sync/pull", tag = "sync", summary = "Pull changes after a sequence (librarian; `PullRequest` → `PullResponse`)", params(("lib" = String, Path, description = "library id (UUID)")), request_body(content = Object, description = "`{protocol, after, limit}`"), responses((status = 200, description = "`{changes: [{server_seq, change}], high_water, more}`", body = Object), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
 async fn pull_post(State(s): State<AppState>, ctx: InLibrary, Json(req): Json<PullRequest>) -> ApiResult<impl IntoResponse> {
     pull_page(&s, &ctx, None, req, 0).await
+}
+
+/// Snapshots read a library's whole feed: at most this many at once per
+/// process (others are answered 503 and retried later).
+static SNAPSHOT_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct SnapshotQuery {
+    /// The sync protocol version (default: this server's).
+    protocol: Option<u32>,
+}
+
+/// The library's feed compacted for a desk's first sync
+/// (`shelfkeeper_sync::snapshot`): newline-delimited JSON, a head line
+/// `{protocol, as_of, estimate}`, one `{server_seq, change}` per line, and
+/// an end line `{end}` with the number of changes. 409
+/// `snapshot_unavailable` while the feed is not applied to the library's
+/// tables (pull it instead); 503 `busy` while other snapshots are read.
+#[utoipa::path(get, path = "/libraries/{lib}/sync/snapshot", tag = "sync", summary = "The library's feed compacted for a first sync (librarian; NDJSON stream)", params(("lib" = String, Path, description = "library id (UUID)"), SnapshotQuery), responses((status = 200, description = "`application/x-ndjson`: head, changes, end line", content_type = "application/x-ndjson", body = String), (status = "4XX", description = "refused: `{\"error\": {\"code\", \"message\"}}`", body = crate::error::ErrorBody), (status = 503, description = "busy: other snapshots are being read; try again shortly", body = crate::error::ErrorBody)), security(("bearer" = []), ("api_key" = [])))]
+async fn snapshot(State(s): State<AppState>, ctx: InLibrary, Query(q): Query<SnapshotQuery>) -> ApiResult<impl IntoResponse> {
+    ctx.require(Action::Circulate)?;
+    let protocol = q.protocol.unwrap_or(PROTOCOL_VERSION);
+    if protocol != PROTOCOL_VERSION {
+        return Err(unsupported(protocol));
+    }
+    let slot = SNAPSHOT_SLOTS
+        .try_acquire()
+        .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "other snapshots are being read: try again in a minute"))?;
+    let Some(snap) = s.db.snapshot(&ctx.library.id).await? else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "snapshot_unavailable",
+            "the library's feed is still being applied to its tables: pull the feed instead",
+        ));
+    };
+    // The slot is held until the body is sent (or the client leaves).
+    let body = futures_util::stream::unfold((snap.body, Some(slot)), |(mut rx, slot)| async move {
+        rx.recv().await.map(|chunk| (Ok::<_, std::convert::Infallible>(chunk), (rx, slot)))
+    });
+    Ok(([(axum::http::header::CONTENT_TYPE, shelfkeeper_sync::snapshot::CONTENT_TYPE)], axum::body::Body::from_stream(body)))
 }

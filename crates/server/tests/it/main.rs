@@ -15,5 +15,6 @@ mod modules;
 mod openapi;
 mod ops;
 mod replica;
+mod snapshot;
 mod storage;
 mod sync;

@@ -14,7 +14,7 @@ use shelfkeeper_domain::Error;
 use shelfkeeper_domain::access::Actor;
 use shelfkeeper_domain::ids::{CopyId, TitleId};
 use shelfkeeper_domain::model::{CopyDraft, HoldStatus, MemberDraft, StoreMode, TitleDraft};
-use shelfkeeper_store::{ConflictAction, Store, SyncError, SyncTransport};
+use shelfkeeper_store::{ConflictAction, SnapshotStream, Store, SyncError, SyncTransport};
 use shelfkeeper_sync::{Change, Entity, Op, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest, PushResponse};
 use shelfkeeper_sync_client::{ClientError, Credential, HttpTransport, Options};
 use std::collections::HashSet;
@@ -810,6 +810,28 @@ impl SyncTransport for Lossy<'_> {
         }
         self.inner.pull(req).await
     }
+
+    /// A snapshot lost, or cut after its first part (the desk starts over).
+    async fn snapshot(&self) -> Result<Option<SnapshotStream>, String> {
+        let (lose, cut) = {
+            let mut r = self.rng.lock().unwrap();
+            (r.chance(15), r.chance(30))
+        };
+        if lose {
+            return Err("reply lost".into());
+        }
+        let Some(mut snap) = self.inner.snapshot().await? else { return Ok(None) };
+        if cut {
+            let (send, parts) = tokio::sync::mpsc::channel(1);
+            tokio::spawn(async move {
+                if let Some(first) = snap.parts.recv().await {
+                    let _ = send.send(first).await;
+                }
+            });
+            return Ok(Some(SnapshotStream { head: snap.head, parts }));
+        }
+        Ok(Some(snap))
+    }
 }
 
 #[derive(Default)]
@@ -1078,7 +1100,12 @@ async fn simulate(l: &Lib, seed: u64) {
     }
     let mut hostile = Hostile::new(l).await;
     let steps = 150 + rng.below(100);
-    for _ in 0..steps {
+    // A desk joins halfway: its first sync loads the snapshot.
+    let join_at = steps / 2;
+    for step in 0..steps {
+        if step == join_at {
+            desks.push(l.desk().await);
+        }
         let i = rng.below(desks.len());
         match rng.below(8) {
             0 | 1 => {
@@ -1107,7 +1134,11 @@ async fn simulate(l: &Lib, seed: u64) {
             sync(d, t).await;
         }
     }
-    let refs: Vec<&Desk> = desks.iter().map(|(d, _)| d).collect();
+    // And one at the end, from the snapshot alone.
+    let (late, late_t) = l.desk().await;
+    sync(&late, &late_t).await;
+    let mut refs: Vec<&Desk> = desks.iter().map(|(d, _)| d).collect();
+    refs.push(&late);
     assert_same(&refs).await;
     let feed = l.feed().await;
     let ids: HashSet<Uuid> = feed.iter().map(|s| s.change.change_id).collect();

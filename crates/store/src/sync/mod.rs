@@ -54,6 +54,7 @@ mod dump;
 mod outbox;
 mod run;
 mod settings;
+mod snapshot;
 mod wire;
 
 pub use apply::ApplyReport;
@@ -61,6 +62,7 @@ pub use conflicts::{ConflictAction, SyncConflict};
 pub use outbox::OutboxPage;
 pub use run::{SyncError, SyncPhase, SyncProgress, SyncRun, SyncTransport};
 pub use settings::{SyncSetting, SyncStatus};
+pub use snapshot::{SnapshotPart, SnapshotStream};
 
 use shelfkeeper_domain::Error;
 // For the links in the module documentation above.

@@ -1,6 +1,7 @@
 //! The driver: one sync run over a [`SyncTransport`], pushing the outbox
 //! and pulling until done, with progress.
 
+use super::snapshot::SnapshotStream;
 use crate::Store;
 use serde::Serialize;
 use shelfkeeper_domain::Error;
@@ -13,6 +14,11 @@ use shelfkeeper_sync::{PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest,
 pub trait SyncTransport {
     fn push(&self, req: PushRequest) -> impl Future<Output = std::result::Result<PushResponse, String>> + Send;
     fn pull(&self, req: PullRequest) -> impl Future<Output = std::result::Result<PullResponse, String>> + Send;
+    /// The library's snapshot for a first sync (`None`: the server has
+    /// none to give; the feed is pulled page by page instead).
+    fn snapshot(&self) -> impl Future<Output = std::result::Result<Option<SnapshotStream>, String>> + Send {
+        async { Ok(None) }
+    }
 }
 
 /// What went wrong in a sync run.
@@ -109,6 +115,19 @@ impl Store {
             }
             if !out.more {
                 break;
+            }
+        }
+        // A first sync loads the library's snapshot in bulk, then pulls
+        // what came after it.
+        if self.sync_cursor().await? == 0 && self.is_fresh_replica().await? {
+            if let Some(snap) = transport.snapshot().await.map_err(SyncError::Transport)? {
+                if let Some(report) = self.load_snapshot(snap, progress).await? {
+                    run.pulled += report.applied + report.unchanged + report.kept + report.quarantined;
+                    run.applied += report.applied;
+                    run.conflicts += report.conflicts + report.quarantined;
+                    run.clock_ahead += report.clock_ahead;
+                    run.cursor = report.cursor;
+                }
             }
         }
         let start = self.sync_cursor().await?;

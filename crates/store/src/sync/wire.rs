@@ -77,6 +77,12 @@ pub(super) fn row_payload(s: &Spec, r: &SqliteRow) -> Result<(serde_json::Value,
 /// [`schema::check_payload`]; a value of the wrong kind is still refused.
 pub(super) fn payload_args(s: &Spec, payload: &serde_json::Value) -> Result<SqliteArguments> {
     let mut args = SqliteArguments::default();
+    add_payload(&mut args, s, payload)?;
+    Ok(args)
+}
+
+/// [`payload_args`] onto arguments already begun (a multi-row insert).
+pub(super) fn add_payload(args: &mut SqliteArguments, s: &Spec, payload: &serde_json::Value) -> Result<()> {
     for col in s.cols {
         let c = col.name;
         let v = payload.get(c).unwrap_or(&serde_json::Value::Null);
@@ -90,7 +96,7 @@ pub(super) fn payload_args(s: &Spec, payload: &serde_json::Value) -> Result<Sqli
         };
         added.map_err(bad)?;
     }
-    Ok(args)
+    Ok(())
 }
 
 pub(super) use shelfkeeper_sync::schema::payload_uuid;

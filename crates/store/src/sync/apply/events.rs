@@ -65,23 +65,7 @@ impl Apply {
                     .map_err(db_err)?;
             for (other, hlc, no) in siblings {
                 let later = std::cmp::max(c.stamp(), Stamp { hlc: hlc as u64, site_id: self.sites.id(no)? });
-                let (a, b, key) = merge::concurrent_events_key(other, c.entity_id);
-                let done = sqlx::query(
-                    "INSERT INTO sync_conflicts (key, kind, entity, entity_id, event_a, event_b, hlc, site_id, detail, detected_at)
-                     VALUES (?, 'concurrent_events', 'copy', ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                )
-                .bind(key)
-                .bind(stream)
-                .bind(a)
-                .bind(b)
-                .bind(later.hlc as i64)
-                .bind(later.site_id)
-                .bind(prev.map(|p| format!("both follow event {p}")).unwrap_or_else(|| "both are the copy's first event".into()))
-                .bind(&self.now)
-                .execute(w.conn())
-                .await
-                .map_err(db_err)?;
-                self.report.conflicts += done.rows_affected() as u32;
+                self.report.conflicts += record_concurrent(w.conn(), stream, prev, other, c.entity_id, later, &self.now).await?;
             }
         }
 
@@ -113,6 +97,37 @@ impl Apply {
             Ok(())
         }
     }
+}
+
+/// Records that events `a` and `b` of copy `stream` both follow `prev`
+/// (made concurrently); `later` is the newer of their stamps. The key is
+/// the same whichever arrives first. Returns 1 when newly recorded.
+pub(in crate::sync) async fn record_concurrent(
+    conn: &mut SqliteConnection,
+    stream: Uuid,
+    prev: Option<Uuid>,
+    a: Uuid,
+    b: Uuid,
+    later: Stamp,
+    now: &str,
+) -> Result<u32> {
+    let (a, b, key) = merge::concurrent_events_key(a, b);
+    let done = sqlx::query(
+        "INSERT INTO sync_conflicts (key, kind, entity, entity_id, event_a, event_b, hlc, site_id, detail, detected_at)
+         VALUES (?, 'concurrent_events', 'copy', ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(key)
+    .bind(stream)
+    .bind(a)
+    .bind(b)
+    .bind(later.hlc as i64)
+    .bind(later.site_id)
+    .bind(prev.map(|p| format!("both follow event {p}")).unwrap_or_else(|| "both are the copy's first event".into()))
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(done.rows_affected() as u32)
 }
 
 /// A copy deleted at one desk while another lent it: the loan is open on a
@@ -148,7 +163,7 @@ pub(super) async fn settle_loans_of_deleted_copies(conn: &mut SqliteConnection, 
 /// Rebuilds a title's loans, holds and copy statuses from its events, in
 /// `(hlc, site id, event id)` order (events of one transaction share a
 /// stamp; their UUIDv7 ids are in the order they were made).
-pub(super) async fn replay_title(conn: &mut SqliteConnection, _sites: &Sites, title: Uuid) -> Result<()> {
+pub(in crate::sync) async fn replay_title(conn: &mut SqliteConnection, _sites: &Sites, title: Uuid) -> Result<()> {
     sqlx::query("DELETE FROM loans WHERE title_id = ?").bind(title).execute(&mut *conn).await.map_err(db_err)?;
     sqlx::query("DELETE FROM holds WHERE title_id = ?").bind(title).execute(&mut *conn).await.map_err(db_err)?;
     sqlx::query(

@@ -10,8 +10,9 @@ mod rows;
 use super::bad;
 use super::settings::{CURSOR_KEY, read_cursor};
 use super::wire::{Sites, current_change};
-use crate::{Store, db_err};
-use events::{replay_title, settle_loans_of_deleted_copies};
+use crate::{Store, WriteTx, db_err};
+use events::settle_loans_of_deleted_copies;
+pub(super) use events::{record_concurrent, replay_title};
 use serde::Serialize;
 use shelfkeeper_domain::{Error, Result};
 use shelfkeeper_sync::{Entity, Op, Sequenced, hlc};
@@ -53,6 +54,20 @@ impl Store {
         let mut w = self.write_tx().await?;
         sqlx::query("UPDATE clock SET origin = 1").execute(w.conn()).await.map_err(db_err)?;
         let cursor = read_cursor(w.conn()).await?;
+        let mut report = self.apply_changes(&mut w, page, cursor).await?;
+        let cursor = cursor.max(new_cursor);
+        store_cursor(w.conn(), cursor).await?;
+        report.cursor = cursor;
+        w.commit().await?;
+        Ok(report)
+    }
+
+    /// Applies the changes after `cursor` of `page` inside `w` (with
+    /// `clock.origin = 1`): each in a savepoint, quarantined when it does
+    /// not fit; then claims settled, dirty titles replayed, loans of
+    /// deleted copies recorded, and the clock moved past every stamp. The
+    /// caller stores the cursor and commits.
+    pub(super) async fn apply_changes(&self, w: &mut WriteTx, page: &[Sequenced], cursor: u64) -> Result<ApplyReport> {
         let sites = Sites::load(w.conn()).await?;
         let mut a = Apply { local_site: self.site_id.0, sites, dirty: BTreeSet::new(), report: ApplyReport::default(), now: w.now_text() };
         let now_ms = w.now.timestamp_millis().max(0) as u64;
@@ -68,9 +83,9 @@ impl Store {
             sqlx::query("SAVEPOINT apply_change").execute(w.conn()).await.map_err(db_err)?;
             let report = a.report.clone();
             let applied = match c.op {
-                Op::Event => a.event(&mut w, c).await,
-                Op::Upsert => a.upsert(&mut w, c).await,
-                Op::Delete => a.delete(&mut w, c).await,
+                Op::Event => a.event(w, c).await,
+                Op::Upsert => a.upsert(w, c).await,
+                Op::Delete => a.delete(w, c).await,
             };
             match applied {
                 Ok(()) => {
@@ -99,17 +114,19 @@ impl Store {
         a.report.conflicts += settle_loans_of_deleted_copies(w.conn(), &a.now).await?;
         // The receive rule: the next local stamp is above everything seen.
         sqlx::query("UPDATE clock SET hlc = max(hlc, ?)").bind(max_hlc as i64).execute(w.conn()).await.map_err(db_err)?;
-        let cursor = cursor.max(new_cursor);
-        sqlx::query("INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-            .bind(CURSOR_KEY)
-            .bind(cursor.to_string())
-            .execute(w.conn())
-            .await
-            .map_err(db_err)?;
-        a.report.cursor = cursor;
-        w.commit().await?;
         Ok(a.report)
     }
+}
+
+/// Stores the cursor (the caller never moves it back).
+pub(super) async fn store_cursor(conn: &mut SqliteConnection, cursor: u64) -> Result<()> {
+    sqlx::query("INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .bind(CURSOR_KEY)
+        .bind(cursor.to_string())
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
 }
 
 /// One page being applied.
