@@ -119,16 +119,16 @@ impl Store {
         }
         // A first sync loads the library's snapshot in bulk, then pulls
         // what came after it.
-        if self.sync_cursor().await? == 0 && self.is_fresh_replica().await? {
-            if let Some(snap) = transport.snapshot().await.map_err(SyncError::Transport)? {
-                if let Some(report) = self.load_snapshot(snap, progress).await? {
-                    run.pulled += report.applied + report.unchanged + report.kept + report.quarantined;
-                    run.applied += report.applied;
-                    run.conflicts += report.conflicts + report.quarantined;
-                    run.clock_ahead += report.clock_ahead;
-                    run.cursor = report.cursor;
-                }
-            }
+        if self.sync_cursor().await? == 0
+            && self.is_fresh_replica().await?
+            && let Some(snap) = transport.snapshot().await.map_err(SyncError::Transport)?
+            && let Some(report) = self.load_snapshot(snap, progress).await?
+        {
+            run.pulled += report.applied + report.unchanged + report.kept + report.quarantined;
+            run.applied += report.applied;
+            run.conflicts += report.conflicts + report.quarantined;
+            run.clock_ahead += report.clock_ahead;
+            run.cursor = report.cursor;
         }
         let start = self.sync_cursor().await?;
         loop {

@@ -160,10 +160,10 @@ pub(super) fn project_title(events: &[Event]) -> Option<TitleRows> {
                         return None;
                     }
                     let h = &mut rows.holds[i];
-                    if let (HoldStatus::Ready, Some(old)) = (h.status, h.copy) {
-                        if status != HoldStatus::Ready {
-                            ready_on.remove(&old);
-                        }
+                    if let (HoldStatus::Ready, Some(old)) = (h.status, h.copy)
+                        && status != HoldStatus::Ready
+                    {
+                        ready_on.remove(&old);
                     }
                     h.status = status;
                     h.closed_at = Some(at);
