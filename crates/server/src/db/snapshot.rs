@@ -13,6 +13,11 @@ use tokio::sync::mpsc;
 
 /// Bytes per chunk sent to the client.
 const CHUNK: usize = 256 * 1024;
+/// The longest a snapshot may take: its transaction holds a connection
+/// (and, on PostgreSQL, an old view that vacuum must keep), so a client
+/// that reads slowly is cut off rather than held forever. 400,000 changes
+/// are about 200 MB: minutes on a slow line.
+const MAX_SNAPSHOT_TIME: std::time::Duration = std::time::Duration::from_secs(20 * 60);
 
 /// A snapshot being read: its head and its body, chunk by chunk. The body
 /// ends with the end line; a failure ends it early (the client sees a cut
@@ -83,8 +88,11 @@ impl Db {
         let lib = lib.to_owned();
         let first = serde_json::to_vec(&head).map_err(|e| DbError::Internal(e.to_string()))?;
         tokio::spawn(async move {
-            if let Err(e) = stream(&mut tx, &lib, last, first, &send).await {
-                tracing::warn!(library = %lib, error = %e, "snapshot cut short");
+            let sent = tokio::time::timeout(MAX_SNAPSHOT_TIME, stream(&mut tx, &lib, last, first, &send)).await;
+            match sent {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(library = %lib, error = %e, "snapshot cut short"),
+                Err(_) => tracing::warn!(library = %lib, "snapshot cut off: the client read too slowly"),
             }
             let _ = tx.rollback().await;
         });
