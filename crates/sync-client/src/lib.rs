@@ -210,6 +210,41 @@ impl HttpTransport {
     }
 }
 
+impl HttpTransport {
+    /// Uploads a cover blob. `Ok(None)`: stored (or there already);
+    /// `Ok(Some(reason))`: refused for good (not an image the server takes,
+    /// another image under that id, the library's budget spent).
+    pub async fn upload_cover(&self, id: Uuid, bytes: Vec<u8>) -> Result<Option<String>, ClientError> {
+        let req =
+            self.request(reqwest::Method::PUT, &format!("/covers/{id}")).header("Content-Type", "application/octet-stream").body(bytes);
+        let resp = req.send().await.map_err(|e| ClientError::Offline(chain(&e)))?;
+        let status = resp.status();
+        let body = resp.bytes().await.map_err(|e| ClientError::Offline(chain(&e)))?;
+        if status.is_success() {
+            return Ok(None);
+        }
+        match refused(status, &body) {
+            e @ ClientError::Refused { status: 401, .. } => Err(e),
+            ClientError::Refused { status: 422 | 409 | 413, message, .. } => Ok(Some(message)),
+            e => Err(e),
+        }
+    }
+
+    /// A cover blob by id (`None`: the server does not have it yet).
+    pub async fn download_cover(&self, id: Uuid) -> Result<Option<Vec<u8>>, ClientError> {
+        let resp =
+            self.request(reqwest::Method::GET, &format!("/covers/{id}")).send().await.map_err(|e| ClientError::Offline(chain(&e)))?;
+        let status = resp.status();
+        let body = resp.bytes().await.map_err(|e| ClientError::Offline(chain(&e)))?;
+        match status {
+            s if s.is_success() => Ok(Some(body.to_vec())),
+            reqwest::StatusCode::NOT_FOUND => Ok(None),
+            reqwest::StatusCode::UNAUTHORIZED => Err(ClientError::AuthExpired),
+            s => Err(refused(s, &body)),
+        }
+    }
+}
+
 /// Sends a request and reads a JSON answer, mapping failures to
 /// [`ClientError`]s that say what to do.
 pub(crate) async fn send<T: serde::de::DeserializeOwned>(req: reqwest::RequestBuilder) -> Result<T, ClientError> {
@@ -240,6 +275,20 @@ pub(crate) fn refused(status: reqwest::StatusCode, bytes: &[u8]) -> ClientError 
 }
 
 impl SyncTransport for HttpTransport {
+    fn shares_covers(&self) -> bool {
+        true
+    }
+
+    async fn put_cover(&self, id: Uuid, bytes: Vec<u8>) -> Result<Option<String>, String> {
+        let r = self.upload_cover(id, bytes).await;
+        self.remember(r)
+    }
+
+    async fn get_cover(&self, id: Uuid) -> Result<Option<Vec<u8>>, String> {
+        let r = self.download_cover(id).await;
+        self.remember(r)
+    }
+
     async fn snapshot(&self) -> Result<Option<shelfkeeper_store::SnapshotStream>, String> {
         let r = self.open_snapshot().await;
         self.remember(r)

@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod catalogue;
 pub mod circulation;
+pub mod covers;
 pub mod holds;
 pub mod libraries;
 pub mod members;

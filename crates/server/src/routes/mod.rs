@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod catalogue;
 pub mod circulation;
+pub mod covers;
 pub mod holds;
 pub mod libraries;
 pub mod ops;
@@ -25,6 +26,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(circulation::routes())
         .merge(holds::routes())
         .merge(sync::routes())
+        .merge(covers::routes())
 }
 
 /// The OpenAPI document's frame; the paths come from the handlers'

@@ -7,6 +7,7 @@ mod support;
 mod auth;
 mod catalogue;
 mod circulation;
+mod covers;
 mod holds;
 mod libraries;
 mod mail;

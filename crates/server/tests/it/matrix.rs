@@ -258,6 +258,11 @@ async fn every_route_checks_the_caller(b: Backend) {
             Some(json!({ "protocol": 1, "after": 0, "limit": 10 })),
             [401, 200, 200, 403, 404, 401, 401, 401, 401, 200],
         ),
+        row(M::GET, "/api/v1/libraries/{lib}/sync/snapshot", None, [401, 200, 200, 403, 404, 401, 401, 401, 401, 200]),
+        // Covers: staff upload (an empty body is no image: 422) and fetch
+        // (an unknown id: 404); members neither.
+        row(M::PUT, "/api/v1/libraries/{lib}/sync/covers/{nothing}", None, [401, 422, 422, 403, 404, 401, 401, 401, 401, 422]),
+        row(M::GET, "/api/v1/libraries/{lib}/sync/covers/{nothing}", None, [401, 404, 404, 403, 404, 401, 401, 401, 401, 404]),
         row(M::POST, "/api/v1/auth/logout", Some(json!({})), [401, 204, 204, 204, 204, 401, 401, 401, 401, 403]),
     ];
 
@@ -282,7 +287,7 @@ async fn every_route_checks_the_caller(b: Backend) {
                 401 => code == "unauthorized",
                 403 => code == "forbidden" || code == "permission_denied",
                 404 => code == "not_found",
-                422 => code == "weak_password",
+                422 => code == "weak_password" || code == "invalid_cover",
                 409 => !code.is_empty(),
                 _ => resp.status.is_success(),
             };

@@ -50,6 +50,7 @@
 
 mod apply;
 mod conflicts;
+mod covers;
 mod dump;
 mod outbox;
 mod run;

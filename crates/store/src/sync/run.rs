@@ -19,6 +19,20 @@ pub trait SyncTransport {
     fn snapshot(&self) -> impl Future<Output = std::result::Result<Option<SnapshotStream>, String>> + Send {
         async { Ok(None) }
     }
+    /// Whether cover images travel over this transport
+    /// ([`SyncTransport::put_cover`], [`SyncTransport::get_cover`]).
+    fn shares_covers(&self) -> bool {
+        false
+    }
+    /// Uploads cover blob `id`. `Ok(None)`: the server has it;
+    /// `Ok(Some(reason))`: it will not take it (not offered again).
+    fn put_cover(&self, _id: uuid::Uuid, _bytes: Vec<u8>) -> impl Future<Output = std::result::Result<Option<String>, String>> + Send {
+        async { Ok(Some("covers do not travel over this transport".into())) }
+    }
+    /// Fetches cover blob `id` (`None`: the server does not have it yet).
+    fn get_cover(&self, _id: uuid::Uuid) -> impl Future<Output = std::result::Result<Option<Vec<u8>>, String>> + Send {
+        async { Ok(None) }
+    }
 }
 
 /// What went wrong in a sync run.
@@ -89,6 +103,10 @@ impl Store {
         progress: &(dyn Fn(SyncProgress) -> bool + Sync),
     ) -> std::result::Result<SyncRun, SyncError> {
         let mut run = SyncRun::default();
+        // Blobs first, so a desk that pulls a title can fetch its cover.
+        if transport.shares_covers() {
+            self.send_covers(transport).await?;
+        }
         let outbox = self.sync_status().await?.pending_changes.max(0) as u64;
         loop {
             let out = self.outbox_page(0, page).await?;
@@ -153,6 +171,9 @@ impl Store {
             if !resp.more || resp.changes.is_empty() {
                 break;
             }
+        }
+        if transport.shares_covers() {
+            self.fetch_covers(transport).await?;
         }
         Ok(run)
     }

@@ -25,6 +25,7 @@ const STORE: &[(&str, &str)] = &[
         "0009_tombstones_by_entity_and_unreused_log.sql",
         "8b4c72a9303ddbebfdc30b6f0962b5ad413ce8b527a3c3d8888fb49e45c4de3f75acdc79193263280154ac9dd290a372",
     ),
+    ("0010_cover_sync.sql", "76fd3547297ce77eb04997386c0798d1722274ab2cdfd3f01f50c1d55bbe0f73beddd29234ce165019518ba6f2219aaa"),
 ];
 
 const SERVER_POSTGRES: &[(&str, &str)] = &[
@@ -43,6 +44,7 @@ const SERVER_POSTGRES: &[(&str, &str)] = &[
         "0012_tombstones_refresh_grace_key_scopes.sql",
         "bd1ba86577c52eafad2d8c3e93198273b7eb430e449d79a8ffb3d1a174569563949fea035346acc3e236eaf33ecff18f",
     ),
+    ("0013_sync_covers.sql", "f47f974e43ec175f31ddb0867d64dbbcb3be13e876ad80b162ed98c092bb1cb28a753a7f58ebdf53e40f3e3b1007d85a"),
 ];
 
 const SERVER_SQLITE: &[(&str, &str)] = &[
@@ -61,6 +63,7 @@ const SERVER_SQLITE: &[(&str, &str)] = &[
         "0012_tombstones_refresh_grace_key_scopes.sql",
         "f125067b85bdfe8147a9be92bdbecc3af9b134437f2a7e4dfa0e46206b3c2fcc8932639f99ccc91d5baa875a68855b17",
     ),
+    ("0013_sync_covers.sql", "c054b0904999170037e8345ca2d67a11df937067d95c2267bbad7a4e322fb2288fe6095fc4166727567828fcb6466431"),
 ];
 
 /// Compares a migration folder (read the way `sqlx::migrate!` reads it)
