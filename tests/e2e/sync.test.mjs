@@ -75,10 +75,22 @@ function desktopHome(name) {
   return { home, store };
 }
 
+async function noDesktopRunning() {
+  for (let i = 0; i < 200 && spawnSync('pgrep', ['-f', APP]).status === 0; i++) await sleep(50);
+  if (spawnSync('pgrep', ['-f', APP]).status === 0) {
+    spawnSync('pkill', ['-KILL', '-f', APP]);
+    await sleep(500);
+  }
+}
+
 /** Runs `body` with the desktop program started in `home`. */
 async function withDesktop(home, body) {
   // The program inherits tauri-driver's environment: its HOME is the desk's.
   const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_DATA_HOME: join(home, '.local/share') };
+  // The program is single-instance on the session bus: a desktop still
+  // quitting (the previous desk, or the previous test file's) would take
+  // the new launch for a second one, and that launch would panic.
+  await noDesktopRunning();
   const driver = await startDriver({ env });
   let s;
   try {
