@@ -15,6 +15,18 @@ pub(super) const COVERS_PER_RUN: i64 = 100;
 /// How long before a cover the server did not have yet is asked for again.
 const ASK_AGAIN_AFTER: &str = "-1 hour";
 
+/// The server has blob `id` (or, with `refused`, will not take it).
+async fn record_sent(conn: &mut sqlx::SqliteConnection, id: Uuid, now: &str, refused: Option<&str>) -> Result<()> {
+    sqlx::query("INSERT OR REPLACE INTO covers_sent (id, sent_at, refused) VALUES (?, ?, ?)")
+        .bind(id.to_string())
+        .bind(now)
+        .bind(refused)
+        .execute(conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
 impl Store {
     /// Blobs a title here names that the server has not been offered yet.
     pub async fn covers_to_send(&self, limit: i64) -> Result<Vec<(Uuid, Vec<u8>)>> {
@@ -36,13 +48,7 @@ impl Store {
     pub async fn cover_sent(&self, id: Uuid, refused: Option<&str>) -> Result<()> {
         let mut w = self.write_tx().await?;
         let now = w.now_text();
-        sqlx::query("INSERT OR REPLACE INTO covers_sent (id, sent_at, refused) VALUES (?, ?, ?)")
-            .bind(id.to_string())
-            .bind(now)
-            .bind(refused)
-            .execute(w.conn())
-            .await
-            .map_err(db_err)?;
+        record_sent(w.conn(), id, &now, refused).await?;
         w.commit().await
     }
 
@@ -87,12 +93,7 @@ impl Store {
                 .await
                 .map_err(db_err)?;
                 // The server has it: nothing to send back.
-                sqlx::query("INSERT OR REPLACE INTO covers_sent (id, sent_at) VALUES (?, ?)")
-                    .bind(id.to_string())
-                    .bind(&now)
-                    .execute(w.conn())
-                    .await
-                    .map_err(db_err)?;
+                record_sent(w.conn(), id, &now, None).await?;
                 sqlx::query("DELETE FROM covers_wanted WHERE id = ?").bind(id.to_string()).execute(w.conn()).await.map_err(db_err)?;
             }
             _ => {

@@ -95,7 +95,6 @@ struct Load {
     deleted: HashSet<(Entity, Uuid)>,
     /// Rows written in bulk, by entity and id.
     loaded: HashSet<(Entity, Uuid)>,
-    titles: HashSet<Uuid>,
     keys: HashSet<(Entity, String)>,
     event_ids: HashSet<Uuid>,
     events: Vec<Received>,
@@ -268,8 +267,8 @@ impl Load {
             Section::MemberTypes => false,
             Section::Events => self.event_ids.insert(c.entity_id),
             Section::Titles | Section::Copies | Section::Members => {
-                let parent_loaded =
-                    c.entity != Entity::Copy || payload_uuid(&c.payload, "title_id").is_some_and(|t| self.titles.contains(&t));
+                let parent_loaded = c.entity != Entity::Copy
+                    || payload_uuid(&c.payload, "title_id").is_some_and(|t| self.loaded.contains(&(Entity::Title, t)));
                 let fits =
                     parent_loaded && !self.deleted.contains(&(c.entity, c.entity_id)) && !self.loaded.contains(&(c.entity, c.entity_id));
                 // The first row with a key holds it; a second one meets
@@ -305,7 +304,6 @@ impl Load {
                 b.titles.push(c.hlc as i64);
                 b.titles.push(site_no);
                 b.titles.end_row(w).await?;
-                self.titles.insert(c.entity_id);
             }
             Section::Copies => {
                 let projected = self.projected.get_or_insert_with(|| project_all(&self.events));
